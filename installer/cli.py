@@ -1,0 +1,146 @@
+"""azl-installer's command line: validate, schema, plan, install.
+
+User mistakes end in one clear line and exit 2; a failed install names the step and the
+log and exits 1. Tracebacks appear only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from installer import session
+from installer.plan import PlanError, plan_json
+from profiles import Profile, ProfileError, json_schema, load_profile
+from profiles.model import Profile as ProfileModel
+from profiles.sizes import SizeError, parse_size
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument or environment; printed as one line, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azl-installer",
+        description="Install Azure Linux 4.0 from a profile. Exit codes: 0 done, 1 install failed, 2 bad input.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and every command run")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check profiles; print file:line:col: key.path: message")
+    validate.add_argument("profiles", nargs="+", type=Path, metavar="PROFILE")
+
+    sub.add_parser("schema", help="print the profile JSON Schema")
+
+    def target_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--profile", required=True, type=Path, help="the YAML profile to install")
+        p.add_argument("--target-image", type=Path, metavar="IMG",
+                       help="install into this disk image file instead of the machine's disks")
+        p.add_argument("--image-size", metavar="SIZE", help="size of the image, e.g. 8GiB (default: 8GiB, "
+                       "or the existing file's size)")
+
+    plan = sub.add_parser("plan", help="show what an install would do, touching nothing")
+    target_args(plan)
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+
+    install = sub.add_parser("install", help="install unattended from a profile")
+    target_args(install)
+    install.add_argument("--yes", action="store_true", help="confirm the plan without asking (erases disks!)")
+    install.add_argument("--events", type=Path, metavar="FILE", help="also write events as JSON lines here")
+    install.add_argument("--log-dir", type=Path, metavar="DIR",
+                         help="where the install log goes (default /var/log/azl-installer)")
+    return parser
+
+
+def _load(path: Path) -> Profile:
+    return load_profile(path)
+
+
+def _image_size(args: argparse.Namespace) -> int | None:
+    if args.target_image is None:
+        if args.image_size is not None:
+            raise UsageError("--image-size needs --target-image")
+        return None
+    if args.image_size is None:
+        exists = args.target_image.exists()
+        return args.target_image.stat().st_size if exists else parse_size("8GiB")
+    try:
+        size = parse_size(args.image_size)
+    except SizeError as err:
+        raise UsageError(f"--image-size: {err}") from None
+    if size < parse_size("64MiB"):
+        raise UsageError("--image-size: an image needs at least 64MiB")
+    return size
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for path in args.profiles:
+        try:
+            _load(path)
+            print(f"{path}: ok")
+        except ProfileError as err:
+            print(err, file=sys.stderr)
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(ProfileModel), indent=2))
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    profile = _load(args.profile)
+    plan = session.plan_only(profile, args.target_image, _image_size(args))
+    print(plan_json(plan) if args.json else plan.render())
+    return EXIT_BAD_INPUT if plan.blockers else EXIT_OK
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    profile = _load(args.profile)
+    size = _image_size(args)
+    if os.geteuid() != 0:
+        raise UsageError("install must run as root (it partitions disks and mounts filesystems)")
+    options = session.InstallOptions(
+        yes=args.yes, events_file=args.events, log_dir=args.log_dir, image=args.target_image,
+        image_size=size, debug=args.debug,
+    )
+    return session.install(profile, options)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install}
+    if args.command is None:
+        print("azl-installer: the interactive installer is not part of this version yet; use "
+              "'azl-installer install --profile FILE' (see --help)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return commands[args.command](args)
+    except ProfileError as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (UsageError, PlanError, session.Refused) as err:
+        print(f"azl-installer: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("azl-installer: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"azl-installer: internal error: {err} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

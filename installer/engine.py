@@ -1,0 +1,115 @@
+"""The engine: runs a confirmed Plan step by step, reporting structured events.
+
+The step list in run() reads top to bottom as the install happens. Each step is timed and
+wrapped in started/finished events; a failure names the step, and the target is always
+unmounted before the error leaves the engine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from installer.events import Event, EventBus
+from installer.payload import install_payload
+from installer.plan import Plan
+from installer.runner import CommandError, Runner
+from installer.scripts import run_scripts
+from installer.system import configure_system
+from profiles import dump_profile
+from storage.apply import FstabEntry, MountTable, fstab_entries, mount_target, partition_and_format
+
+TARGET_LOG_DIR = "var/log/azl-installer"
+
+
+class InstallFailed(Exception):
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"step '{step}' failed: {message}")
+        self.step = step
+        self.message = message
+
+
+class Engine:
+    def __init__(self, plan: Plan, runner: Runner, events: EventBus, *, target_root: Path, workdir: Path,
+                 host_logs: list[Path]) -> None:
+        self.plan = plan
+        self.runner = runner
+        self.events = events
+        self.root = target_root
+        self.workdir = workdir
+        self.host_logs = host_logs  # copied into the target at the end
+        self.mounts = MountTable(target_root)
+        self.fstab: list[FstabEntry] = []
+
+    def run(self) -> None:
+        profile = self.plan.profile
+        try:
+            if profile.scripts.pre:
+                with self.step("pre-scripts", "pre-install scripts"):
+                    run_scripts(profile.scripts.pre, "pre", self.runner, self.events, target=None,
+                                workdir=self.workdir)
+            with self.step("storage", "partitioning and formatting"):
+                partition_and_format(self.plan.storage, self.runner, self.events)
+                self.fstab = fstab_entries(self.plan.storage, self.runner)
+            with self.step("mount", f"mounting the target at {self.root}"):
+                mount_target(self.plan.storage, self.mounts, self.runner)
+            with self.step("payload", "installing software"):
+                install_payload(profile.payload, self.root, self.runner, self.events, self.workdir)
+            with self.step("system", "configuring the system"):
+                configure_system(profile, self.root, self.fstab, self.events)
+            if profile.scripts.post:
+                with self.step("post-scripts", "post-install scripts"):
+                    run_scripts(profile.scripts.post, "post", self.runner, self.events, target=self.root,
+                                workdir=self.workdir)
+            with self.step("finish", "saving logs and unmounting"):
+                self.save_logs()
+                self.unmount()
+        finally:
+            # Reached with mounts left only after a failure: never leave the target mounted.
+            if self.mounts.mounted:
+                self.unmount()
+
+    @contextmanager
+    def step(self, step_id: str, title: str) -> Iterator[None]:
+        self.events.current_step = step_id
+        self.events.emit(Event("step-started", title, step=step_id))
+        started = time.monotonic()
+        try:
+            yield
+        except Exception as err:  # every failure becomes one message naming the step
+            message = _one_line(err)
+            self.events.emit(Event("step-failed", message, step=step_id, level="error"))
+            raise InstallFailed(step_id, message) from err
+        finally:
+            self.events.current_step = None
+        self.events.emit(Event("step-finished", f"{title} ({time.monotonic() - started:.1f} s)", step=step_id))
+
+    def save_logs(self) -> None:
+        log_dir = self.root / TARGET_LOG_DIR
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (log_dir / "profile.yaml").write_text(
+            "# The profile this system was installed with (secrets removed).\n"
+            + dump_profile(self.plan.profile, redact=True)
+        )
+        (log_dir / "plan.txt").write_text(self.plan.render() + "\n")
+        self.events.log(f"logs and profile saved to /{TARGET_LOG_DIR}")
+        for path in self.host_logs:
+            if path.exists():
+                shutil.copy2(path, log_dir / path.name)
+
+    def unmount(self) -> None:
+        failed = self.mounts.unmount_all(self.runner, self.events)
+        if failed:
+            self.events.log(f"could not unmount: {', '.join(failed)}", level="error")
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, CommandError):
+        return str(err)
+    return str(err) or type(err).__name__
+
+
+StepHook = Callable[[str], None]

@@ -1,0 +1,69 @@
+"""The payload step: put the operating system into the mounted target root.
+
+A root filesystem image, if given, is unpacked first; dnf then installs the environment,
+groups and packages on top of it (or into the empty root) in a single transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from installer.events import EventBus
+from installer.payload.dnf import PayloadError, ProgressFn, describe_repository, run_dnf
+from installer.payload.image import guess_format, unpack_image
+from installer.runner import Runner
+from profiles.model import Payload
+
+__all__ = ["PayloadError", "describe_payload", "install_payload"]
+
+# Share of the step's progress bar the image takes when dnf runs after it.
+_IMAGE_SHARE = 0.3
+
+
+def _has_dnf_work(payload: Payload) -> bool:
+    return bool(payload.environment or payload.groups or payload.packages)
+
+
+def _scaled(events: EventBus, start: float, end: float) -> ProgressFn:
+    def report(fraction: float, message: str) -> None:
+        events.progress(start + (end - start) * fraction, message)
+
+    return report
+
+
+def install_payload(payload: Payload, root: Path, runner: Runner, events: EventBus, workdir: Path) -> None:
+    """Install the payload into root. workdir is host-side scratch space for dnf's config and cache."""
+    if not root.is_dir():
+        raise PayloadError(f"target root {root} is not a directory")
+    dnf_work = _has_dnf_work(payload)
+    if payload.image is not None:
+        unpack_image(payload.image, root, runner, events, _scaled(events, 0.0, _IMAGE_SHARE if dnf_work else 1.0))
+    if dnf_work:
+        start = _IMAGE_SHARE if payload.image is not None else 0.0
+        run_dnf(payload, root, runner, events, workdir, _scaled(events, start, 1.0))
+    elif payload.image is None:
+        events.log("payload is empty: nothing installed", level="warning")
+
+
+def describe_payload(payload: Payload) -> list[str]:
+    """Human-readable lines for the install plan."""
+    lines: list[str] = []
+    if payload.image is not None:
+        fmt = payload.image.format or guess_format(payload.image.path) or "unknown format"
+        lines.append(f"unpack root image {payload.image.path} ({fmt})")
+    if _has_dnf_work(payload):
+        what: list[str] = []
+        if payload.environment:
+            what.append(f"environment {payload.environment}")
+        if payload.groups:
+            what.append("groups " + ", ".join(payload.groups))
+        if payload.packages:
+            what.append("packages " + ", ".join(payload.packages))
+        repos = ", ".join(describe_repository(r) for r in payload.repositories) or "(none configured)"
+        line = f"dnf: {', '.join(what)}; from repositories {repos}"
+        if payload.exclude:
+            line += "; excluding " + ", ".join(payload.exclude)
+        if payload.install_weak_deps:
+            line += "; with weak dependencies"
+        lines.append(line)
+    return lines or ["nothing to install: the payload is empty"]

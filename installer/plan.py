@@ -1,0 +1,138 @@
+"""The Plan: what an install will do, in order, with every destructive action spelled out.
+
+A Plan is computed from a Profile and an Inventory without touching anything. It is what
+`azl-installer plan` prints, what the UI's review screen shows, and what the Engine runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from installer.payload import describe_payload
+from profiles import Profile
+from profiles.sizes import format_size
+from storage.apply import missing_kernel_features
+from storage.inventory import Inventory
+from storage.layout import LayoutError, StoragePlan, plan_storage
+
+
+class PlanError(ValueError):
+    """The profile cannot be planned on this machine; one line naming the setting."""
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    id: str
+    title: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: Profile
+    storage: StoragePlan
+    steps: tuple[PlanStep, ...]
+    destructive: tuple[str, ...]  # every change to a disk, in the order it happens
+    untouched: tuple[str, ...]  # disks that stay byte-identical
+    blockers: tuple[str, ...]  # reasons this machine cannot carry the plan out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [{"id": s.id, "title": s.title, "details": list(s.details)} for s in self.steps],
+            "destructive": list(self.destructive),
+            "untouched": list(self.untouched),
+            "blockers": list(self.blockers),
+            "disks": [
+                {
+                    "path": t.disk.path,
+                    "size": t.disk.size,
+                    "partitions": [
+                        {"number": p.number, "device": p.device(t.disk.path), "start": p.start, "size": p.size,
+                         "filesystem": p.filesystem, "mount": p.mount, "label": p.label,
+                         "type": p.type_guid, "subvolumes": [[s.name, s.mount] for s in p.subvolumes]}
+                        for p in t.partitions
+                    ],
+                }
+                for t in self.storage.targets
+            ],
+        }
+
+    def render(self) -> str:
+        lines = ["Install plan", "", "Destructive actions:"]
+        lines += [f"  ! {d}" for d in self.destructive]
+        lines += ["", "Left untouched:"] + ([f"  = {u}" for u in self.untouched] or ["  (no other disks)"])
+        lines += ["", "Steps:"]
+        for number, step in enumerate(self.steps, start=1):
+            lines.append(f"  {number}. {step.title}")
+            lines += [f"       {d}" for d in step.details]
+        if self.blockers:
+            lines += ["", "This machine cannot carry out the plan:"] + [f"  x {b}" for b in self.blockers]
+        return "\n".join(lines)
+
+
+def _not_applied(profile: Profile) -> list[str]:
+    """Sections validated today but applied only by later versions: refuse, never pretend."""
+    reasons = []
+    if profile.encryption is not None and profile.encryption.enabled:
+        reasons.append("encryption: this version cannot encrypt disks yet; remove the section or set "
+                       "enabled: false (an unencrypted install is never made silently)")
+    if profile.cloud_init is not None:
+        reasons.append("cloud_init: cloud-init seeding is not applied by this version; remove the section")
+    if profile.azure is not None and profile.azure.enabled:
+        reasons.append("azure: Azure target configuration is not applied by this version; set enabled: false")
+    return reasons
+
+
+def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str | None = None) -> Plan:
+    try:
+        storage = plan_storage(profile.storage, inventory)
+    except LayoutError as err:
+        raise PlanError(str(err)) from None
+    destructive: list[str] = []
+    for target in storage.targets:
+        existing = len(target.disk.partitions)
+        was = f" (holds {existing} partition{'s' if existing != 1 else ''} now)" if existing else ""
+        destructive.append(f"erase {target.disk.describe()}{was} and write a new GPT partition table")
+        for part in target.partitions:
+            what = part.mount or (", ".join(s.mount for s in part.subvolumes)) or part.filesystem
+            fs = "" if part.filesystem in ("biosboot", "none") else f", format {part.filesystem}"
+            destructive.append(f"create {part.device(target.disk.path)} {format_size(part.size)} "
+                               f"({what}){fs}")
+    untouched = [f"{d.describe()} (leave_alone)" for d in storage.left_alone]
+    untouched += [f"{d.describe()} (not in the profile)" for d in storage.unused]
+    mounts = [f"{m} <- {p.device(t.disk.path)}" + (f" subvol={s.name}" if s else "")
+              for m, p, t, s in storage.mounts()]
+    scripts = profile.scripts
+    users = [u.name for u in profile.users]
+    root_state = "locked" if profile.root.locked else "password set"
+    steps = [
+        PlanStep("pre-scripts", "Run pre-install scripts", tuple(_script_names(scripts.pre))) if scripts.pre else None,
+        PlanStep("storage", "Partition and format disks", tuple(d for d in destructive)),
+        PlanStep("mount", "Mount the target", tuple(mounts)),
+        PlanStep("payload", "Install software", tuple(describe_payload(profile.payload))),
+        PlanStep("system", "Configure the system", (
+            "/etc/fstab (by UUID)",
+            f"host name {profile.system.hostname}; time zone {profile.system.timezone}; "
+            f"locale {profile.system.locale}; keymap {profile.system.keyboard}",
+            f"users: {', '.join(users) or 'none'}; root {root_state}",
+        )),
+        PlanStep("post-scripts", "Run post-install scripts", tuple(_script_names(scripts.post)))
+        if scripts.post else None,
+        PlanStep("finish", "Save logs and the profile to /var/log/azl-installer, unmount", ()),
+    ]
+    blockers = _not_applied(profile)
+    if kernel_filesystems is not None:
+        blockers += [f"this kernel cannot mount {fs} (needed by the layout); install from the ISO "
+                     "in a VM instead" for fs in missing_kernel_features(storage, kernel_filesystems)]
+    return Plan(profile, storage, tuple(s for s in steps if s), tuple(destructive), tuple(untouched),
+                tuple(blockers))
+
+
+def _script_names(scripts: tuple[Any, ...]) -> list[str]:
+    return [s.name or f"script {i + 1} ({s.interpreter})" for i, s in enumerate(scripts)]
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2)

@@ -1,0 +1,170 @@
+"""The one gateway through which the installer runs external commands.
+
+Every command is an argv list, runs with a clean environment, and is logged in a form that
+can be pasted into a shell. Steps receive a Runner; tests swap in RecordingRunner, so the
+choice between real and recorded behaviour is made once, not in every step.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from installer.events import EventBus
+
+Arg = str | os.PathLike[str]
+LineCallback = Callable[[str], None]
+
+# Only these variables pass from the installer's environment to the commands it runs,
+# so that a user's shell settings (LD_PRELOAD, PYTHONPATH, DNF vars) cannot change them.
+_PASSED_ENV = ("PATH", "TERM", "TZ", "LIBBLOCKDEV_CONFIG_DIR")
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    output: str  # stdout and stderr, interleaved as the command wrote them
+
+
+class CommandError(Exception):
+    """A command exited non-zero; the message holds the copy-pasteable command line."""
+
+    def __init__(self, result: CommandResult) -> None:
+        self.result = result
+        tail = "\n".join(result.output.strip().splitlines()[-15:])
+        super().__init__(
+            f"command failed with exit code {result.returncode}: {shlex.join(result.argv)}"
+            + (f"\n{tail}" if tail else "")
+        )
+
+
+class Runner(Protocol):
+    def run(
+        self,
+        argv: Sequence[Arg],
+        *,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        stdin_text: str | None = None,
+        on_line: LineCallback | None = None,
+    ) -> CommandResult: ...
+
+
+def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.setdefault("PATH", _DEFAULT_PATH)
+    env["LC_ALL"] = "C.UTF-8"
+    env.update(extra or {})
+    return env
+
+
+class RealRunner:
+    """Runs commands for real, logging each to the event bus before it starts."""
+
+    def __init__(self, events: EventBus) -> None:
+        self._events = events
+
+    def run(
+        self,
+        argv: Sequence[Arg],
+        *,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        stdin_text: str | None = None,
+        on_line: LineCallback | None = None,
+    ) -> CommandResult:
+        args = tuple(os.fspath(a) for a in argv)
+        self._events.log("$ " + shlex.join(args), level="debug")
+        lines: list[str] = []
+        try:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=clean_environment(env),
+                text=True,
+                errors="replace",
+            )
+        except FileNotFoundError:
+            result = CommandResult(args, 127, f"{args[0]}: command not found")
+            if check:
+                raise CommandError(result) from None
+            return result
+        if stdin_text is not None and proc.stdin is not None:
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        returncode = proc.wait()
+        result = CommandResult(args, returncode, "".join(lines))
+        if check and returncode != 0:
+            raise CommandError(result)
+        return result
+
+
+@dataclass
+class Reply:
+    """What a RecordingRunner answers for a matched command."""
+
+    returncode: int = 0
+    output: str = ""
+    effect: Callable[[tuple[str, ...]], None] | None = None  # e.g. create a file
+
+
+@dataclass
+class RecordingRunner:
+    """Records every command instead of running it. Replies are matched by argv prefix."""
+
+    replies: dict[tuple[str, ...], Reply] = field(default_factory=dict)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+    def reply(self, prefix: Sequence[str], reply: Reply) -> None:
+        self.replies[tuple(prefix)] = reply
+
+    def run(
+        self,
+        argv: Sequence[Arg],
+        *,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        stdin_text: str | None = None,
+        on_line: LineCallback | None = None,
+    ) -> CommandResult:
+        args = tuple(os.fspath(a) for a in argv)
+        self.calls.append(args)
+        reply = Reply()
+        best = -1
+        for prefix, candidate in self.replies.items():
+            if args[: len(prefix)] == prefix and len(prefix) > best:
+                reply, best = candidate, len(prefix)
+        if reply.effect is not None:
+            reply.effect(args)
+        if on_line is not None:
+            for line in reply.output.splitlines():
+                on_line(line)
+        result = CommandResult(args, reply.returncode, reply.output)
+        if check and reply.returncode != 0:
+            raise CommandError(result)
+        return result
+
+    def commands(self) -> list[str]:
+        """The recorded commands as shell lines, for readable assertions."""
+        return [shlex.join(c) for c in self.calls]
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Create a file readable only by root (0600) before any content is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

@@ -1,0 +1,141 @@
+"""One install session: from a profile to a finished target, wiring runner, events and logs.
+
+The CLI calls plan_only() and install(); the UI will call the same functions, so both
+front ends share one code path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from installer.engine import Engine, InstallFailed
+from installer.events import EventBus, HumanLogReporter, JsonLinesReporter
+from installer.plan import Plan, make_plan
+from installer.runner import RealRunner, Runner
+from installer.targetimage import attached_image, image_profile, planned_image_inventory
+from profiles import Profile
+from storage.apply import KERNEL_FS
+from storage.inventory import Inventory, probe
+
+DEFAULT_LOG_DIR = Path("/var/log/azl-installer")
+
+
+class Refused(Exception):
+    """The install did not start (not confirmed, or the plan has blockers)."""
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    yes: bool = False
+    events_file: Path | None = None
+    log_dir: Path | None = None
+    image: Path | None = None
+    image_size: int | None = None
+    debug: bool = False
+
+
+def _proc_filesystems() -> str:
+    try:
+        return Path("/proc/filesystems").read_text()
+    except OSError:
+        return ""
+
+
+def plan_only(profile: Profile, image: Path | None, image_size: int | None) -> Plan:
+    """A plan that touches nothing: image mode needs no device, otherwise disks are only read."""
+    if image is not None and image_size is not None:
+        return make_plan(image_profile(profile, str(image)), planned_image_inventory(image, image_size),
+                         kernel_filesystems=_proc_filesystems())
+    runner = RealRunner(EventBus())
+    return make_plan(profile, probe(runner), kernel_filesystems=_proc_filesystems())
+
+
+def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
+    # btrfs and xfs are often modules that are not loaded yet; /proc/filesystems lists
+    # only registered ones, so load what the layout needs before the feature check.
+    needed = {KERNEL_FS[p.filesystem] for t in profile_plan.storage.targets for p in t.partitions
+              if p.filesystem in KERNEL_FS}
+    for fs in sorted(needed):
+        runner.run(["modprobe", "--quiet", fs], check=False)
+
+
+def _confirm(plan: Plan, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Refused("refusing to change disks without confirmation: review 'plan', then add --yes")
+    disks = ", ".join(t.disk.path for t in plan.storage.targets)
+    print(plan.render(), file=sys.stderr)
+    answer = input(f"\nThis ERASES {disks}. Type 'yes' to continue: ")
+    if answer.strip() != "yes":
+        raise Refused("not confirmed; nothing was changed")
+
+
+@contextmanager
+def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
+    log_dir = options.log_dir or DEFAULT_LOG_DIR
+    try:
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        raise Refused(f"cannot create the log directory {log_dir}: {err.strerror}") from None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_path, events_path = log_dir / f"install-{stamp}.log", log_dir / f"events-{stamp}.jsonl"
+    with ExitStack() as stack:
+        log = stack.enter_context(open(log_path, "w", encoding="utf-8"))
+        events.subscribe(HumanLogReporter(log))
+        events.subscribe(JsonLinesReporter(stack.enter_context(open(events_path, "w", encoding="utf-8"))))
+        if options.events_file is not None:
+            events.subscribe(JsonLinesReporter(stack.enter_context(open(options.events_file, "w",
+                                                                        encoding="utf-8"))))
+        events.subscribe(HumanLogReporter(sys.stderr, show_debug=options.debug))
+        yield [log_path, events_path]
+
+
+def install(profile: Profile, options: InstallOptions) -> int:
+    events = EventBus()
+    runner = RealRunner(events)
+    with _logs(options, events) as logs, ExitStack() as stack:
+        if options.image is not None:
+            # Plan and confirm before the image exists: a bad profile creates and attaches nothing.
+            size = options.image_size or 0
+            preview = _checked_plan(image_profile(profile, str(options.image)),
+                                    planned_image_inventory(options.image, size), runner)
+            _confirm(preview, options.yes)
+            device = stack.enter_context(attached_image(options.image, size, runner, events))
+            plan = make_plan(image_profile(profile, device), probe(runner, only=[device]))
+        else:
+            plan = _checked_plan(profile, probe(runner), runner)
+            _confirm(plan, options.yes)
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="azl-installer-")))
+        target = Path(f"/run/azl-installer/target-{os.getpid()}")
+        target.mkdir(parents=True, exist_ok=True)
+        engine = Engine(plan, runner, events, target_root=target, workdir=workdir, host_logs=logs)
+        try:
+            engine.run()
+        except InstallFailed as err:
+            print(f"azl-installer: install failed in step '{err.step}': {err.message}\n"
+                  f"azl-installer: full log: {logs[0]}", file=sys.stderr)
+            return 1
+        finally:
+            if not engine.mounts.mounted:
+                target.rmdir()
+        where = f"disk image {options.image}" if options.image else ", ".join(
+            t.disk.path for t in plan.storage.targets)
+        print(f"azl-installer: installed onto {where}; log: {logs[0]}", file=sys.stderr)
+        return 0
+
+
+def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Plan:
+    plan = make_plan(profile, inventory)
+    _load_filesystem_modules(plan, runner)
+    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems())
+    if plan.blockers:
+        raise Refused("; ".join(plan.blockers))
+    return plan

@@ -1,0 +1,52 @@
+"""System configuration of the installed root: fstab, host name, locale, time, accounts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from installer.accounts import AccountFiles, add_user, chown, configure_root, install_ssh_keys
+from installer.events import EventBus
+from profiles.model import Profile
+from storage.apply import FstabEntry
+
+
+def write_file(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    os.chmod(target, mode)
+    return target
+
+
+def configure_system(profile: Profile, root: Path, fstab: Sequence[FstabEntry], events: EventBus) -> None:
+    header = "# Written by azl-installer. Filesystems by UUID; see fstab(5).\n"
+    write_file(root, "/etc/fstab", header + "".join(e.line() + "\n" for e in fstab))
+    events.progress(0.2, "wrote /etc/fstab")
+    system = profile.system
+    write_file(root, "/etc/hostname", system.hostname + "\n")
+    write_file(root, "/etc/locale.conf", f"LANG={system.locale}\n")
+    write_file(root, "/etc/vconsole.conf", f"KEYMAP={system.keyboard}\n")
+    localtime = root / "etc/localtime"
+    if localtime.is_symlink() or localtime.exists():
+        localtime.unlink()
+    # Relative link, so it resolves inside the installed system and not on the installer.
+    localtime.symlink_to(f"../usr/share/zoneinfo/{system.timezone}")
+    events.progress(0.5, f"host name {system.hostname}, time zone {system.timezone}, locale {system.locale}")
+    accounts = AccountFiles.read(root)
+    configure_root(accounts, profile.root)
+    created = []
+    for user in profile.users:
+        uid, gid, home = add_user(accounts, user)
+        created.append((user, uid, gid, home))
+    accounts.write()
+    for user, uid, gid, home in created:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        chown(home, uid, gid)
+        install_ssh_keys(home, user.ssh_keys, uid, gid)
+    root_home = root / "root"
+    root_home.mkdir(mode=0o550, exist_ok=True)
+    install_ssh_keys(root_home, profile.root.ssh_keys, 0, 0)
+    events.progress(1.0, f"accounts: {', '.join(u.name for u in profile.users) or 'no users'}; "
+                         f"root {'locked' if profile.root.locked else 'with password'}")

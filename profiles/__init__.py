@@ -1,0 +1,100 @@
+"""Profiles: the typed description of an install, loaded from YAML with precise errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from profiles.checks import check_profile
+from profiles.convert import Converter, Problem, json_schema, path_text, to_plain
+from profiles.model import AutoLayout, Profile, Storage
+from profiles.source import Document, SourceError, parse
+
+__all__ = [
+    "Profile",
+    "ProfileError",
+    "ProfileIssue",
+    "dump_profile",
+    "json_schema",
+    "load_profile",
+    "profile_from_text",
+]
+
+
+@dataclass(frozen=True)
+class ProfileIssue:
+    filename: str
+    line: int
+    column: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.line}:{self.column}: {self.key_path}: {self.message}"
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; holds every issue found, each a one-line message."""
+
+    def __init__(self, issues: list[ProfileIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+def _issues(doc: Document, problems: list[Problem]) -> list[ProfileIssue]:
+    result = []
+    for problem in problems:
+        pos = doc.position(problem.path)
+        result.append(ProfileIssue(doc.filename, pos.line, pos.column, path_text(problem.path), problem.message))
+    return sorted(result, key=lambda i: (i.line, i.column))
+
+
+def profile_from_text(text: str, filename: str = "<profile>") -> Profile:
+    try:
+        doc = parse(text, filename)
+    except SourceError as err:
+        raise ProfileError(
+            [ProfileIssue(filename, err.position.line, err.position.column, "(top)", str(err))]
+        ) from None
+    converter = Converter()
+    profile = converter.build(Profile, doc.data)
+    if converter.problems or profile is None:
+        raise ProfileError(_issues(doc, converter.problems))
+    if profile.storage.auto is None and not profile.storage.partitions:
+        profile = replace(profile, storage=replace(profile.storage, auto=AutoLayout()))
+    problems = check_profile(profile)
+    if problems:
+        raise ProfileError(_issues(doc, problems))
+    assert isinstance(profile, Profile)
+    return profile
+
+
+def resolve_paths(profile: Profile, base: Path) -> Profile:
+    """Turn repository and image paths written relative to the profile file into absolute ones."""
+    repos = tuple(
+        r if "://" in r.baseurl else replace(r, baseurl=(base / r.baseurl).resolve().as_uri())
+        for r in profile.payload.repositories
+    )
+    image = profile.payload.image
+    if image is not None and not image.path.startswith("/"):
+        image = replace(image, path=str((base / image.path).resolve()))
+    return replace(profile, payload=replace(profile.payload, repositories=repos, image=image))
+
+
+def load_profile(path: Path) -> Profile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", f"cannot read the profile: {reason}")]) from None
+    return resolve_paths(profile_from_text(text, str(path)), path.parent)
+
+
+def dump_profile(profile: Profile, *, redact: bool = True) -> str:
+    """YAML text of a profile that loads back to the same Profile (minus removed secrets)."""
+    return yaml.safe_dump(to_plain(profile, redact=redact), sort_keys=False, default_flow_style=False)
+
+
+_ = Storage  # re-exported for type users

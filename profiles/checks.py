@@ -1,0 +1,214 @@
+"""Checks that span fields: what a type alone cannot say (a missing /, sizes that cannot fit).
+
+Each check returns Problems with the key path to blame; positions come from the document.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterator
+from functools import lru_cache
+
+from profiles.convert import Problem
+from profiles.model import DiskMatch, Partition, Profile
+from profiles.sizes import MiB, format_size
+
+_HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_CRYPT_HASH = re.compile(r"^\$(1|5|6|y|gy|7|2[abxy])\$[./A-Za-z0-9$=,]+$")
+_SSH_KEY = re.compile(
+    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"\s+[A-Za-z0-9+/]+=*(\s.*)?$"
+)
+_LOCALE = re.compile(r"^[A-Za-z]{1,8}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$")
+_KEYMAP = re.compile(r"^[A-Za-z0-9_.-]+$")
+_LABEL_LIMITS = {"ext4": 16, "xfs": 12, "vfat": 11, "btrfs": 255, "swap": 15}
+_NO_MOUNT = ("swap", "biosboot", "none")
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def check_profile(profile: Profile) -> list[Problem]:
+    problems = list(_storage(profile))
+    problems += _payload(profile)
+    problems += _system(profile)
+    problems += _accounts(profile)
+    problems += _scripts(profile)
+    problems += _placeholders(profile)
+    return problems
+
+
+def _disk_rule_problems(rule: DiskMatch, path: tuple[str | int, ...]) -> Iterator[Problem]:
+    if all(getattr(rule, name) is None for name in ("path", "serial", "model", "min_size", "max_size")):
+        yield Problem(path, "a disk rule needs at least one of path, serial, model, min_size, max_size")
+    if rule.path is not None and not rule.path.startswith("/dev/"):
+        yield Problem((*path, "path"), f"'{rule.path}' is not a device path under /dev/")
+    if rule.min_size is not None and rule.max_size is not None and rule.min_size > rule.max_size:
+        yield Problem((*path, "min_size"), "min_size is larger than max_size")
+
+
+def _storage(profile: Profile) -> Iterator[Problem]:
+    storage = profile.storage
+    if not storage.disks:
+        yield Problem(("storage", "disks"), "name at least one target disk (the installer never guesses)")
+    for i, rule in enumerate(storage.disks):
+        yield from _disk_rule_problems(rule, ("storage", "disks", i))
+    for i, rule in enumerate(storage.leave_alone):
+        yield from _disk_rule_problems(rule, ("storage", "leave_alone", i))
+        if rule in storage.disks:
+            yield Problem(("storage", "leave_alone", i), "the same rule is also a target disk")
+    if storage.auto is not None and storage.partitions:
+        yield Problem(("storage", "partitions"), "use either auto or partitions, not both")
+    if storage.auto is not None and storage.auto.subvolumes and storage.auto.filesystem != "btrfs":
+        yield Problem(("storage", "auto", "subvolumes"), "subvolumes need filesystem: btrfs")
+    if storage.partitions:
+        yield from _partitions(profile)
+
+
+def _partitions(profile: Profile) -> Iterator[Problem]:
+    storage = profile.storage
+    mounts: dict[str, tuple[str | int, ...]] = {}
+    per_disk: dict[int, list[Partition]] = {}
+    for i, part in enumerate(storage.partitions):
+        path: tuple[str | int, ...] = ("storage", "partitions", i)
+        if not 0 <= part.disk < max(1, len(storage.disks)):
+            yield Problem((*path, "disk"), f"disk {part.disk} does not exist: storage.disks has "
+                          f"{len(storage.disks)} entr{'y' if len(storage.disks) == 1 else 'ies'}")
+        per_disk.setdefault(part.disk, []).append(part)
+        if part.size <= 0 and not part.grow:
+            yield Problem((*path, "size"), "size must be larger than 0")
+        if part.filesystem in _NO_MOUNT and part.mount is not None:
+            yield Problem((*path, "mount"), f"a {part.filesystem} partition has no mount point")
+        if part.filesystem not in _NO_MOUNT and part.mount is None and not part.subvolumes:
+            yield Problem((*path, "mount"), f"a {part.filesystem} partition needs a mount point")
+        if part.filesystem == "vfat" and part.mount not in (None, "/boot/efi", "/efi"):
+            yield Problem((*path, "mount"), "vfat is only for the EFI system partition (/boot/efi)")
+        if part.subvolumes and part.filesystem != "btrfs":
+            yield Problem((*path, "subvolumes"), "subvolumes need filesystem: btrfs")
+        limit = _LABEL_LIMITS.get(part.filesystem)
+        if part.label is not None and limit is not None and len(part.label) > limit:
+            yield Problem((*path, "label"), f"{part.filesystem} labels are at most {limit} characters")
+        targets = [(part.mount, (*path, "mount"))] if part.mount else []
+        targets += [(sv.mount, (*path, "subvolumes", j, "mount")) for j, sv in enumerate(part.subvolumes)]
+        for mount, mpath in targets:
+            if not mount.startswith("/") or "//" in mount or (mount != "/" and mount.endswith("/")):
+                yield Problem(mpath, f"'{mount}' is not an absolute mount point such as /var")
+            elif mount in mounts:
+                yield Problem(mpath, f"mount point {mount} is used twice (also at {_pt(mounts[mount])})")
+            else:
+                mounts[mount] = mpath
+    if "/" not in mounts:
+        yield Problem(("storage", "partitions"), "no partition is mounted at /")
+    for disk, parts in per_disk.items():
+        if sum(p.grow for p in parts) > 1:
+            yield Problem(("storage", "partitions"), f"disk {disk} has more than one partition with grow: true")
+        rule = storage.disks[disk] if 0 <= disk < len(storage.disks) else None
+        needed = sum(p.size for p in parts) + 2 * MiB  # GPT headers and 1 MiB alignment
+        if rule is not None and rule.max_size is not None and needed > rule.max_size:
+            yield Problem(("storage", "partitions"), f"partitions on disk {disk} need {format_size(needed)} "
+                          f"but storage.disks[{disk}].max_size is {format_size(rule.max_size)}")
+
+
+def _pt(path: tuple[str | int, ...]) -> str:
+    from profiles.convert import path_text
+
+    return path_text(path)
+
+
+def _payload(profile: Profile) -> Iterator[Problem]:
+    payload = profile.payload
+    wants_dnf = bool(payload.environment or payload.groups or payload.packages)
+    if not wants_dnf and payload.image is None:
+        yield Problem(("payload",), "nothing to install: give an environment, groups, packages or an image")
+    if wants_dnf and not payload.repositories:
+        yield Problem(("payload", "repositories"), "groups and packages need at least one repository")
+    seen: set[str] = set()
+    for i, repo in enumerate(payload.repositories):
+        if "://" in repo.baseurl and not re.match(r"^(file|https?)://", repo.baseurl):
+            yield Problem(("payload", "repositories", i, "baseurl"),
+                          "use file://, http://, https:// or a directory path")
+        if repo.name in seen:
+            yield Problem(("payload", "repositories", i, "name"), f"repository name '{repo.name}' is used twice")
+        if not re.match(r"^[A-Za-z0-9_.:-]+$", repo.name):
+            yield Problem(("payload", "repositories", i, "name"), "use letters, digits and - _ . : only")
+        seen.add(repo.name)
+
+
+def _system(profile: Profile) -> Iterator[Problem]:
+    system = profile.system
+    labels = system.hostname.split(".")
+    if len(system.hostname) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        yield Problem(("system", "hostname"), f"'{system.hostname}' is not a valid host name "
+                      "(letters, digits and '-', dot-separated labels of up to 63 characters)")
+    zones = _timezones()
+    if len(zones) > 1 and system.timezone not in zones:
+        yield Problem(("system", "timezone"), f"unknown time zone '{system.timezone}' (e.g. Europe/Berlin, UTC)")
+    if not _LOCALE.match(system.locale):
+        yield Problem(("system", "locale"), f"'{system.locale}' is not a locale name such as en_US.UTF-8")
+    if not _KEYMAP.match(system.keyboard):
+        yield Problem(("system", "keyboard"), f"'{system.keyboard}' is not a keymap name such as us or de")
+
+
+def _accounts(profile: Profile) -> Iterator[Problem]:
+    names: set[str] = set()
+    for i, user in enumerate(profile.users):
+        path: tuple[str | int, ...] = ("users", i)
+        if not _USER_NAME.match(user.name):
+            yield Problem((*path, "name"), f"'{user.name}' is not a valid user name (lower case, digits, - and _)")
+        elif user.name == "root":
+            yield Problem((*path, "name"), "configure root in the root section, not as a user")
+        elif user.name in names:
+            yield Problem((*path, "name"), f"user '{user.name}' is defined twice")
+        names.add(user.name)
+        if user.password_hash is not None and not _CRYPT_HASH.match(user.password_hash):
+            yield Problem((*path, "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...; "
+                          "never a plain password)")
+        if user.uid is not None and not 1 <= user.uid < 60000:
+            yield Problem((*path, "uid"), "uid must be between 1 and 59999")
+        for g, group in enumerate(user.groups):
+            if not _USER_NAME.match(group):
+                yield Problem((*path, "groups", g), f"'{group}' is not a valid group name")
+        yield from _keys(user.ssh_keys, path)
+        if not user.shell.startswith("/"):
+            yield Problem((*path, "shell"), "the shell must be an absolute path")
+    root = profile.root
+    if root.password_hash is not None:
+        if root.locked:
+            yield Problem(("root", "password_hash"), "root is locked: set root.locked: false to use a password")
+        if not _CRYPT_HASH.match(root.password_hash):
+            yield Problem(("root", "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...)")
+    yield from _keys(root.ssh_keys, ("root",))
+
+
+def _keys(keys: tuple[str, ...], path: tuple[str | int, ...]) -> Iterator[Problem]:
+    for k, key in enumerate(keys):
+        if not _SSH_KEY.match(key.strip()):
+            yield Problem((*path, "ssh_keys", k), "not an SSH public key (expected 'ssh-ed25519 AAAA... comment')")
+
+
+def _scripts(profile: Profile) -> Iterator[Problem]:
+    for phase in ("pre", "post"):
+        for i, script in enumerate(getattr(profile.scripts, phase)):
+            if not script.interpreter.startswith("/"):
+                yield Problem(("scripts", phase, i, "interpreter"), "the interpreter must be an absolute path")
+            if not script.body.strip():
+                yield Problem(("scripts", phase, i, "body"), "the script is empty")
+
+
+def _placeholders(profile: Profile) -> Iterator[Problem]:
+    enc = profile.encryption
+    if enc is not None and enc.enabled:
+        if enc.key_source == "passphrase" and not enc.passphrase:
+            yield Problem(("encryption", "passphrase"), "key_source passphrase needs a passphrase")
+        if enc.key_source.startswith("keyvault"):
+            if not (enc.vault_url or "").startswith("https://"):
+                yield Problem(("encryption", "vault_url"), "a Key Vault URL must start with https://")
+            if not enc.key_name:
+                yield Problem(("encryption", "key_name"), f"key_source {enc.key_source} needs key_name")
+    ci = profile.cloud_init
+    if ci is not None and ci.user_data is not None and not ci.user_data.startswith("#cloud-config"):
+        yield Problem(("cloud_init", "user_data"), "user-data must start with a '#cloud-config' line")

@@ -1,0 +1,161 @@
+"""Carrying out a StoragePlan: partition, create filesystems, mount, and describe fstab.
+
+Every command goes through the Runner; progress goes to the EventBus. Mounts are recorded
+in a MountTable so they are undone in reverse order, also after a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from installer.events import EventBus
+from installer.runner import CommandError, Runner
+from storage.layout import DiskPlan, PlannedPartition, StoragePlan
+
+_MKFS: dict[str, Callable[[str, str | None], list[str]]] = {
+    "ext4": lambda dev, label: ["mkfs.ext4", "-F", "-q", *(["-L", label] if label else []), dev],
+    "xfs": lambda dev, label: ["mkfs.xfs", "-f", "-q", *(["-L", label] if label else []), dev],
+    "btrfs": lambda dev, label: ["mkfs.btrfs", "-f", "-q", *(["-L", label] if label else []), dev],
+    "vfat": lambda dev, label: ["mkfs.vfat", "-F", "32", *(["-n", label] if label else []), dev],
+    "swap": lambda dev, label: ["mkswap", *(["-L", label] if label else []), dev],
+}
+# Kernel filesystem names each on-disk format needs for mounting.
+KERNEL_FS = {"ext4": "ext4", "xfs": "xfs", "btrfs": "btrfs", "vfat": "vfat"}
+
+
+@dataclass(frozen=True)
+class FstabEntry:
+    spec: str  # UUID=...
+    mount: str
+    fstype: str
+    options: str
+    passno: int
+
+    def line(self) -> str:
+        return f"{self.spec} {self.mount} {self.fstype} {self.options} 0 {self.passno}"
+
+
+def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[str]:
+    """Filesystems the plan must mount that this kernel does not offer (checked before writing)."""
+    have = {line.split()[-1] for line in proc_filesystems.splitlines() if line.strip()}
+    need = {KERNEL_FS[p.filesystem] for t in plan.targets for p in t.partitions if p.filesystem in KERNEL_FS}
+    return sorted(need - have)
+
+
+def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus) -> None:
+    jobs = [(t, p) for t in plan.targets for p in t.partitions]
+    for target in plan.targets:
+        events.log(f"erasing and partitioning {target.disk.path}")
+        runner.run(["wipefs", "--all", "--quiet", target.disk.path])
+        from storage.partition import write_gpt  # imported late: pyparted only where it is used
+
+        write_gpt(target)
+        _refresh_partition_nodes(target, runner)
+    for done, (target, part) in enumerate(jobs, start=1):
+        mkfs = _MKFS.get(part.filesystem)
+        dev = part.device(target.disk.path)
+        if mkfs is not None:
+            events.progress(done / len(jobs), f"creating {part.filesystem} on {dev}")
+            runner.run(mkfs(dev, part.label))
+        if part.subvolumes:
+            _create_subvolumes(dev, part, runner)
+
+
+def _refresh_partition_nodes(target: DiskPlan, runner: Runner) -> None:
+    # Drop whatever the kernel knew of the old table, then add the new partitions (BLKPG):
+    # this works also on kernels without partition-table parsing, where re-reading does not.
+    runner.run(["partx", "--delete", target.disk.path], check=False)
+    runner.run(["partx", "--add", target.disk.path])
+    runner.run(["udevadm", "settle", "--timeout=10"], check=False)
+    for part in target.partitions:
+        _wait_for(part.device(target.disk.path))
+
+
+def _wait_for(path: str, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _create_subvolumes(dev: str, part: PlannedPartition, runner: Runner) -> None:
+    top = Path(f"/run/azl-installer/btrfs-{os.getpid()}")
+    top.mkdir(parents=True, exist_ok=True)
+    runner.run(["mount", "-t", "btrfs", dev, top])
+    try:
+        for sv in part.subvolumes:
+            runner.run(["btrfs", "subvolume", "create", top / sv.name])
+    finally:
+        runner.run(["umount", top])
+        top.rmdir()
+
+
+@dataclass
+class MountTable:
+    """Mounts made under a target root, undone in reverse order."""
+
+    root: Path
+    mounted: list[Path] = field(default_factory=list)
+
+    def mount(self, runner: Runner, source: str, where: str, *options: str) -> None:
+        path = self.root / where.lstrip("/")
+        path.mkdir(parents=True, exist_ok=True)
+        runner.run(["mount", *options, source, path])
+        self.mounted.append(path)
+
+    def unmount_all(self, runner: Runner, events: EventBus) -> list[str]:
+        """Unmount everything; returns what could not be unmounted (also tried lazily)."""
+        failed = []
+        for path in reversed(self.mounted):
+            try:
+                runner.run(["umount", path])
+            except CommandError:
+                events.log(f"{path} is busy; detaching it lazily", level="warning")
+                if runner.run(["umount", "--lazy", path], check=False).returncode != 0:
+                    failed.append(str(path))
+        self.mounted.clear()
+        return failed
+
+
+def mount_target(plan: StoragePlan, table: MountTable, runner: Runner) -> None:
+    for mount, part, target, subvol in plan.mounts():
+        dev = part.device(target.disk.path)
+        options = ["-o", f"subvol={subvol.name}"] if subvol else []
+        table.mount(runner, dev, mount, "-t", KERNEL_FS[part.filesystem], *options)
+    # dnf scriptlets and post scripts run chrooted and expect the API filesystems.
+    table.mount(runner, "proc", "/proc", "-t", "proc")
+    table.mount(runner, "sysfs", "/sys", "-t", "sysfs")
+    table.mount(runner, "/dev", "/dev", "--bind")
+
+
+def fstab_entries(plan: StoragePlan, runner: Runner) -> list[FstabEntry]:
+    """fstab lines by filesystem UUID, read back from the new filesystems with blkid."""
+    entries = []
+    for target in plan.targets:
+        for part in target.partitions:
+            if part.filesystem not in _MKFS:
+                continue
+            dev = part.device(target.disk.path)
+            uuid = runner.run(["blkid", "--probe", "--match-tag", "UUID", "--output", "value", dev]).output.strip()
+            spec = f"UUID={uuid}"
+            if part.filesystem == "swap":
+                entries.append(FstabEntry(spec, "none", "swap", "defaults", 0))
+                continue
+            if part.mount:
+                entries.append(FstabEntry(spec, part.mount, part.filesystem, _options(part), _passno(part)))
+            for sv in part.subvolumes:
+                entries.append(FstabEntry(spec, sv.mount, "btrfs", f"subvol={sv.name}", 0))
+    return sorted(entries, key=lambda e: (e.mount.count("/") - (e.mount == "/"), e.mount))
+
+
+def _options(part: PlannedPartition) -> str:
+    return "umask=0077,shortname=winnt" if part.filesystem == "vfat" else "defaults"
+
+
+def _passno(part: PlannedPartition) -> int:
+    if part.filesystem not in ("ext4", "vfat"):
+        return 0  # xfs and btrfs are not checked by fsck at boot
+    return 1 if part.mount == "/" else 2

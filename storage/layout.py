@@ -1,0 +1,165 @@
+"""From a profile's storage section and an inventory to a concrete, reviewable storage plan.
+
+Pure computation: no device is opened here. The plan says, per disk, whether it is erased
+and partitioned (with exact offsets), explicitly left alone, or simply not used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from profiles.model import AutoLayout, DiskMatch, Partition, Storage, Subvolume
+from profiles.sizes import GiB, MiB, format_size
+from storage.inventory import DiskInfo, Inventory
+
+ALIGN = MiB  # every partition starts and ends on a 1 MiB boundary
+GPT_RESERVED_END = MiB  # backup GPT lives in the last sectors; keep the final MiB free
+MIN_ROOT = 2 * GiB
+
+GUID_ESP = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+GUID_BIOS_BOOT = "21686148-6449-6E6F-744E-656564454649"
+GUID_LINUX = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+GUID_SWAP = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+
+
+class LayoutError(ValueError):
+    """The profile cannot be laid out on these disks; key_path says which setting to change."""
+
+    def __init__(self, key_path: str, message: str) -> None:
+        super().__init__(f"{key_path}: {message}")
+        self.key_path = key_path
+
+
+@dataclass(frozen=True)
+class PlannedPartition:
+    number: int
+    start: int
+    size: int
+    filesystem: str
+    mount: str | None
+    label: str | None
+    subvolumes: tuple[Subvolume, ...] = ()
+
+    @property
+    def type_guid(self) -> str:
+        return {"vfat": GUID_ESP, "biosboot": GUID_BIOS_BOOT, "swap": GUID_SWAP}.get(self.filesystem, GUID_LINUX)
+
+    def device(self, disk_path: str) -> str:
+        # /dev/vda -> /dev/vda1, /dev/nvme0n1 and /dev/loop0 -> ...p1 (kernel naming rule).
+        sep = "p" if disk_path[-1].isdigit() else ""
+        return f"{disk_path}{sep}{self.number}"
+
+
+@dataclass(frozen=True)
+class DiskPlan:
+    disk: DiskInfo
+    partitions: tuple[PlannedPartition, ...]
+
+
+@dataclass(frozen=True)
+class StoragePlan:
+    targets: tuple[DiskPlan, ...]
+    left_alone: tuple[DiskInfo, ...]  # named by the profile as never to be touched
+    unused: tuple[DiskInfo, ...]  # neither target nor named: also not touched
+
+    def mounts(self) -> list[tuple[str, PlannedPartition, DiskPlan, Subvolume | None]]:
+        """Every mount point with what backs it, parents before children (/ before /boot)."""
+        found: list[tuple[str, PlannedPartition, DiskPlan, Subvolume | None]] = []
+        for target in self.targets:
+            for part in target.partitions:
+                if part.mount:
+                    found.append((part.mount, part, target, None))
+                found += [(sv.mount, part, target, sv) for sv in part.subvolumes]
+        return sorted(found, key=lambda m: (m[0].count("/") - (m[0] == "/"), m[0]))
+
+
+def matches(rule: DiskMatch, disk: DiskInfo) -> bool:
+    if rule.path is not None and os.path.realpath(rule.path) != os.path.realpath(disk.path) \
+            and rule.path != disk.path:
+        return False
+    if rule.serial is not None and rule.serial != disk.serial:
+        return False
+    if rule.model is not None and rule.model != disk.model:
+        return False
+    if rule.min_size is not None and disk.size < rule.min_size:
+        return False
+    return not (rule.max_size is not None and disk.size > rule.max_size)
+
+
+def _one_disk(rule: DiskMatch, inventory: Inventory, key: str) -> DiskInfo:
+    found = [d for d in inventory.disks if matches(rule, d)]
+    if not found:
+        seen = "; ".join(d.describe() for d in inventory.disks) or "no disks at all"
+        raise LayoutError(key, f"no disk matches this rule (disks seen: {seen})")
+    if len(found) > 1:
+        names = ", ".join(d.path for d in found)
+        raise LayoutError(key, f"the rule matches {len(found)} disks ({names}); add a serial or path")
+    return found[0]
+
+
+def select_disks(storage: Storage, inventory: Inventory) -> tuple[list[DiskInfo], list[DiskInfo]]:
+    targets = [_one_disk(r, inventory, f"storage.disks[{i}]") for i, r in enumerate(storage.disks)]
+    keep = [d for d in inventory.disks if any(matches(r, d) for r in storage.leave_alone)]
+    for i, disk in enumerate(targets):
+        if targets.index(disk) != i:
+            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is already chosen by an earlier rule")
+        if disk in keep:
+            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is also matched by storage.leave_alone")
+        if disk.readonly:
+            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is read-only")
+    return targets, keep
+
+
+def auto_partitions(auto: AutoLayout) -> list[Partition]:
+    parts: list[Partition] = []
+    if auto.boot in ("bios", "both"):
+        parts.append(Partition(size=MiB, filesystem="biosboot"))
+    if auto.boot in ("uefi", "both"):
+        parts.append(Partition(size=auto.esp_size, filesystem="vfat", mount="/boot/efi", label="ESP"))
+    boot_fs = "ext4" if auto.filesystem == "btrfs" else auto.filesystem
+    parts.append(Partition(size=auto.boot_size, filesystem=boot_fs, mount="/boot", label="boot"))
+    if auto.filesystem == "btrfs":
+        subvols = auto.subvolumes or (Subvolume("root", "/"), Subvolume("home", "/home"))
+        parts.append(Partition(size=MIN_ROOT, grow=True, filesystem="btrfs", label="root", subvolumes=subvols))
+    else:
+        parts.append(Partition(size=MIN_ROOT, grow=True, filesystem=auto.filesystem, mount="/", label="root"))
+    return parts
+
+
+def _align_up(value: int) -> int:
+    return -(-value // ALIGN) * ALIGN
+
+
+def _place(disk: DiskInfo, parts: list[Partition], index: int) -> tuple[PlannedPartition, ...]:
+    usable_end = (disk.size - GPT_RESERVED_END) // ALIGN * ALIGN
+    fixed = sum(_align_up(p.size) for p in parts)
+    if ALIGN + fixed > usable_end:
+        raise LayoutError(
+            f"storage.disks[{index}]",
+            f"the layout needs {format_size(ALIGN + fixed + GPT_RESERVED_END)} but {disk.path} "
+            f"has {format_size(disk.size)}",
+        )
+    spare = usable_end - ALIGN - fixed
+    planned, offset = [], ALIGN
+    for number, part in enumerate(parts, start=1):
+        size = _align_up(part.size) + (spare if part.grow else 0)
+        planned.append(PlannedPartition(number, offset, size, part.filesystem, part.mount, part.label,
+                                        part.subvolumes))
+        offset += size
+    return tuple(planned)
+
+
+def plan_storage(storage: Storage, inventory: Inventory) -> StoragePlan:
+    targets, keep = select_disks(storage, inventory)
+    if storage.partitions:
+        by_disk: dict[int, list[Partition]] = {i: [] for i in range(len(targets))}
+        for part in storage.partitions:
+            by_disk[part.disk].append(part)
+    else:
+        if len(targets) > 1:
+            raise LayoutError("storage.disks", "the automatic layout uses one disk; list partitions for more")
+        by_disk = {0: auto_partitions(storage.auto or AutoLayout())}
+    plans = tuple(DiskPlan(d, _place(d, by_disk[i], i)) for i, d in enumerate(targets))
+    unused = tuple(d for d in inventory.disks if d not in targets and d not in keep)
+    return StoragePlan(plans, tuple(keep), unused)

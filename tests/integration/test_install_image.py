@@ -1,0 +1,131 @@
+"""A whole unattended install into a disk image, checked from outside like a user would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import yaml
+
+from tests.integration.conftest import ROOT_ONLY, mount_ro, sh
+
+EXAMPLES = Path(__file__).parents[2] / "profiles" / "examples"
+HASH = "$6$demosalt$pep2rFsAdnlyXj4mGOrrHEf7MdBKXMRAgvW.g3Skgxqkr1JllvY8JE7HzasHlLRWwL9avcCI43qk/JcTuErnA/"
+GROUP_PACKAGES = {"filesystem", "setup", "bash", "WALinuxAgent", "cloud-init", "chrony", "vim-minimal"}
+
+
+def _profile(tmp_path: Path, repo: Path, edit: dict[str, object] | None = None) -> Path:
+    data = yaml.safe_load((EXAMPLES / "sample.yaml").read_text())
+    data["payload"]["repositories"][0]["baseurl"] = repo.as_uri()
+    data.update(edit or {})
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _install(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "installer", "install", *(os.fspath(a) for a in args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@ROOT_ONLY
+def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: ExitStack) -> None:
+    image, logs, events = tmp_path / "disk.img", tmp_path / "logs", tmp_path / "events.jsonl"
+    done = _install("--profile", _profile(tmp_path, sample_repo), "--target-image", image, "--image-size", "3GiB",
+                    "--yes", "--log-dir", logs, "--events", events)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
+
+    table = json.loads(sh("sfdisk", "--json", image))["partitiontable"]
+    assert table["label"] == "gpt"
+    assert [p["type"] for p in table["partitions"]] == [
+        "21686148-6449-6E6F-744E-656564454649", "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        "0FC63DAF-8483-4772-8E79-3D69D8477DE4"]
+
+    device = sh("losetup", "--find", "--show", "--read-only", image).strip()
+    cleanup.callback(sh, "losetup", "--detach", device, check=False)
+    sh("partx", "--add", device)
+    cleanup.callback(sh, "partx", "--delete", device, check=False)
+    uuids = {n: sh("blkid", "-p", "-s", "UUID", "-o", "value", f"{device}p{n}").strip() for n in (2, 3)}
+    assert sh("blkid", "-p", "-s", "TYPE", "-o", "value", f"{device}p3").strip() == "ext4"
+    root = mount_ro(cleanup, f"{device}p3", tmp_path / "root")
+
+    fstab = [line.split() for line in (root / "etc/fstab").read_text().splitlines() if not line.startswith("#")]
+    assert [(f[0], f[1]) for f in fstab] == [(f"UUID={uuids[3]}", "/"), (f"UUID={uuids[2]}", "/boot")]
+
+    installed = set(sh("rpm", "--root", root, "--dbpath", "/usr/lib/sysimage/rpm", "-qa", "--qf", "%{NAME}\n")
+                    .split())
+    assert installed >= GROUP_PACKAGES, GROUP_PACKAGES - installed
+
+    assert "azureuser:x:1000:1000::/home/azureuser:/bin/bash" in (root / "etc/passwd").read_text()
+    shadow = dict(line.split(":")[:2] for line in (root / "etc/shadow").read_text().splitlines())
+    assert shadow["azureuser"] == HASH and shadow["root"].startswith("!")
+    assert (root / "etc/hostname").read_text() == "demo-vm\n"
+    assert os.readlink(root / "etc/localtime") == "../usr/share/zoneinfo/Europe/Berlin"
+    assert (root / "etc/motd").read_text() == "Installed by azl-installer\n"  # post script ran chrooted
+    keys = root / "home/azureuser/.ssh/authorized_keys"
+    assert keys.stat().st_uid == 1000 and oct(keys.stat().st_mode & 0o777) == "0o600"
+
+    saved = root / "var/log/azl-installer"
+    assert {"profile.yaml", "plan.txt"} <= {p.name for p in saved.iterdir()}
+    assert any(p.name.startswith("install-") for p in saved.iterdir())
+    kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
+    assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == 6
+    assert any(json.loads(line).get("message", "").startswith("installing ")
+               for line in events.read_text().splitlines())
+
+
+@ROOT_ONLY
+def test_left_alone_disk_is_byte_identical(tmp_path: Path, sample_repo: Path,
+                                           loop_disk: Callable[[str, int], str], cleanup: ExitStack) -> None:
+    target, keep = loop_disk("target", 3 * 1024**3), loop_disk("keep", 64 * 1024**2)
+    subprocess.run(["sfdisk", "--quiet", keep], input="label: gpt\n,32M\n,\n", text=True, check=True)
+    with open(keep, "r+b") as handle:
+        handle.seek(8 * 1024**2)
+        handle.write(os.urandom(1024**2))
+
+    def digest() -> str:
+        with open(keep, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+
+    before = digest()
+    storage = {
+        "disks": [{"path": target}],
+        "leave_alone": [{"path": keep}],
+        "partitions": [
+            {"size": "1MiB", "filesystem": "biosboot"},
+            {"size": "512MiB", "filesystem": "ext4", "mount": "/boot"},
+            {"size": "1GiB", "grow": True, "filesystem": "xfs", "mount": "/", "label": "root"},
+        ],
+    }
+    done = _install("--profile", _profile(tmp_path, sample_repo, {"storage": storage}), "--yes",
+                    "--log-dir", tmp_path / "logs")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert digest() == before
+    assert sh("blkid", "-p", "-s", "TYPE", "-o", "value", f"{target}p3").strip() == "xfs"
+    root = mount_ro(cleanup, f"{target}p3", tmp_path / "root")
+    assert "bash" in sh("rpm", "--root", root, "--dbpath", "/usr/lib/sysimage/rpm", "-qa", "--qf", "%{NAME}\n")
+
+
+@ROOT_ONLY
+def test_failed_install_names_step_and_cleans_up(tmp_path: Path, sample_repo: Path) -> None:
+    image = tmp_path / "disk.img"
+    profile = _profile(tmp_path, sample_repo)
+    data = yaml.safe_load(profile.read_text())
+    data["payload"]["packages"] = ["no-such-package"]
+    profile.write_text(yaml.safe_dump(data))
+    mounts_before = Path("/proc/mounts").read_text()
+    done = _install("--profile", profile, "--target-image", image, "--image-size", "3GiB", "--yes",
+                    "--log-dir", tmp_path / "logs")
+    assert done.returncode == 1
+    assert "install failed in step 'payload'" in done.stderr and "full log:" in done.stderr
+    assert "no-such-package" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
+    assert Path("/proc/mounts").read_text() == mounts_before

@@ -1,0 +1,91 @@
+"""The engine end to end with a recording runner: order of commands, events, cleanup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from installer.engine import Engine, InstallFailed
+from installer.events import Event, EventBus
+from installer.plan import make_plan
+from installer.runner import RecordingRunner, Reply
+from profiles import profile_from_text
+from storage.inventory import DiskInfo, Inventory
+
+PROFILE = """\
+storage:
+  disks: [{path: DISK}]
+  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
+payload:
+  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
+  groups: [core]
+users: [{name: azureuser}]
+encryption: {enabled: false, passphrase: "very-secret-passphrase"}
+scripts:
+  post: [{name: motd, body: "echo hi > /etc/motd"}]
+"""
+
+
+def _setup(tmp_path: Path) -> tuple[Engine, RecordingRunner, list[Event], Path]:
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"")
+    size = 4 * 1024**3
+    with disk.open("r+b") as handle:
+        handle.truncate(size)
+    profile = profile_from_text(PROFILE.replace("DISK", f"/dev/{disk.name}"))
+    inventory = Inventory((DiskInfo(f"/dev/{disk.name}", size),))
+    plan = make_plan(profile, inventory)
+    # The planned disk path points at the image file so pyparted can write a real table.
+    from dataclasses import replace
+
+    storage = replace(plan.storage, targets=tuple(replace(t, disk=replace(t.disk, path=str(disk)))
+                                                  for t in plan.storage.targets))
+    plan = replace(plan, storage=storage)
+    runner = RecordingRunner()
+
+    def make_nodes(argv: tuple[str, ...]) -> None:
+        for number in (1, 2, 3):
+            Path(f"{disk}{number}").touch()
+
+    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
+    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
+    seen: list[Event] = []
+    root = tmp_path / "target"
+    root.mkdir()
+    engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path, host_logs=[])
+    return engine, runner, seen, root
+
+
+def test_install_runs_steps_in_order_and_unmounts(tmp_path: Path) -> None:
+    engine, runner, seen, root = _setup(tmp_path)
+    engine.run()
+    commands = [c[0] for c in runner.calls]
+    assert commands[:3] == ["wipefs", "partx", "partx"]
+    assert commands.count("mkfs.ext4") == 2
+    assert "dnf" in commands and commands.index("dnf") > commands.index("mount")
+    mounts = [c[-1] for c in runner.calls if c[0] == "mount"]
+    unmounts = [c[-1] for c in runner.calls if c[0] == "umount"]
+    assert unmounts == list(reversed(mounts))
+    assert mounts[0] == str(root) + "/" or mounts[0] == str(root)
+    started = [e.step for e in seen if e.kind == "step-started"]
+    assert started == ["storage", "mount", "payload", "system", "post-scripts", "finish"]
+    assert [e.step for e in seen if e.kind == "step-finished"] == started
+    assert "UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 defaults 0 1" in (root / "etc/fstab").read_text()
+    saved = (root / "var/log/azl-installer/profile.yaml").read_text()
+    assert "very-secret-passphrase" not in saved and "<removed>" in saved
+    assert any(c[:2] == ("chroot", str(root)) for c in runner.calls)
+
+
+def test_failure_names_the_step_and_still_unmounts(tmp_path: Path) -> None:
+    engine, runner, seen, _ = _setup(tmp_path)
+    runner.reply(["dnf"], Reply(returncode=1, output="Error: Unable to find a match: core"))
+    with pytest.raises(InstallFailed) as info:
+        engine.run()
+    assert info.value.step == "payload"
+    failed = [e for e in seen if e.kind == "step-failed"]
+    assert len(failed) == 1 and failed[0].step == "payload"
+    mounts = [c[-1] for c in runner.calls if c[0] == "mount"]
+    unmounts = [c[-1] for c in runner.calls if c[0] == "umount"]
+    assert mounts and unmounts == list(reversed(mounts))
+    assert not engine.mounts.mounted

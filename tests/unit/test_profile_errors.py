@@ -1,0 +1,118 @@
+"""Every mistake a user can make in a profile gives one located line, never a traceback.
+
+CASES is the source for docs/errors.md: test_errors_are_documented keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from profiles import ProfileError, profile_from_text
+
+BASE = """\
+storage:
+  disks:
+    - path: /dev/vda
+payload:
+  repositories:
+    - {name: base, baseurl: "file:///srv/repo"}
+  groups: [core]
+"""
+
+# (profile text, expected "line:col: key.path: message" fragment)
+CASES: list[tuple[str, str]] = [
+    ("storage: [1, 2\n", "2:1: (top): not valid YAML"),
+    ("", "1:1: (top): the profile is empty"),
+    ("- a\n- b\n", "1:1: (top): expected a mapping of keys, got a list"),
+    (BASE + "sytem: {hostname: a}\n", "8:1: sytem: unknown key 'sytem' (did you mean 'system'?)"),
+    ("payload: {groups: [core]}\n", "1:1: (top): missing required key 'storage'"),
+    (BASE + "system: {hostname: [a]}\n", "8:10: system.hostname: expected a string, got a list"),
+    (BASE.replace("path: /dev/vda", "path: /dev/vda\n      min_size: lots"),
+     "4:7: storage.disks[0].min_size: 'lots' is not a size"),
+    (BASE.replace("path: /dev/vda", "path: /dev/vda\n      min_size: 5 parsecs"),
+     "storage.disks[0].min_size: unknown size unit 'parsecs'"),
+    (BASE + "storage2: 1\n", "unknown key 'storage2' (did you mean 'storage'?)"),
+    (BASE.replace("disks:\n    - path: /dev/vda", "disks: []"),
+     "storage.disks: name at least one target disk"),
+    (BASE.replace("path: /dev/vda", "{}"), "storage.disks[0]: a disk rule needs at least one of"),
+    (BASE.replace("path: /dev/vda", "path: vda"), "storage.disks[0].path: 'vda' is not a device path"),
+    (BASE.replace("path: /dev/vda", "{min_size: 10GiB, max_size: 1GiB}"),
+     "storage.disks[0].min_size: min_size is larger than max_size"),
+    (BASE + "  exclude: {a: 1}\n", "payload.exclude: expected a list, got a mapping"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  auto: {filesystem: zfs}"),
+     "storage.auto.filesystem: must be one of ext4, xfs, btrfs; got 'zfs' (did you mean 'xfs'?)"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  auto: {boot: bios}\n  partitions:\n"
+                  "    - {size: 1GiB, mount: /}"), "storage.partitions: use either auto or partitions"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /home}"),
+     "storage.partitions: no partition is mounted at /"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /}\n"
+                  "    - {size: 1GiB, mount: /}"), "storage.partitions[1].mount: mount point / is used twice"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /, "
+                  "disk: 3}"), "storage.partitions[0].disk: disk 3 does not exist"),
+    (BASE.replace("    - path: /dev/vda", "    - {path: /dev/vda, max_size: 10GiB}\n  partitions:\n"
+                  "    - {size: 20GiB, mount: /}"), "partitions on disk 0 need 20.0 GiB but storage.disks[0]"
+                                                    ".max_size is 10 GiB"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /, "
+                  "grow: true}\n    - {size: 1GiB, mount: /var, grow: true}"),
+     "disk 0 has more than one partition with grow: true"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /}\n"
+                  "    - {size: 1MiB, filesystem: biosboot, mount: /boot}"),
+     "storage.partitions[1].mount: a biosboot partition has no mount point"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /}\n"
+                  "    - {size: 1GiB, mount: boot}"), "'boot' is not an absolute mount point"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /, "
+                  "label: averyveryverylonglabel, filesystem: xfs}"), "xfs labels are at most 12 characters"),
+    (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  leave_alone:\n    - path: /dev/vda"),
+     "storage.leave_alone[0]: the same rule is also a target disk"),
+    ("storage: {disks: [{path: /dev/vda}]}\n", "payload: nothing to install"),
+    (BASE.replace("  repositories:\n    - {name: base, baseurl: \"file:///srv/repo\"}\n", ""),
+     "payload.repositories: groups and packages need at least one repository"),
+    (BASE.replace("file:///srv/repo", "ftp://x/"), "payload.repositories[0].baseurl: use file://"),
+    (BASE + "system: {hostname: bad_name}\n", "system.hostname: 'bad_name' is not a valid host name"),
+    (BASE + "system: {timezone: Mars/Olympus}\n", "system.timezone: unknown time zone 'Mars/Olympus'"),
+    (BASE + "system: {locale: 'en US'}\n", "system.locale: 'en US' is not a locale name"),
+    (BASE + "users: [{name: Admin}]\n", "users[0].name: 'Admin' is not a valid user name"),
+    (BASE + "users: [{name: root}]\n", "users[0].name: configure root in the root section"),
+    (BASE + "users: [{name: a}, {name: a}]\n", "users[1].name: user 'a' is defined twice"),
+    (BASE + "users: [{name: a, password_hash: hunter2}]\n", "users[0].password_hash: not a crypt(3) hash"),
+    (BASE + "users: [{name: a, ssh_keys: [hello]}]\n", "users[0].ssh_keys[0]: not an SSH public key"),
+    (BASE + "users: [{name: a, uid: 0}]\n", "users[0].uid: uid must be between 1 and 59999"),
+    (BASE + "root: {password_hash: '$6$x$y'}\n", "root.password_hash: root is locked"),
+    (BASE + "users: [{name: a, shell: bash}]\n", "users[0].shell: the shell must be an absolute path"),
+    (BASE + "scripts: {post: [{body: ''}]}\n", "scripts.post[0].body: the script is empty"),
+    (BASE + "scripts: {pre: [{body: x, interpreter: sh}]}\n", "scripts.pre[0].interpreter: the interpreter must"),
+    (BASE + "encryption: {enabled: true, key_source: keyvault-key}\n",
+     "encryption.vault_url: a Key Vault URL must start with https://"),
+    (BASE + "encryption: {enabled: true}\n", "encryption.passphrase: key_source passphrase needs a passphrase"),
+    (BASE + "cloud_init: {user_data: 'users: []'}\n", "cloud_init.user_data: user-data must start with"),
+    (BASE + "users: [{name: a, groups: [Wheel]}]\n", "users[0].groups[0]: 'Wheel' is not a valid group name"),
+    (BASE + "version: true\n", "version: expected a whole number, got 'true'"),
+    (BASE + "storage: {}\n", "key 'storage' appears twice"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[1][:60] for c in CASES])
+def test_each_mistake_gives_a_located_message(text: str, expected: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        profile_from_text(text, "p.yaml")
+    lines = str(info.value).splitlines()
+    assert all(re.match(r"^p\.yaml:\d+:\d+: \S+: .+", line) for line in lines), lines
+    assert any(expected in line for line in lines), f"{expected!r} not in {lines}"
+
+
+def test_errors_are_documented() -> None:
+    table = (Path(__file__).parents[2] / "docs" / "errors.md").read_text()
+    for _, expected in CASES:
+        message = expected.split(": ", 2)[-1] if re.match(r"^\d+:\d+: ", expected) else expected
+        key_free = message.split(": ", 1)[-1] if re.match(r"^[\w.\[\]()]+: ", message) else message
+        assert key_free.split("'")[0].strip() in table, f"docs/errors.md lacks: {key_free}"
+
+
+def test_all_problems_reported_in_one_run() -> None:
+    text = BASE + "system: {hostname: bad_name, timezone: Nowhere/X}\nusers: [{name: X}]\n"
+    with pytest.raises(ProfileError) as info:
+        profile_from_text(text, "p.yaml")
+    assert len(info.value.issues) == 3
