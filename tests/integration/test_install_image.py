@@ -37,8 +37,10 @@ def _install(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
 @ROOT_ONLY
 def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: ExitStack) -> None:
     image, logs, events = tmp_path / "disk.img", tmp_path / "logs", tmp_path / "events.jsonl"
-    done = _install("--profile", _profile(tmp_path, sample_repo), "--target-image", image, "--image-size", "3GiB",
-                    "--yes", "--log-dir", logs, "--events", events)
+    # A secret that must not reach any log, event or saved profile (the section is not applied).
+    secret = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"}}
+    done = _install("--profile", _profile(tmp_path, sample_repo, secret), "--target-image", image,
+                    "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
     assert done.returncode == 0, done.stderr[-3000:]
     assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
 
@@ -75,6 +77,10 @@ def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: E
     saved = root / "var/log/azl-installer"
     assert {"profile.yaml", "plan.txt"} <= {p.name for p in saved.iterdir()}
     assert any(p.name.startswith("install-") for p in saved.iterdir())
+    written = [p for p in [*saved.iterdir(), *logs.iterdir(), events] if p.is_file()]
+    assert len(written) >= 6
+    assert not [p for p in written if "pa55-SECRET-word" in p.read_text()]
+    assert "pa55-SECRET-word" not in done.stderr + done.stdout
     kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
     assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == 6
     assert any(json.loads(line).get("message", "").startswith("installing ")

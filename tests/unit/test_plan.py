@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from installer.plan import make_plan
+from profiles import profile_from_text
+from storage.inventory import DiskInfo, Inventory, PartitionInfo
+
+PROFILE = """\
+storage:
+  disks: [{serial: OS}]
+  leave_alone: [{serial: DATA}]
+  auto: {boot: uefi}
+payload: {image: {path: /srv/root.tar}}
+"""
+INVENTORY = Inventory((
+    DiskInfo("/dev/vda", 16 * 1024**3, serial="OS", table="gpt",
+             partitions=(PartitionInfo(1, 1024**2, 1024**3, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", fstype="ext4"),)),
+    DiskInfo("/dev/vdb", 16 * 1024**3, serial="DATA"),
+    DiskInfo("/dev/vdc", 16 * 1024**3, serial="OTHER"),
+))
+HOST_WITHOUT_VFAT = "nodev\tproc\n\text4\n\txfs\n"
+
+
+def test_plan_lists_destruction_and_untouched_disks() -> None:
+    plan = make_plan(profile_from_text(PROFILE), INVENTORY)
+    assert plan.destructive[0] == ("erase /dev/vda, 16 GiB, serial 'OS' (holds 1 partition now) "
+                                   "and write a new GPT partition table")
+    assert plan.destructive[1:] == (
+        "create /dev/vda1 512 MiB (/boot/efi), format vfat",
+        "create /dev/vda2 1 GiB (/boot), format xfs",
+        "create /dev/vda3 14.5 GiB (/), format xfs",
+    )
+    assert plan.untouched == ("/dev/vdb, 16 GiB, serial 'DATA' (leave_alone)",
+                              "/dev/vdc, 16 GiB, serial 'OTHER' (not in the profile)")
+    assert plan.blockers == ()
+    rendered = plan.render()
+    assert "! erase /dev/vda" in rendered and "= /dev/vdb" in rendered
+
+
+def test_a_missing_kernel_filesystem_blocks_the_plan_and_is_named() -> None:
+    plan = make_plan(profile_from_text(PROFILE), INVENTORY, kernel_filesystems=HOST_WITHOUT_VFAT)
+    assert plan.blockers == ("this kernel cannot mount vfat (needed by the layout); install from the ISO in a VM "
+                             "instead",)
+
+
+def test_placeholders_block_instead_of_pretending() -> None:
+    text = PROFILE + ("encryption: {enabled: true, passphrase: s3cret}\ncloud_init: {user_data: '#cloud-config'}\n"
+                      "azure: {enabled: true}\n")
+    blockers = make_plan(profile_from_text(text), INVENTORY).blockers
+    assert [b.split(":")[0] for b in blockers] == ["encryption", "cloud_init", "azure"]
+    assert "s3cret" not in make_plan(profile_from_text(text), INVENTORY).render()
