@@ -38,7 +38,7 @@ def _install(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
 def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: ExitStack) -> None:
     image, logs, events = tmp_path / "disk.img", tmp_path / "logs", tmp_path / "events.jsonl"
     # A secret that must not reach any log, event or saved profile (the section is not applied).
-    secret = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"}}
+    secret: dict[str, object] = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"}}
     done = _install("--profile", _profile(tmp_path, sample_repo, secret), "--target-image", image,
                     "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
     assert done.returncode == 0, done.stderr[-3000:]
