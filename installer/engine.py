@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from installer.bootloader import install_bootloader
 from installer.events import Event, EventBus
 from installer.payload import install_payload
 from installer.plan import Plan
@@ -60,6 +61,10 @@ class Engine:
                 install_payload(profile.payload, self.root, self.runner, self.events, self.workdir)
             with self.step("system", "configuring the system"):
                 configure_system(profile, self.root, self.fstab, self.events)
+            if profile.bootloader.enabled:
+                with self.step("bootloader", "installing the boot loader and initramfs"):
+                    install_bootloader(profile.bootloader, self.plan.storage, self.fstab, self.root, self.runner,
+                                       self.events)
             if profile.scripts.post:
                 with self.step("post-scripts", "post-install scripts"):
                     run_scripts(profile.scripts.post, "post", self.runner, self.events, target=self.root,

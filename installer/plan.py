@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from installer.bootloader import cmdline, firmware_of
 from installer.payload import describe_payload
 from profiles import Profile
 from profiles.sizes import format_size
@@ -118,11 +119,21 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
             f"locale {profile.system.locale}; keymap {profile.system.keyboard}",
             f"users: {', '.join(users) or 'none'}; root {root_state}",
         )),
+        PlanStep("bootloader", "Install the boot loader and build the initramfs", (
+            f"firmware: {firmware_of(storage).describe()}",
+            f"kernel command line: {cmdline(profile.bootloader)}",
+            "initramfs by the target's own tool (dracut or update-initramfs) with "
+            + " ".join(profile.bootloader.initramfs_drivers),
+        )) if profile.bootloader.enabled else None,
         PlanStep("post-scripts", "Run post-install scripts", tuple(_script_names(scripts.post)))
         if scripts.post else None,
         PlanStep("finish", "Save logs and the profile to /var/log/azl-installer, unmount", ()),
     ]
     blockers = _not_applied(profile)
+    firmware = firmware_of(storage)
+    if profile.bootloader.enabled and not firmware.bios_disks and not firmware.uefi:
+        blockers.append("bootloader: the layout has neither a BIOS boot partition nor an EFI system partition "
+                        "(/boot/efi); add one, or set bootloader.enabled: false")
     if kernel_filesystems is not None:
         blockers += [f"this kernel cannot mount {fs} (needed by the layout); install from the ISO "
                      "in a VM instead" for fs in missing_kernel_features(storage, kernel_filesystems)]

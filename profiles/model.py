@@ -136,6 +136,24 @@ class Scripts:
     post: tuple[Script, ...] = field(default=(), metadata=doc("run after the system is configured"))
 
 
+# Microsoft's guidance for Linux on Azure: serial console first, and patience for slow disks.
+AZURE_CMDLINE = ("console=tty1", "console=ttyS0,115200n8", "earlyprintk=ttyS0", "rootdelay=300", "net.ifnames=0")
+# Drivers a VM's initramfs needs to find its root disk on Hyper-V/Azure and on QEMU.
+VM_DRIVERS = ("hv_vmbus", "hv_storvsc", "hv_netvsc", "nvme", "nvme_core", "virtio_blk", "virtio_scsi", "virtio_pci",
+              "sd_mod", "ahci")
+
+
+@dataclass(frozen=True)
+class Bootloader:
+    """GRUB (with shim where the target has it) and the initramfs, made by the target's own tools."""
+
+    enabled: bool = field(default=True, metadata=doc("install a boot loader and build the initramfs"))
+    cmdline: tuple[str, ...] = field(default=AZURE_CMDLINE, metadata=doc("kernel command line (Azure defaults)"))
+    extra_cmdline: tuple[str, ...] = field(default=(), metadata=doc("appended to cmdline"))
+    timeout: int = field(default=1, metadata=doc("seconds the GRUB menu waits"))
+    initramfs_drivers: tuple[str, ...] = field(default=VM_DRIVERS, metadata=doc("drivers always in the initramfs"))
+
+
 @dataclass(frozen=True)
 class Encryption:
     """Placeholder, validated now and applied by a later version: see the encryption issue."""
@@ -173,6 +191,7 @@ class Profile:
     system: System = field(default_factory=System, metadata=doc("host name, time zone, locale, keyboard"))
     users: tuple[User, ...] = field(default=(), metadata=doc("users to create"))
     root: Root = field(default_factory=Root, metadata=doc("the root account"))
+    bootloader: Bootloader = field(default_factory=Bootloader, metadata=doc("boot loader and initramfs"))
     scripts: Scripts = field(default_factory=Scripts, metadata=doc("pre and post install scripts"))
     encryption: Encryption | None = field(default=None, metadata=doc("not applied yet"))
     cloud_init: CloudInit | None = field(default=None, metadata=doc("not applied yet"))

@@ -21,6 +21,7 @@ payload:
   repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
   groups: [core]
 users: [{name: azureuser}]
+bootloader: {enabled: false}
 encryption: {enabled: false, passphrase: "very-secret-passphrase"}
 scripts:
   post: [{name: motd, body: "echo hi > /etc/motd"}]

@@ -48,3 +48,12 @@ def test_placeholders_block_instead_of_pretending() -> None:
     blockers = make_plan(profile_from_text(text), INVENTORY).blockers
     assert [b.split(":")[0] for b in blockers] == ["encryption", "cloud_init", "azure"]
     assert "s3cret" not in make_plan(profile_from_text(text), INVENTORY).render()
+
+
+def test_bootloader_needs_a_boot_partition() -> None:
+    text = PROFILE.replace("  auto: {boot: uefi}\n", "  partitions: [{size: 4GiB, mount: /, grow: true}]\n")
+    blockers = make_plan(profile_from_text(text), INVENTORY).blockers
+    assert blockers == ("bootloader: the layout has neither a BIOS boot partition nor an EFI system partition "
+                        "(/boot/efi); add one, or set bootloader.enabled: false",)
+    disabled = make_plan(profile_from_text(text + "bootloader: {enabled: false}\n"), INVENTORY)
+    assert disabled.blockers == () and "bootloader" not in [s.id for s in disabled.steps]

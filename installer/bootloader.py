@@ -1,0 +1,171 @@
+"""The bootloader step: GRUB for BIOS and/or UEFI, the kernel command line, and the initramfs.
+
+Everything is done with the target's own tools, run chrooted, after detecting which family
+it has: grub2-* with dracut (Azure Linux, Fedora) or grub-* with initramfs-tools (Debian,
+used by the test images here). Signed shim/GRUB binaries that the payload shipped are used
+as they are (Secure Boot); only targets without them get a grub-install'ed EFI image.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from installer.events import EventBus
+from installer.runner import Runner
+from installer.system import write_file
+from profiles.model import Bootloader
+from storage.apply import FstabEntry
+from storage.layout import StoragePlan
+
+SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
+
+
+class BootloaderError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Firmware:
+    bios_disks: tuple[str, ...]  # disks holding a BIOS boot partition: grub-install i386-pc on each
+    uefi: bool  # an EFI system partition is mounted at /boot/efi
+
+    def describe(self) -> str:
+        parts = [f"BIOS (GRUB on {', '.join(self.bios_disks)})"] if self.bios_disks else []
+        parts += ["UEFI (ESP, removable fallback path EFI/BOOT/BOOTX64.EFI)"] if self.uefi else []
+        return " and ".join(parts) or "none"
+
+
+def firmware_of(plan: StoragePlan) -> Firmware:
+    bios = tuple(t.disk.path for t in plan.targets if any(p.filesystem == "biosboot" for p in t.partitions))
+    uefi = any(p.filesystem == "vfat" and p.mount == "/boot/efi" for t in plan.targets for p in t.partitions)
+    return Firmware(bios, uefi)
+
+
+@dataclass(frozen=True)
+class TargetTools:
+    """What the installed system brings: tool names and where its GRUB files live."""
+
+    grub: str  # "grub2" (Fedora family) or "grub" (Debian family)
+    initramfs: str  # "dracut" or "initramfs-tools"
+    kernels: tuple[str, ...]  # kernel versions with modules in the target
+    shim: Path | None  # directory under /boot/efi/EFI holding signed shim + grub, if shipped
+
+    @property
+    def grub_cfg(self) -> str:
+        return f"/boot/{self.grub}/grub.cfg"
+
+
+def _exists(root: Path, names: Sequence[str]) -> bool:
+    return any((root / d / n).exists() for d in ("usr/sbin", "usr/bin", "sbin", "bin") for n in names)
+
+
+def detect_tools(root: Path) -> TargetTools:
+    if _exists(root, ["grub2-install", "grub2-mkconfig"]):
+        grub = "grub2"
+    elif _exists(root, ["grub-install", "grub-mkconfig"]):
+        grub = "grub"
+    else:
+        raise BootloaderError("the target has no GRUB (grub2-install or grub-install): add the grub2 packages "
+                              "to the payload, or set bootloader.enabled: false")
+    if _exists(root, ["dracut"]):
+        initramfs = "dracut"
+    elif _exists(root, ["update-initramfs"]):
+        initramfs = "initramfs-tools"
+    else:
+        raise BootloaderError("the target has no initramfs tool (dracut or update-initramfs): add dracut")
+    modules = next((root / d for d in ("usr/lib/modules", "lib/modules") if (root / d).is_dir()), None)
+    kernels = tuple(sorted(p.name for p in modules.iterdir() if p.is_dir())) if modules else ()
+    if not kernels:
+        raise BootloaderError("the payload installed no kernel (no /lib/modules/*): add the kernel package, "
+                              "or set bootloader.enabled: false")
+    efi = root / "boot/efi/EFI"
+    shim = next((d for d in sorted(efi.iterdir()) if (d / "shimx64.efi").exists()), None) if efi.is_dir() else None
+    return TargetTools(grub, initramfs, kernels, shim)
+
+
+def cmdline(config: Bootloader) -> str:
+    return " ".join((*config.cmdline, *config.extra_cmdline))
+
+
+def grub_defaults(existing: str, config: Bootloader) -> str:
+    """/etc/default/grub with the installer's keys set and every other line kept."""
+    ours = {
+        "GRUB_TIMEOUT": str(config.timeout),
+        "GRUB_CMDLINE_LINUX": f'"{cmdline(config)}"',
+        "GRUB_TERMINAL": '"serial console"',
+        "GRUB_SERIAL_COMMAND": f'"{SERIAL_COMMAND}"',
+        "GRUB_DISABLE_OS_PROBER": "true",
+    }
+    kept = [line for line in existing.splitlines() if line.split("=", 1)[0].strip() not in ours]
+    return "\n".join([*kept, *(f"{k}={v}" for k, v in ours.items())]) + "\n"
+
+
+def _boot_uuid(fstab: Sequence[FstabEntry]) -> tuple[str, str]:
+    """The UUID of the filesystem holding /boot, and /boot's path inside that filesystem."""
+    by_mount = {e.mount: e.spec.removeprefix("UUID=") for e in fstab}
+    if "/boot" in by_mount:
+        return by_mount["/boot"], ""
+    return by_mount["/"], "/boot"
+
+
+def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[FstabEntry], root: Path,
+                       runner: Runner, events: EventBus) -> None:
+    firmware = firmware_of(plan)
+    if not firmware.bios_disks and not firmware.uefi:
+        raise BootloaderError("the layout has neither a BIOS boot partition nor an EFI system partition")
+    tools = detect_tools(root)
+    events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
+    defaults = root / "etc/default/grub"
+    write_file(root, "/etc/default/grub", grub_defaults(defaults.read_text() if defaults.exists() else "", config))
+    _initramfs(config, tools, root, runner, events)
+    for disk in firmware.bios_disks:
+        events.progress(0.6, f"installing GRUB for BIOS on {disk}")
+        runner.run(["chroot", root, f"{tools.grub}-install", "--target=i386-pc", disk])
+    if firmware.uefi:
+        events.progress(0.7, "installing GRUB for UEFI")
+        _uefi(tools, fstab, root, runner)
+    events.progress(0.9, f"writing {tools.grub_cfg}")
+    runner.run(["chroot", root, f"{tools.grub}-mkconfig", "-o", tools.grub_cfg])
+
+
+def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runner, events: EventBus) -> None:
+    drivers = " ".join(config.initramfs_drivers)
+    for number, kver in enumerate(tools.kernels, start=1):
+        events.progress(0.5 * (number - 1) / len(tools.kernels), f"building the initramfs for {kver}")
+        if tools.initramfs == "dracut":
+            # hostonly=no: the image must boot on Azure hardware, not only on the installer's VM.
+            write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
+                       f'add_drivers+=" {drivers} "\nhostonly="no"\n')
+            runner.run(["chroot", root, "dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"])
+        else:
+            # MODULES=dep keeps the image small and fast to build (MODULES=most takes minutes
+            # under emulation); the listed drivers are added explicitly so Azure still boots.
+            write_file(root, "/etc/initramfs-tools/conf.d/90-azl-installer.conf", "MODULES=dep\n")
+            write_file(root, "/etc/initramfs-tools/modules", "".join(f"{d}\n" for d in config.initramfs_drivers))
+            mode = "-u" if (root / f"boot/initrd.img-{kver}").exists() else "-c"
+            runner.run(["chroot", root, "update-initramfs", mode, "-k", kver])
+
+
+def _uefi(tools: TargetTools, fstab: Sequence[FstabEntry], root: Path, runner: Runner) -> None:
+    fallback = root / "boot/efi/EFI/BOOT"
+    if tools.shim is not None:
+        # Signed shim + GRUB from the payload (Secure Boot chain). Firmware without boot
+        # entries starts EFI/BOOT/BOOTX64.EFI, so shim goes there with GRUB beside it, and
+        # a small grub.cfg next to GRUB hands over to the real one in /boot.
+        fallback.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(tools.shim / "shimx64.efi", fallback / "BOOTX64.EFI")
+        if (tools.shim / "grubx64.efi").exists():
+            shutil.copy2(tools.shim / "grubx64.efi", fallback / "grubx64.efi")
+        uuid, prefix = _boot_uuid(fstab)
+        stub = (f"search --no-floppy --fs-uuid --set=dev {uuid}\nset prefix=($dev){prefix}/{tools.grub}\n"
+                "export $prefix\nconfigfile $prefix/grub.cfg\n")
+        for where in (tools.shim, fallback):
+            (where / "grub.cfg").write_text(stub)
+        return
+    # No signed binaries: build a GRUB EFI image at the removable path; --no-nvram because
+    # the installer must not depend on (or change) the firmware's boot entries.
+    runner.run(["chroot", root, f"{tools.grub}-install", "--target=x86_64-efi", "--efi-directory=/boot/efi",
+                "--boot-directory=/boot", "--removable", "--no-nvram"])

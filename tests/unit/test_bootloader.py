@@ -1,0 +1,100 @@
+"""The boot loader step pinned for an Azure Linux-like target and a Debian-like one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from installer.bootloader import BootloaderError, detect_tools, grub_defaults, install_bootloader
+from installer.events import EventBus
+from installer.runner import RecordingRunner
+from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
+from storage.apply import FstabEntry
+from storage.inventory import DiskInfo, Inventory
+from storage.layout import StoragePlan, plan_storage
+
+KVER = "6.12.40.1-1.azl4.x86_64"
+FSTAB = [FstabEntry("UUID=root-uuid", "/", "xfs", "defaults", 0), FstabEntry("UUID=boot-uuid", "/boot", "xfs",
+                                                                           "defaults", 0)]
+
+
+def _plan(boot: str) -> StoragePlan:
+    storage = Storage(disks=(DiskMatch(path="/dev/sda"),), auto=AutoLayout(boot=boot))  # type: ignore[arg-type]
+    return plan_storage(storage, Inventory((DiskInfo("/dev/sda", 30 * 1024**3),)))
+
+
+def _azure_linux_root(root: Path) -> Path:
+    for tool in ("usr/sbin/grub2-install", "usr/sbin/grub2-mkconfig", "usr/bin/dracut"):
+        (root / tool).parent.mkdir(parents=True, exist_ok=True)
+        (root / tool).touch()
+    (root / "usr/lib/modules" / KVER).mkdir(parents=True)
+    vendor = root / "boot/efi/EFI/azurelinux"
+    vendor.mkdir(parents=True)
+    (vendor / "shimx64.efi").write_bytes(b"shim")
+    (vendor / "grubx64.efi").write_bytes(b"grub")
+    (root / "etc/default").mkdir(parents=True)
+    (root / "etc/default/grub").write_text('GRUB_DISTRIBUTOR="Azure Linux"\nGRUB_TIMEOUT=5\n')
+    return root
+
+
+def test_azure_linux_like_target_both_firmwares(tmp_path: Path) -> None:
+    root = _azure_linux_root(tmp_path)
+    runner = RecordingRunner()
+    install_bootloader(Bootloader(extra_cmdline=("nvme_core.io_timeout=240",)), _plan("both"), FSTAB, root, runner,
+                       EventBus())
+    assert runner.commands() == [
+        f"chroot {root} dracut --force --kver {KVER} /boot/initramfs-{KVER}.img",
+        f"chroot {root} grub2-install --target=i386-pc /dev/sda",
+        f"chroot {root} grub2-mkconfig -o /boot/grub2/grub.cfg",
+    ]
+    defaults = (root / "etc/default/grub").read_text()
+    assert 'GRUB_DISTRIBUTOR="Azure Linux"' in defaults and "GRUB_TIMEOUT=1" in defaults
+    assert "GRUB_TIMEOUT=5" not in defaults
+    assert ('GRUB_CMDLINE_LINUX="console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0 rootdelay=300 '
+            'net.ifnames=0 nvme_core.io_timeout=240"') in defaults
+    assert 'GRUB_TERMINAL="serial console"' in defaults
+    dracut = (root / "etc/dracut.conf.d/90-azl-installer.conf").read_text()
+    assert 'hostonly="no"' in dracut and " hv_storvsc " in dracut
+    fallback = root / "boot/efi/EFI/BOOT"
+    assert (fallback / "BOOTX64.EFI").read_bytes() == b"shim" and (fallback / "grubx64.efi").read_bytes() == b"grub"
+    stub = (root / "boot/efi/EFI/azurelinux/grub.cfg").read_text()
+    assert "--fs-uuid --set=dev boot-uuid" in stub and "set prefix=($dev)/grub2" in stub
+
+
+def test_debian_like_target_uefi_without_shim(tmp_path: Path) -> None:
+    root = tmp_path
+    for tool in ("usr/sbin/grub-install", "usr/sbin/grub-mkconfig", "usr/sbin/update-initramfs"):
+        (root / tool).parent.mkdir(parents=True, exist_ok=True)
+        (root / tool).touch()
+    (root / "lib/modules/6.1.0-40-amd64").mkdir(parents=True)
+    (root / "boot").mkdir()
+    (root / "boot/initrd.img-6.1.0-40-amd64").touch()
+    runner = RecordingRunner()
+    install_bootloader(Bootloader(), _plan("uefi"), FSTAB, root, runner, EventBus())
+    assert runner.commands() == [
+        f"chroot {root} update-initramfs -u -k 6.1.0-40-amd64",
+        f"chroot {root} grub-install --target=x86_64-efi --efi-directory=/boot/efi --boot-directory=/boot "
+        "--removable --no-nvram",
+        f"chroot {root} grub-mkconfig -o /boot/grub/grub.cfg",
+    ]
+    assert "virtio_blk" in (root / "etc/initramfs-tools/modules").read_text().split()
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ([], "the target has no GRUB"),
+    (["usr/sbin/grub2-install"], "no initramfs tool"),
+    (["usr/sbin/grub2-install", "usr/bin/dracut"], "the payload installed no kernel"),
+])
+def test_missing_target_tools_are_named(tmp_path: Path, files: list[str], message: str) -> None:
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    with pytest.raises(BootloaderError, match=message):
+        detect_tools(tmp_path)
+
+
+def test_grub_defaults_keep_foreign_lines() -> None:
+    text = grub_defaults("# comment\nGRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX=\"quiet\"\n", Bootloader(cmdline=("a",)))
+    assert text.splitlines()[:2] == ["# comment", "GRUB_DEFAULT=saved"]
+    assert 'GRUB_CMDLINE_LINUX="a"' in text and "quiet" not in text
