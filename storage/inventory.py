@@ -77,6 +77,8 @@ def probe(runner: Runner, only: list[str] | None = None) -> Inventory:
     for row in rows:
         if row.get("type") not in ("disk", "loop") or int(row.get("size") or 0) == 0:
             continue
+        if row.get("type") == "loop" and row.get("ro") and not only:
+            continue  # a read-only loop device is the live system's own image, never a disk to offer
         disks.append(_disk(runner, row))
     return Inventory(tuple(disks))
 
