@@ -10,13 +10,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from installer.engine import Engine, InstallFailed
-from installer.events import EventBus, HumanLogReporter, JsonLinesReporter
+from installer.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.plan import Plan, make_plan
 from installer.runner import RealRunner, Runner
 from installer.targetimage import attached_image, image_profile, planned_image_inventory
@@ -39,6 +39,7 @@ class InstallOptions:
     image: Path | None = None
     image_size: int | None = None
     debug: bool = False
+    terminal: bool = True  # echo events to stderr; a UI turns this off and subscribes its own sink
 
 
 def _proc_filesystems() -> str:
@@ -80,6 +81,7 @@ def _confirm(plan: Plan, yes: bool) -> None:
 
 @contextmanager
 def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
+    """Open the human log and the JSON-lines logs; yields their paths (copied into the target)."""
     log_dir = options.log_dir or DEFAULT_LOG_DIR
     try:
         log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -94,12 +96,18 @@ def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
         if options.events_file is not None:
             events.subscribe(JsonLinesReporter(stack.enter_context(open(options.events_file, "w",
                                                                         encoding="utf-8"))))
-        events.subscribe(HumanLogReporter(sys.stderr, show_debug=options.debug))
+        if options.terminal:
+            events.subscribe(HumanLogReporter(sys.stderr, show_debug=options.debug))
         yield [log_path, events_path]
 
 
-def install(profile: Profile, options: InstallOptions) -> int:
-    events = EventBus()
+def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink] = ()) -> int:
+    """Plan, confirm (options.yes, or a prompt on a terminal) and run the install.
+
+    Returns the exit code: 0 installed, 1 failed (message printed naming the step and log).
+    Raises Refused (nothing changed) and PlanError for bad input. Extra sinks see every event.
+    """
+    events = EventBus(*sinks)
     runner = RealRunner(events)
     with _logs(options, events) as logs, ExitStack() as stack:
         if options.image is not None:

@@ -19,6 +19,7 @@ __all__ = [
     "dump_profile",
     "json_schema",
     "load_profile",
+    "problems_of",
     "profile_from_text",
 ]
 
@@ -90,6 +91,11 @@ def load_profile(path: Path) -> Profile:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", f"cannot read the profile: {reason}")]) from None
     return resolve_paths(profile_from_text(text, str(path)), path.parent)
+
+
+def problems_of(profile: Profile) -> list[tuple[str, str]]:
+    """Cross-field problems of a Profile built in code (the UI): (key path, message) pairs."""
+    return [(path_text(p.path), p.message) for p in check_profile(profile)]
 
 
 def dump_profile(profile: Profile, *, redact: bool = True) -> str:
