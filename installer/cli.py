@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--events", type=Path, metavar="FILE", help="also write events as JSON lines here")
     install.add_argument("--log-dir", type=Path, metavar="DIR",
                          help="where the install log goes (default /var/log/azl-installer)")
+
+    from installer import vm_run
+
+    vm = sub.add_parser("vm", help="for testers: install from the ISO into QEMU disks, then boot the result",
+                        description="Install Azure Linux from the installer ISO into QEMU disks (unattended with "
+                        "--profile, else interactive), optionally export the first disk as a fixed VHD, then boot "
+                        "the installed disk. Exit codes: 0 done, 1 install failed or timed out, 2 bad input.")
+    vm_run.add_arguments(vm)
     return parser
 
 
@@ -116,10 +124,20 @@ def cmd_install(args: argparse.Namespace) -> int:
     return session.install(profile, options)
 
 
+def cmd_vm(args: argparse.Namespace) -> int:
+    from installer import vm_run
+
+    try:
+        return vm_run.main(args)
+    except vm_run.VmUsageError as err:
+        raise UsageError(str(err)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install}
+    commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install,
+                "vm": cmd_vm}
     if args.command is None:
         print("azl-installer: the interactive installer is not part of this version yet; use "
               "'azl-installer install --profile FILE' (see --help)", file=sys.stderr)

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   e2fsprogs xfsprogs dosfstools btrfs-progs squashfs-tools tar zstd
   rpm dnf python3-dnf python3-libcomps createrepo-c busybox-static
   tzdata
+  qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
 )
 
 stamp=.venv/.apt-stamp

@@ -1,0 +1,257 @@
+"""QEMU command lines for `azl-installer vm`, as pure functions that tests can pin.
+
+Nothing here starts a process: vm_process runs QEMU, vm_run drives the whole flow.
+Every argv is a list of strings, so it can be logged with shlex.join and pasted into a shell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+QEMU = "qemu-system-x86_64"
+OVMF_DIR = Path("/usr/share/OVMF")
+OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
+OVMF_VARS = OVMF_DIR / "OVMF_VARS_4M.fd"
+
+MiB = 1024**2
+VHD_FOOTER = 512  # a fixed VHD is the raw disk followed by a 512-byte footer
+
+PROFILE_LABEL = "AZLPROFILE"
+PROFILE_SERIAL = "AZL-PROFILE"
+TARGET_SERIAL = "AZL-TARGET-{index}"
+# The kernel command line of an unattended install (the ISO's kernel booted directly).
+INSTALL_APPEND = (
+    "boot=live console=tty1 console=ttyS0,115200n8 "
+    f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml"
+)
+RESULT_MARKER = "AZL-INSTALL-RESULT"
+LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
+
+Firmware = Literal["uefi", "bios"]
+FIRMWARES: tuple[Firmware, ...] = ("uefi", "bios")
+
+
+def qemu_value(path: str | os.PathLike[str]) -> str:
+    """A path inside a comma-separated QEMU option: commas are doubled."""
+    return os.fspath(path).replace(",", ",,")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The parts of a VM shared by every boot: CPU, memory, firmware."""
+
+    memory_mib: int = 1536
+    kvm: bool = False
+    firmware: Firmware = "uefi"
+    vars_file: Path | None = None  # the per-VM copy of OVMF_VARS (UEFI only)
+    smp: int = 2
+
+
+@dataclass(frozen=True)
+class Console:
+    """The guest's serial console: always logged to `log`; also on the terminal when `terminal`."""
+
+    log: Path
+    terminal: bool
+    append: bool = False  # keep what earlier boots wrote to the log
+
+
+@dataclass(frozen=True)
+class DirectBoot:
+    """A kernel and initrd given to QEMU directly instead of booting through firmware."""
+
+    kernel: Path
+    initrd: Path
+    append: str = INSTALL_APPEND
+
+
+def accel_args(kvm: bool) -> list[str]:
+    return ["-accel", "kvm", "-cpu", "host"] if kvm else ["-accel", "tcg", "-cpu", "max"]
+
+
+def firmware_args(firmware: Firmware, vars_file: Path | None) -> list[str]:
+    """UEFI: OVMF code read-only plus a writable per-VM variable store. BIOS: QEMU's default SeaBIOS."""
+    if firmware == "bios":
+        return []
+    if vars_file is None:
+        raise ValueError("UEFI needs a per-VM copy of the OVMF variable store")
+    return [
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={qemu_value(OVMF_CODE)}",
+        "-drive", f"if=pflash,format=raw,unit=1,file={qemu_value(vars_file)}",
+    ]
+
+
+def base_args(machine: Machine) -> list[str]:
+    """QEMU itself: q35, accelerator, memory, no default devices, no display, -no-reboot."""
+    return [
+        QEMU, "-machine", "q35", *accel_args(machine.kvm), "-smp", str(machine.smp), "-m", str(machine.memory_mib),
+        "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none", "-monitor", "none",
+        *firmware_args(machine.firmware, machine.vars_file),
+    ]
+
+
+def target_serial(index: int) -> str:
+    return TARGET_SERIAL.format(index=index)
+
+
+def disk_args(disks: Sequence[Path], *, boot_first: bool = False) -> list[str]:
+    """Target disks as virtio-blk devices with serials AZL-TARGET-0..N-1 (/dev/disk/by-id/virtio-AZL-TARGET-i)."""
+    args: list[str] = []
+    for index, disk in enumerate(disks):
+        device = f"virtio-blk-pci,drive=disk{index},serial={target_serial(index)}"
+        if boot_first and index == 0:
+            device += ",bootindex=0"
+        args += ["-drive", f"if=none,id=disk{index},file={qemu_value(disk)},format=qcow2,discard=unmap",
+                 "-device", device]
+    return args
+
+
+def profile_disk_args(image: Path) -> list[str]:
+    """The small read-only ext4 disk (label AZLPROFILE) that carries profile.yaml into the guest."""
+    return ["-drive", f"if=none,id=profile,file={qemu_value(image)},format=raw,readonly=on",
+            "-device", f"virtio-blk-pci,drive=profile,serial={PROFILE_SERIAL}"]
+
+
+def cdrom_args(iso: Path, *, bootindex: int | None = None) -> list[str]:
+    device = "ide-cd,drive=cd" + (f",bootindex={bootindex}" if bootindex is not None else "")
+    return ["-drive", f"if=none,id=cd,file={qemu_value(iso)},format=raw,media=cdrom,readonly=on",
+            "-device", device]
+
+
+def direct_boot_args(boot: DirectBoot) -> list[str]:
+    return ["-kernel", os.fspath(boot.kernel), "-initrd", os.fspath(boot.initrd), "-append", boot.append]
+
+
+def net_args() -> list[str]:
+    """User-mode networking with restrict=on: the guest reaches nothing outside QEMU."""
+    return ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+
+
+def console_args(console: Console) -> list[str]:
+    """Serial port 0. On the terminal, Ctrl+C goes to the guest and Ctrl+A X quits (as with -nographic)."""
+    log = qemu_value(console.log)
+    append = "on" if console.append else "off"
+    if console.terminal:
+        chardev = f"stdio,id=ser0,mux=on,signal=off,logfile={log},logappend={append}"
+    else:
+        chardev = f"file,id=ser0,path={log},append={append}"
+    return ["-chardev", chardev, "-serial", "chardev:ser0"]
+
+
+def install_argv(
+    machine: Machine,
+    *,
+    iso: Path,
+    disks: Sequence[Path],
+    console: Console,
+    direct: DirectBoot | None = None,
+    profile_image: Path | None = None,
+) -> list[str]:
+    """Boot the installer ISO with blank target disks: directly (unattended) or through firmware from the CD."""
+    args = base_args(machine) + disk_args(disks)
+    if profile_image is not None:
+        args += profile_disk_args(profile_image)
+    args += cdrom_args(iso, bootindex=None if direct else 0)
+    if direct is not None:
+        args += direct_boot_args(direct)
+    return args + net_args() + console_args(console)
+
+
+def installed_argv(machine: Machine, *, disk: Path, console: Console) -> list[str]:
+    """Boot the installed first disk alone, through the firmware."""
+    return base_args(machine) + disk_args([disk], boot_first=True) + net_args() + console_args(console)
+
+
+# --- accelerator probe -------------------------------------------------------------------
+
+PROBE_EXIT = 3  # isa-debug-exit turns the byte 1 written by the probe ROM into exit status (1 << 1) | 1
+
+
+def probe_rom() -> bytes:
+    """A 64 KiB firmware whose reset vector writes 1 to port 0xf4 and halts: QEMU exits with PROBE_EXIT."""
+    rom = bytearray(64 * 1024)
+    code = bytes([0xB0, 0x01, 0xE6, 0xF4, 0xF4])  # mov al, 1; out 0xf4, al; hlt
+    rom[-16 : -16 + len(code)] = code
+    return bytes(rom)
+
+
+def probe_argv(rom: Path, *, kvm: bool) -> list[str]:
+    """A VM that does nothing but run the probe ROM's first instructions on the chosen accelerator."""
+    return [QEMU, "-machine", "pc", *accel_args(kvm), "-m", "16", "-nodefaults", "-display", "none",
+            "-no-reboot", "-bios", os.fspath(rom), "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+
+# --- results and images ------------------------------------------------------------------
+
+_RESULT_RE = re.compile(rf"{RESULT_MARKER} rc=(-?\d+)")
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    rc: int | None  # None: the guest never reported a result
+    log: str | None  # the install log the guest printed between the markers, if any
+
+
+def parse_install_result(serial: str) -> InstallReport:
+    """Find the last `AZL-INSTALL-RESULT rc=N` and the last AZL-LOG-BEGIN..AZL-LOG-END block."""
+    lines = serial.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    rc: int | None = None
+    log: str | None = None
+    block: list[str] | None = None
+    for line in lines:
+        if block is not None:
+            if LOG_END in line:
+                log, block = "\n".join(block), None
+            else:
+                block.append(line)
+            continue
+        if LOG_BEGIN in line:
+            block = []
+        match = _RESULT_RE.search(line)
+        if match:
+            rc = int(match.group(1))
+    if block is not None and log is None:  # the guest died in the middle of the log
+        log = "\n".join(block)
+    return InstallReport(rc, log)
+
+
+def round_up_mib(size: int) -> int:
+    return -(-size // MiB) * MiB
+
+
+def qcow2_create_argv(path: Path, size: int) -> list[str]:
+    return ["qemu-img", "create", "-q", "-f", "qcow2", os.fspath(path), str(size)]
+
+
+def vhd_convert_argv(source: Path, out: Path) -> list[str]:
+    """A fixed VHD (Azure's format) whose virtual size is exactly the source's (force_size: no CHS rounding)."""
+    return ["qemu-img", "convert", "-f", "qcow2", "-O", "vpc", "-o", "subformat=fixed,force_size",
+            os.fspath(source), os.fspath(out)]
+
+
+def vhd_footer(footer: bytes) -> tuple[int, int] | None:
+    """(current size, disk type) from a VHD's last 512 bytes; None if they are no VHD footer. Type 2 is fixed."""
+    if len(footer) != VHD_FOOTER or footer[:8] != b"conectix":
+        return None
+    return int.from_bytes(footer[48:56], "big"), int.from_bytes(footer[60:64], "big")
+
+
+def vhd_problem(virtual_size: int, file_size: int, expected_virtual: int, footer: bytes) -> str | None:
+    """Why a written VHD is not what Azure accepts, or None when it is."""
+    parsed = vhd_footer(footer)
+    if parsed is None:
+        return "no VHD footer at the end of the file"
+    if parsed != (virtual_size, 2):
+        return f"the footer says size {parsed[0]}, type {parsed[1]} (want {virtual_size}, type 2 = fixed)"
+    if virtual_size % MiB:
+        return f"virtual size {virtual_size} is not a whole number of MiB"
+    if virtual_size != expected_virtual:
+        return f"virtual size {virtual_size} differs from the disk's {expected_virtual}"
+    if file_size != virtual_size + VHD_FOOTER:
+        return f"file size {file_size} is not virtual size + {VHD_FOOTER} (not a fixed VHD)"
+    return None

@@ -1,0 +1,176 @@
+"""Running QEMU: one process at a time, always stopped when the caller is done.
+
+QEMU is long-running and may own the terminal, so it runs through subprocess directly rather
+than the Runner gateway (its argv is still logged, copy-pasteable). A QEMU process is stopped
+by PID: SIGTERM, then SIGKILL after a grace period. It also dies with its parent (PR_SET_PDEATHSIG)
+if the installer itself is killed outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from installer.events import EventBus
+from installer.vm import PROBE_EXIT, probe_argv, probe_rom
+
+GRACE_SECONDS = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+class Terminated(Exception):
+    """The installer received SIGTERM or SIGHUP; raised so that cleanup code runs."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def termination_raises() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Terminated (finally blocks run) instead of killing us."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Terminated(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class BootOutcome:
+    returncode: int | None  # None only when QEMU had to be stopped
+    timed_out: bool
+    seconds: float
+
+
+class QemuProcess:
+    """One QEMU process. Use as a context manager: leaving the block always stops it."""
+
+    def __init__(
+        self, argv: Sequence[str], *, terminal: bool = False, quiet: bool = False, events: EventBus | None = None
+    ) -> None:
+        self.argv = list(argv)
+        self.terminal = terminal
+        self.quiet = quiet  # discard QEMU's own stderr (its error messages)
+        self._events = events
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tty: list[object] | None = None
+        self._started = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        if self._events is not None:
+            self._events.log("$ " + shlex.join(self.argv))
+        if self.terminal and sys.stdin.isatty():
+            with contextlib.suppress(termios.error):
+                self._tty = termios.tcgetattr(sys.stdin.fileno())
+        self._started = time.monotonic()
+        self._proc = subprocess.Popen(
+            self.argv,
+            stdin=None if self.terminal else subprocess.DEVNULL,
+            stdout=None if self.terminal else subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if self.quiet else None,
+            preexec_fn=_die_with_parent,
+        )
+
+    def poll(self) -> int | None:
+        """QEMU's exit status, or None while it runs."""
+        return self._proc.poll() if self._proc else None
+
+    def wait(self, timeout: float | None = None) -> BootOutcome:
+        """Wait for QEMU to exit; on timeout stop it. Ctrl+C/Terminated propagate (the caller's `with` stops it)."""
+        assert self._proc is not None, "start() first"
+        try:
+            code: int | None = self._proc.wait(timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            self.stop()
+            code, timed_out = None, True
+        self._restore_terminal()
+        return BootOutcome(code, timed_out, time.monotonic() - self._started)
+
+    def stop(self, grace: float = GRACE_SECONDS) -> int | None:
+        """SIGTERM, wait up to `grace` seconds, then SIGKILL. Returns the exit status (negative: the signal)."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            self._log(f"stopping QEMU (PID {proc.pid})")
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._log(f"QEMU (PID {proc.pid}) ignored SIGTERM for {grace:g} s: killing it", level="warning")
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+        self._restore_terminal()
+        return proc.returncode
+
+    def _restore_terminal(self) -> None:
+        if self._tty is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._tty)  # type: ignore[arg-type]
+            self._tty = None
+
+    def _log(self, message: str, level: str = "info") -> None:
+        if self._events is not None:
+            self._events.log(message, level="warning" if level == "warning" else "info")
+
+    def __enter__(self) -> QemuProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def run_qemu(
+    argv: Sequence[str], *, terminal: bool, timeout: float | None, events: EventBus | None = None
+) -> BootOutcome:
+    """Run QEMU until it exits or `timeout` seconds pass; it is stopped whatever happens."""
+    with QemuProcess(argv, terminal=terminal, events=events) as qemu:
+        return qemu.wait(timeout)
+
+
+def probe_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None) -> bool:
+    """True when a KVM guest with `-cpu host` actually runs instructions here (not merely /dev/kvm exists)."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    with tempfile.TemporaryDirectory(prefix="azl-kvm-probe-") as tmp:
+        rom = Path(tmp) / "probe.rom"
+        rom.write_bytes(probe_rom())
+        argv = probe_argv(rom, kvm=True)
+        if log is not None:
+            log("$ " + shlex.join(argv))
+        with QemuProcess(argv, quiet=True) as qemu:
+            outcome = qemu.wait(timeout)
+    return outcome.returncode == PROBE_EXIT

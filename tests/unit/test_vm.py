@@ -1,0 +1,159 @@
+"""QEMU command lines and result parsing of `azl-installer vm`: pure functions, no QEMU needed."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from installer import vm
+
+CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+TCG_BASE = ("qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 -no-reboot -nodefaults "
+            "-display none -vga none -monitor none")
+
+
+def test_uefi_unattended_install_argv_is_pinned() -> None:
+    machine = vm.Machine(vars_file=Path("/w/OVMF_VARS_4M.fd"))
+    argv = vm.install_argv(
+        machine, iso=Path("/b/azl.iso"), disks=[Path("/w/disk-0.qcow2"), Path("/w/disk-1.qcow2")],
+        console=vm.Console(Path("/w/serial.log"), terminal=False),
+        direct=vm.DirectBoot(Path("/w/vmlinuz"), Path("/w/initrd.img")), profile_image=Path("/w/profile.img"),
+    )
+    assert shlex.join(argv) == (
+        f"{TCG_BASE} "
+        f"-drive if=pflash,format=raw,unit=0,readonly=on,file={CODE} "
+        "-drive if=pflash,format=raw,unit=1,file=/w/OVMF_VARS_4M.fd "
+        "-drive if=none,id=disk0,file=/w/disk-0.qcow2,format=qcow2,discard=unmap "
+        "-device virtio-blk-pci,drive=disk0,serial=AZL-TARGET-0 "
+        "-drive if=none,id=disk1,file=/w/disk-1.qcow2,format=qcow2,discard=unmap "
+        "-device virtio-blk-pci,drive=disk1,serial=AZL-TARGET-1 "
+        "-drive if=none,id=profile,file=/w/profile.img,format=raw,readonly=on "
+        "-device virtio-blk-pci,drive=profile,serial=AZL-PROFILE "
+        "-drive if=none,id=cd,file=/b/azl.iso,format=raw,media=cdrom,readonly=on -device ide-cd,drive=cd "
+        "-kernel /w/vmlinuz -initrd /w/initrd.img "
+        "-append 'boot=live console=tty1 console=ttyS0,115200n8 inst.profile=hd:LABEL=AZLPROFILE:/profile.yaml' "
+        "-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 "
+        "-chardev file,id=ser0,path=/w/serial.log,append=off -serial chardev:ser0"
+    )
+
+
+def test_installed_disk_boots_alone_through_the_firmware() -> None:
+    uefi = vm.installed_argv(vm.Machine(vars_file=Path("/w/vars.fd")), disk=Path("/w/disk-0.qcow2"),
+                             console=vm.Console(Path("/w/serial.log"), terminal=True, append=True))
+    assert shlex.join(uefi) == (
+        f"{TCG_BASE} "
+        f"-drive if=pflash,format=raw,unit=0,readonly=on,file={CODE} "
+        "-drive if=pflash,format=raw,unit=1,file=/w/vars.fd "
+        "-drive if=none,id=disk0,file=/w/disk-0.qcow2,format=qcow2,discard=unmap "
+        "-device virtio-blk-pci,drive=disk0,serial=AZL-TARGET-0,bootindex=0 "
+        "-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 "
+        "-chardev stdio,id=ser0,mux=on,signal=off,logfile=/w/serial.log,logappend=on -serial chardev:ser0"
+    )
+    bios = vm.installed_argv(vm.Machine(firmware="bios", kvm=True, memory_mib=2048), disk=Path("/d.qcow2"),
+                             console=vm.Console(Path("/l"), terminal=False))
+    assert "if=pflash" not in shlex.join(bios) and "-bios" not in bios
+    assert bios[:9] == ["qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "2"]
+    assert bios[bios.index("-m") + 1] == "2048"
+    assert "-kernel" not in bios and "-cdrom" not in bios and "id=cd" not in shlex.join(bios)
+
+
+def test_interactive_install_boots_the_cd_through_the_firmware() -> None:
+    argv = vm.install_argv(vm.Machine(firmware="bios"), iso=Path("/i.iso"), disks=[Path("/d0")],
+                           console=vm.Console(Path("/l"), terminal=True))
+    assert "-kernel" not in argv and "-append" not in argv and "id=profile" not in shlex.join(argv)
+    assert argv[argv.index("ide-cd,drive=cd,bootindex=0") - 1] == "-device"
+    assert argv[argv.index("ide-cd,drive=cd,bootindex=0") - 4] == "virtio-blk-pci,drive=disk0,serial=AZL-TARGET-0"
+
+
+def test_disks_get_sequential_serials_and_commas_in_paths_are_escaped() -> None:
+    args = vm.disk_args([Path(f"/w/d{i}.qcow2") for i in range(3)] + [Path("/a,b/d.qcow2")])
+    devices = [args[i + 1] for i, a in enumerate(args) if a == "-device"]
+    assert [d.split("serial=")[1] for d in devices] == [f"AZL-TARGET-{i}" for i in range(4)]
+    assert "file=/a,,b/d.qcow2," in args[-3]
+    assert vm.target_serial(7) == "AZL-TARGET-7"
+
+
+def test_uefi_needs_a_per_vm_variable_store() -> None:
+    with pytest.raises(ValueError, match="variable store"):
+        vm.firmware_args("uefi", None)
+    assert vm.firmware_args("bios", None) == []
+
+
+def test_network_is_user_mode_and_restricted() -> None:
+    assert vm.net_args() == ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+
+
+def test_console_on_terminal_keeps_a_log_and_gives_ctrl_c_to_the_guest() -> None:
+    terminal = vm.console_args(vm.Console(Path("/l,og"), terminal=True))
+    assert terminal == ["-chardev", "stdio,id=ser0,mux=on,signal=off,logfile=/l,,og,logappend=off",
+                        "-serial", "chardev:ser0"]
+    assert vm.console_args(vm.Console(Path("/f"), terminal=False, append=True))[1] == "file,id=ser0,path=/f,append=on"
+
+
+def test_kvm_probe_rom_puts_its_code_at_the_reset_vector() -> None:
+    rom = vm.probe_rom()
+    assert len(rom) == 65536
+    assert rom[0xFFF0:0xFFF5] == bytes([0xB0, 0x01, 0xE6, 0xF4, 0xF4])  # mov al,1; out 0xf4,al; hlt
+    assert rom.count(0) == 65536 - 5
+    argv = vm.probe_argv(Path("/t/p.rom"), kvm=True)
+    assert argv[argv.index("-accel") + 1 : argv.index("-accel") + 4] == ["kvm", "-cpu", "host"]
+    assert "isa-debug-exit,iobase=0xf4,iosize=0x04" in argv and argv[argv.index("-bios") + 1] == "/t/p.rom"
+    assert vm.PROBE_EXIT == (1 << 1) | 1
+
+
+def test_install_result_and_log_block_are_found_among_console_noise() -> None:
+    serial = (
+        "[    1.0] Linux version 6.6\r\n"
+        "AZL-LOG-BEGIN\r\n"
+        "12:00:01 [partition] started\r\n"
+        "12:00:02 [partition] FAILED: no disk\r\n"
+        "AZL-LOG-END\r\n"
+        "[   30.1] installer[412]: AZL-INSTALL-RESULT rc=1\r\n"
+        "[   31.0] reboot: Power down\r\n"
+    )
+    report = vm.parse_install_result(serial)
+    assert report == vm.InstallReport(1, "12:00:01 [partition] started\n12:00:02 [partition] FAILED: no disk")
+
+
+def test_install_result_edge_cases() -> None:
+    assert vm.parse_install_result("") == vm.InstallReport(None, None)
+    assert vm.parse_install_result("AZL-INSTALL-RESULT rc=x\n").rc is None
+    last_wins = "AZL-INSTALL-RESULT rc=4\nAZL-INSTALL-RESULT rc=0\n"
+    assert vm.parse_install_result(last_wins).rc == 0
+    cut = vm.parse_install_result("AZL-LOG-BEGIN\nstep one\nstep two")  # the guest died mid-log
+    assert cut == vm.InstallReport(None, "step one\nstep two")
+    inside = vm.parse_install_result("AZL-LOG-BEGIN\nAZL-INSTALL-RESULT rc=9\nAZL-LOG-END\n")
+    assert inside.rc is None, "a result line inside the log block is log text, not the result"
+
+
+def test_sizes_round_up_to_whole_mib() -> None:
+    assert vm.round_up_mib(0) == 0
+    assert vm.round_up_mib(1) == vm.MiB
+    assert vm.round_up_mib(8 * 1024**3) == 8 * 1024**3
+    assert vm.round_up_mib(8 * 1024**3 + 1) == 8 * 1024**3 + vm.MiB
+
+
+def _footer(size: int, disk_type: int = 2) -> bytes:
+    footer = bytearray(512)
+    footer[:8] = b"conectix"
+    footer[48:56] = size.to_bytes(8, "big")
+    footer[60:64] = disk_type.to_bytes(4, "big")
+    return bytes(footer)
+
+
+def test_vhd_checks() -> None:
+    size = 100 * vm.MiB
+    assert vm.vhd_footer(_footer(size)) == (size, 2)
+    assert vm.vhd_footer(b"\0" * 512) is None
+    assert vm.vhd_problem(size, size + 512, size, _footer(size)) is None
+    assert "not a whole number of MiB" in str(vm.vhd_problem(size + 1, size + 513, size + 1, _footer(size + 1)))
+    assert "differs" in str(vm.vhd_problem(size, size + 512, 2 * size, _footer(size)))
+    assert "not a fixed VHD" in str(vm.vhd_problem(size, size + 1024, size, _footer(size)))
+    assert "type 3" in str(vm.vhd_problem(size, size + 512, size, _footer(size, 3)))
+    assert "no VHD footer" in str(vm.vhd_problem(size, size + 512, size, b"x" * 512))
+    assert vm.vhd_convert_argv(Path("/d.qcow2"), Path("/o.vhd")) == [
+        "qemu-img", "convert", "-f", "qcow2", "-O", "vpc", "-o", "subformat=fixed,force_size", "/d.qcow2", "/o.vhd"]
+    assert vm.qcow2_create_argv(Path("/d.qcow2"), 5 * vm.MiB) == [
+        "qemu-img", "create", "-q", "-f", "qcow2", "/d.qcow2", "5242880"]

@@ -1,0 +1,240 @@
+"""The `azl-installer vm` flow with recorded commands and a fake QEMU: options, steps, results, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from installer import vm, vm_run
+from installer.cli import build_parser, main
+from installer.events import Event, EventBus
+from installer.runner import RecordingRunner, Reply
+from installer.vm_process import BootOutcome
+
+PROFILE = """storage:
+  disks: [{path: /dev/disk/by-id/virtio-AZL-TARGET-0}]
+payload:
+  repositories: [{name: iso, baseurl: "file:///run/live/medium/repo"}]
+  packages: [bash]
+"""
+
+
+@dataclass
+class FakeQemu:
+    """Stands in for run_qemu: records argv and writes what the guest would print on the serial port."""
+
+    serial: list[str]
+    timeouts: list[bool] = field(default_factory=list)
+    calls: list[list[str]] = field(default_factory=list)
+
+    def __call__(self, argv: Sequence[str], *, terminal: bool, timeout: float | None,
+                 events: EventBus | None = None) -> BootOutcome:
+        self.calls.append(list(argv))
+        spec = argv[argv.index("-chardev") + 1]
+        log = Path(spec.split("path=")[1].split(",")[0] if "path=" in spec else spec.split("logfile=")[1].split(",")[0])
+        with log.open("a" if "append=on" in spec or "logappend=on" in spec else "w") as handle:
+            handle.write(self.serial[len(self.calls) - 1])
+        timed_out = self.timeouts[len(self.calls) - 1] if len(self.timeouts) >= len(self.calls) else False
+        return BootOutcome(None if timed_out else 0, timed_out, 12.0)
+
+
+def no_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None) -> bool:
+    return False
+
+
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every tool 'installed' and OVMF files in tmp_path, so the tests need no QEMU."""
+    monkeypatch.setattr("installer.vm_run.shutil.which", lambda tool: f"/usr/bin/{tool}")
+    code, varstore = tmp_path / "OVMF_CODE_4M.fd", tmp_path / "OVMF_VARS_4M.fd"
+    code.write_bytes(b"code")
+    varstore.write_bytes(b"vars")
+    monkeypatch.setattr(vm, "OVMF_CODE", code)
+    monkeypatch.setattr(vm, "OVMF_VARS", varstore)
+    (tmp_path / "azl.iso").write_bytes(b"iso")
+    (tmp_path / "p.yaml").write_text(PROFILE)
+    return tmp_path
+
+
+def fake_runner(disk_size: int) -> RecordingRunner:
+    runner = RecordingRunner()
+
+    def extract(argv: tuple[str, ...]) -> None:
+        for i, arg in enumerate(argv):
+            if arg == "-extract":
+                Path(argv[i + 2]).write_bytes(b"kernel or initrd")
+
+    def convert(argv: tuple[str, ...]) -> None:
+        with open(argv[-1], "wb") as out:
+            out.truncate(disk_size)
+            out.seek(disk_size)
+            footer = bytearray(512)
+            footer[:8] = b"conectix"
+            footer[48:56] = disk_size.to_bytes(8, "big")
+            footer[60:64] = (2).to_bytes(4, "big")
+            out.write(footer)
+
+    runner.reply(["xorriso"], Reply(effect=extract))
+    runner.reply(["qemu-img", "convert"], Reply(effect=convert))
+    runner.reply(["qemu-img", "info"], Reply(output=json.dumps({"virtual-size": disk_size})))
+    return runner
+
+
+def session(host: Path, extra: list[str], runner: RecordingRunner, qemu: FakeQemu,
+            out: io.StringIO | None = None) -> tuple[vm_run.VmSession, list[Event]]:
+    args = build_parser().parse_args(["vm", "--workdir", str(host / "wd"), *extra])
+    options = vm_run.options_from_args(args)
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    events: list[Event] = []
+    return vm_run.VmSession(options, EventBus(events.append), runner, boot=qemu, probe=no_kvm,
+                            console_out=out or io.StringIO()), events
+
+
+def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Path) -> None:
+    runner = fake_runner(100 * vm.MiB)
+    qemu = FakeQemu(["noise\r\nAZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--disks", "2",
+             "--disk-size", "99.5MiB", "--console", str(host / "console.log"), "--export-vhd", str(host / "o.vhd")]
+    vm_session, events = session(host, extra, runner, qemu)
+    assert vm_session.run() == 0
+    wd = host / "wd"
+    assert runner.commands()[:5] == [
+        f"qemu-img create -q -f qcow2 {wd}/disk-0.qcow2 104857600",  # 99.5MiB rounded up to a whole MiB
+        f"qemu-img create -q -f qcow2 {wd}/disk-1.qcow2 104857600",
+        f"mkfs.ext4 -q -F -L AZLPROFILE -d {wd}/profile-disk {wd}/profile.img",
+        f"xorriso -osirrox on -indev {host}/azl.iso -extract /live/vmlinuz {wd}/vmlinuz "
+        f"-extract /live/initrd.img {wd}/initrd.img",
+        f"qemu-img info --output=json -f qcow2 {wd}/disk-0.qcow2",
+    ]
+    assert runner.commands()[5] == f"qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size " \
+                                   f"{wd}/disk-0.qcow2 {host}/o.vhd.part"
+    assert (wd / "profile-disk" / "profile.yaml").read_text() == PROFILE
+    assert (wd / "profile.img").stat().st_size == 4 * vm.MiB and (wd / "profile.img").stat().st_mode & 0o077 == 0
+    assert (wd / "OVMF_VARS_4M.fd").read_bytes() == b"vars"
+    assert (host / "o.vhd").stat().st_size == 100 * vm.MiB + 512 and not (host / "o.vhd.part").exists()
+    install, boot = map(shlex.join, qemu.calls)
+    assert f"-kernel {wd}/vmlinuz -initrd {wd}/initrd.img" in install and "serial=AZL-TARGET-1" in install
+    assert f"file,id=ser0,path={host}/console.log,append=off" in install
+    assert "AZL-TARGET-1" not in boot and "serial=AZL-TARGET-0,bootindex=0" in boot and "-kernel" not in boot
+    assert "append=on" in boot and (host / "console.log").read_bytes().endswith(b"AZL-INSTALL-RESULT rc=0\r\nlogin: ")
+    messages = [e.message for e in events]
+    assert "accelerator: TCG (KVM is not usable here)" in messages
+    assert "install finished (rc=0) in 12 s" in messages
+
+
+def test_failed_install_shows_the_guest_log_and_exits_1(host: Path) -> None:
+    serial = "AZL-LOG-BEGIN\r\n[partition] FAILED: disk too small\r\nAZL-LOG-END\r\nAZL-INSTALL-RESULT rc=3\r\n"
+    qemu = FakeQemu([serial])
+    out = io.StringIO()
+    vm_session, events = session(host, ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"),
+                                        "--console", str(host / "c.log"), "--export-vhd", str(host / "o.vhd")],
+                                 fake_runner(8 * 1024**3), qemu, out)
+    assert vm_session.run() == 1
+    assert len(qemu.calls) == 1, "no boot of the installed disk after a failed install"
+    assert out.getvalue() == "install log from the guest:\n[partition] FAILED: disk too small\n"
+    assert any("failed with rc=3" in e.message and e.level == "error" for e in events)
+    assert not (host / "o.vhd").exists()
+
+
+def test_timeout_or_missing_result_fails_with_the_serial_tail(host: Path) -> None:
+    for qemu, expected in ((FakeQemu(["kernel panic\n"], timeouts=[True]), "did not finish within 30 s"),
+                           (FakeQemu(["kernel panic\n"]), "reported no result (QEMU exit status 0")):
+        out = io.StringIO()
+        vm_session, events = session(host, ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"),
+                                            "--console", str(host / "c.log"), "--timeout", "30"],
+                                     fake_runner(8 * 1024**3), qemu, out)
+        assert vm_session.run() == 1
+        assert "last lines of the serial console:\nkernel panic" in out.getvalue()
+        assert any(expected in e.message for e in events), [e.message for e in events]
+
+
+def test_interactive_install_boots_the_iso_from_the_cd(host: Path) -> None:
+    runner = fake_runner(8 * 1024**3)
+    qemu = FakeQemu(["AZL-INSTALL-RESULT rc=0\n", ""])
+    vm_session, _ = session(host, ["--iso", str(host / "azl.iso"), "--firmware", "bios", "--no-boot"], runner, qemu)
+    assert vm_session.run() == 0
+    assert len(qemu.calls) == 1
+    install = shlex.join(qemu.calls[0])
+    assert "ide-cd,drive=cd,bootindex=0" in install and "-kernel" not in install and "pflash" not in install
+    assert f"stdio,id=ser0,mux=on,signal=off,logfile={host}/wd/serial.log,logappend=off" in install
+    assert not any(c.startswith(("xorriso", "mkfs")) for c in runner.commands())
+
+
+def test_no_install_boots_the_existing_disk(host: Path) -> None:
+    qemu = FakeQemu(["booted\n"])
+    (host / "wd").mkdir()
+    (host / "wd" / "disk-0.qcow2").write_bytes(b"qcow2")
+    runner = fake_runner(8 * 1024**3)
+    vm_session, _ = session(host, ["--no-install", "--console", str(host / "c.log")], runner, qemu)
+    assert vm_session.run() == 0
+    assert runner.calls == []
+    assert "append=off" in shlex.join(qemu.calls[0]) and (host / "wd" / "OVMF_VARS_4M.fd").exists()
+
+
+def test_iso_is_built_when_not_given(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vm_run, "REPO", host)
+    runner = fake_runner(8 * 1024**3)
+    vm_session, _ = session(host, ["--no-boot"], runner, FakeQemu(["AZL-INSTALL-RESULT rc=0\n"]))
+    with pytest.raises(vm_run.VmUsageError, match="has no iso/build.py"):
+        vm_session.run()
+    (host / "iso").mkdir()
+    (host / "iso" / "build.py").write_text("")
+
+    def build_iso(_: tuple[str, ...]) -> None:
+        (host / "build").mkdir()
+        (host / vm_run.ISO_OUT).write_text("")
+
+    runner.reply(["env"], Reply(effect=build_iso))
+    assert vm_session.run() == 0
+    build = next(c for c in runner.calls if c[0] == "env")
+    assert build[:3] == ("env", "-C", str(host))
+    assert build[4:] == ("-m", "iso.build", "--out", f"{host}/{vm_run.ISO_OUT}")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--disk-size", "lots"], "--disk-size: 'lots' is not a size"),
+    (["--disk-size", "1MiB"], "at least 64MiB"),
+    (["--disks", "0"], "--disks: between 1 and 16"),
+    (["--memory", "64"], "--memory: at least 256"),
+    (["--timeout", "0"], "--timeout"),
+    (["--no-install", "--iso", "x.iso"], "--iso and --profile do not apply"),
+    (["--console", "log.txt"], "interactive installer (no --profile) needs --console terminal"),
+    (["--no-install", "--no-boot"], "leaves nothing to do"),
+])
+def test_bad_options_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vm", "--workdir", str(tmp_path / "wd"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_invalid_profile_is_reported_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("storage:\n  disks: [{path: /dev/vda}]\n  layout: auto\n")
+    assert main(["vm", "--profile", str(bad), "--iso", str(tmp_path / "none.iso"),
+                 "--workdir", str(tmp_path / "wd")]) == 2
+    assert f"{bad}:3:3: storage.layout: unknown key 'layout'" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "wd")) == ["vm.log"]
+
+
+def test_defaults_match_the_help() -> None:
+    options = vm_run.options_from_args(build_parser().parse_args(["vm"]))
+    assert options == vm_run.VmOptions(workdir=Path("build/vm").absolute())
+    assert options.disk_size == 8 * 1024**3 and options.memory_mib == 1536 and options.firmware == "uefi"
+    assert options.console_file is None and options.timeout is None
+    assert options.serial_log == Path.cwd() / "build/vm/serial.log"
+    text = ""
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            text = action.choices["vm"].format_help()
+    for fragment in ("default 1)", "default 8GiB", "default uefi", "default 1536", "default build/vm",
+                     "default terminal", "no limit"):
+        assert fragment in " ".join(text.split()), fragment
