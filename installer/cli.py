@@ -29,9 +29,18 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="azl-installer",
-        description="Install Azure Linux 4.0 from a profile. Exit codes: 0 done, 1 install failed, 2 bad input.",
+        description="Install Azure Linux 4.0. Without COMMAND: the interactive installer (a terminal UI, or "
+        "numbered menus with --text). Exit codes: 0 done, 1 install failed, 2 bad input.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and every command run")
+    interactive = parser.add_argument_group("the interactive installer (no COMMAND)")
+    interactive.add_argument("--profile", type=Path, help="prefill the choices from this profile")
+    interactive.add_argument("--target-image", type=Path, metavar="IMG",
+                             help="install into this disk image file; the machine's disks are never offered")
+    interactive.add_argument("--image-size", metavar="SIZE", help="size of the image (default 8GiB)")
+    interactive.add_argument("--text", action="store_true",
+                             help="line-based mode (chosen by itself on dumb terminals or without a tty)")
+    interactive.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = sub.add_parser("validate", help="check profiles; print file:line:col: key.path: message")
@@ -138,11 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install,
                 "vm": cmd_vm}
-    if args.command is None:
-        print("azl-installer: the interactive installer is not part of this version yet; use "
-              "'azl-installer install --profile FILE' (see --help)", file=sys.stderr)
-        return EXIT_BAD_INPUT
     try:
+        if args.command is None:
+            from ui.app import run_interactive  # imported here: Textual is only loaded for the UI
+
+            return run_interactive(args, args.profile, args.target_image, _image_size(args), args.text)
         return commands[args.command](args)
     except ProfileError as err:
         print(err, file=sys.stderr)

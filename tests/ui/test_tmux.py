@@ -1,0 +1,116 @@
+"""The real program in tmux with TERM=linux at 80x24: walk to Review on a disk image, check every glyph."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ui.glyphs import unsafe
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.name, *args], check=True, capture_output=True, text=True,
+                              timeout=10).stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "ui")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "ui", *keys)
+
+    def literal(self, text: str) -> None:
+        self.run("send-keys", "-t", "ui", "-l", text)
+
+    def field_focused(self, label: str) -> bool:
+        """True when the row under label has the focus colours (white background, SGR 47)."""
+        rows = self.run("capture-pane", "-e", "-p", "-t", "ui").splitlines()
+        plain = self.screen().splitlines()
+        index = next((i for i, row in enumerate(plain) if row.strip() == label), None)
+        return index is not None and index + 1 < len(rows) and "47m" in rows[index + 1]
+
+    def wait_focused(self, label: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.field_focused(label):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the field {label!r} never got the focus:\n{self.screen()}")
+            time.sleep(0.05)
+
+    def wait_for(self, text: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.screen()}")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    session = Tmux(f"azl-ui-{uuid.uuid4().hex[:8]}")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "linux", "HOME": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
+    command = (f"{sys.executable} -m ui --target-image {tmp_path / 'disk.img'} --image-size 8GiB "
+               f"--log-dir {tmp_path / 'logs'}")
+    subprocess.run(["tmux", "-L", session.name, "-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "80",
+                    "-y", "24", *[f"-e{k}={v}" for k, v in env.items()], f"cd {ROOT} && TERM=linux exec {command}"],
+                   check=True, timeout=10, env={**env, "TMUX": ""})
+    try:
+        yield session
+    finally:
+        subprocess.run(["tmux", "-L", session.name, "kill-server"], check=False, capture_output=True, timeout=10)
+
+
+def test_walk_to_review_on_the_linux_console(tmux: Tmux, tmp_path: Path) -> None:
+    seen = [tmux.wait_for("ctrl+n Next")]
+    colours = tmux.run("capture-pane", "-e", "-p", "-t", "ui")
+    assert "[38;5;" not in colours and "[38;2;" not in colours  # TERM=linux: the 16 standard colours only
+    tmux.wait_for("Found 1 disk.")
+    tmux.keys("C-n")
+    seen.append(tmux.wait_for("disk image file"))
+    assert "/dev/" not in seen[-1]  # the machine's own disks are never offered in image mode
+    tmux.keys("Space")  # the image becomes the target
+    seen.append(tmux.wait_for(f"[E] {tmp_path}"))
+    tmux.keys("Tab", "Right", "Right", "Tab", "Right")  # root filesystem btrfs, firmware bios
+    seen.append(tmux.wait_for("(*) bios"))
+    assert "(*) btrfs" in seen[-1]
+    tmux.keys("C-n")
+    seen.append(tmux.wait_for("Not applied by this version"))
+    tmux.keys("C-n")
+    seen.append(tmux.wait_for("Azure server (azure-server)"))
+    tmux.keys("Space")
+    seen.append(tmux.wait_for("(*) Azure server"))
+    tmux.keys("C-n")
+    seen.append(tmux.wait_for("Host name"))
+    tmux.keys("Tab", "Tab")
+    tmux.wait_focused("Password")
+    tmux.literal("secret123")
+    tmux.wait_for("*********")
+    tmux.keys("Tab")
+    tmux.wait_focused("Again")
+    tmux.literal("secret123")
+    tmux.wait_for("*********\nSSH")
+    tmux.keys("C-n")
+    review = tmux.wait_for("Install plan")
+    seen.append(tmux.wait_for("Confirming ERASES") if "blocker" not in review else review)
+    assert str(tmp_path / "disk.img") in seen[-1]
+    for screen in seen:
+        assert not unsafe(screen), f"glyphs the Linux console lacks: {unsafe(screen)}\n{screen}"
+    assert not (tmp_path / "disk.img").exists()  # nothing was written before confirming
+    tmux.keys("C-q")
+    tmux.wait_for("Quit the installer?")

@@ -1,0 +1,112 @@
+"""Progress: the whole install and the current step as bars, the steps with states, a bounded log."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Footer, RichLog, Static
+
+from installer.events import Event, format_human
+from installer.plan import Plan
+from ui import glyphs
+from ui.screens.base import StepScreen
+from ui.widgets import Plain, ProgressLine
+
+
+class ProgressScreen(StepScreen):
+    STEP = "Installing"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", show=False)]
+
+    class EngineEvent(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class Finished(Message):
+        def __init__(self, code: int, error: str | None) -> None:
+            super().__init__()
+            self.code = code
+            self.error = error
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.states = {s.id: "pending" for s in plan.steps}
+        self.current: str | None = None
+        self.failure: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Plain("Azure Linux 4.0 installer  installing", classes="title")
+        yield ProgressLine("Overall", id="overall")
+        yield ProgressLine("Step", id="step")
+        yield Plain("", id="steps", classes="steps")
+        yield RichLog(max_lines=500, wrap=False, id="log")
+        yield Plain("", id="errors", classes="errors")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.render_steps()
+        self.run_install()
+
+    @work(thread=True, exclusive=True, group="install")
+    def run_install(self) -> None:
+        profile = self.plan.profile
+        try:
+            code = self.installer.engine.install(profile, self.forward)
+            self.post_message(self.Finished(code, None))
+        except Exception as err:  # Refused, PlanError, or a bug: shown with the log, never a crash
+            self.post_message(self.Finished(2, str(err)))
+
+    def forward(self, event: Event) -> None:
+        """The engine's sink, called in the worker thread: post_message is thread-safe."""
+        self.post_message(self.EngineEvent(event))
+
+    def render_steps(self) -> None:
+        lines = [f"{glyphs.STEP_MARK[self.states[s.id]]} {s.title}" for s in self.plan.steps]
+        self.query_one("#steps", Static).update("\n".join(lines))
+
+    def overall(self, step_fraction: float) -> float:
+        done = sum(1 for s in self.states.values() if s == "done")
+        return min(1.0, (done + step_fraction) / max(1, len(self.states)))
+
+    def on_progress_screen_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if event.level != "debug" or event.kind != "log":
+            self.query_one("#log", RichLog).write(format_human(event))
+        step = event.step if event.step in self.states else None
+        step_line = self.query_one("#step", ProgressLine)
+        if event.kind == "step-started" and step:
+            self.states[step], self.current = "running", step
+            step_line.set_fraction(0.0, step)
+        elif event.kind == "step-progress" and event.fraction is not None:
+            step_line.set_fraction(event.fraction, event.step or "")
+        elif event.kind == "step-finished" and step:
+            self.states[step] = "done"
+            step_line.set_fraction(1.0, step)
+        elif event.kind == "step-failed":
+            if step:
+                self.states[step] = "failed"
+            self.failure = f"step '{event.step}' failed: {event.message}"
+        self.query_one("#overall", ProgressLine).set_fraction(self.overall(step_line.fraction
+                                                                          if self.current else 0.0))
+        self.render_steps()
+
+    def on_progress_screen_finished(self, message: Finished) -> None:
+        if message.code == 0:
+            self.query_one("#overall", ProgressLine).set_fraction(1.0)
+            self.installer.finished(0, None)
+            return
+        log = self.installer.engine.log_path()
+        error = self.failure or message.error or "the install failed"
+        self.show_errors([error, f"full log: {log or 'not written'}"])
+        self.installer.finished(message.code, f"{error}; full log: {log or 'not written'}")
+
+    def action_back(self) -> None:
+        """No way back while disks are being written."""
+
+    def action_next(self) -> None:
+        """The Done screen follows by itself."""
