@@ -32,6 +32,7 @@ test: setup sample-repo lint
 
 bench: sample-repo
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench_ui
 
 clean:
 	rm -rf $(BUILD)
