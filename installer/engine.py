@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from installer.azure import configure_azure, enabled, generalize
 from installer.bootloader import install_bootloader
+from installer.cloudinit import needs_cloud_init, seed_cloud_init
 from installer.events import Event, EventBus
 from installer.payload import install_payload
 from installer.plan import Plan
@@ -65,6 +67,16 @@ class Engine:
                 with self.step("bootloader", "installing the boot loader and initramfs"):
                     install_bootloader(profile.bootloader, self.plan.storage, self.fstab, self.root, self.runner,
                                        self.events)
+            azure = enabled(profile)
+            if azure is not None:
+                with self.step("azure", "configuring the target for Azure"):
+                    configure_azure(profile, self.root, self.runner, self.events)
+            if needs_cloud_init(profile):
+                with self.step("cloud-init", "seeding cloud-init for first boot"):
+                    seed_cloud_init(profile, self.root, self.runner, self.events)
+            if azure is not None and azure.generalize:
+                with self.step("generalize", "generalizing the disk for capture"):
+                    generalize(self.root, self.events)
             if profile.scripts.post:
                 with self.step("post-scripts", "post-install scripts"):
                     run_scripts(profile.scripts.post, "post", self.runner, self.events, target=self.root,

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from installer.azure import effective_profile, target_blockers, target_steps
 from installer.bootloader import cmdline, firmware_of
 from installer.payload import describe_payload
 from profiles import Profile
@@ -17,6 +18,7 @@ from profiles.sizes import format_size
 from storage.apply import missing_kernel_features
 from storage.inventory import Inventory
 from storage.layout import LayoutError, StoragePlan, plan_storage
+from storage.luks import encryption_blocker
 
 
 class PlanError(ValueError):
@@ -76,17 +78,14 @@ class Plan:
 def _not_applied(profile: Profile) -> list[str]:
     """Sections validated today but applied only by later versions: refuse, never pretend."""
     reasons = []
-    if profile.encryption is not None and profile.encryption.enabled:
-        reasons.append("encryption: this version cannot encrypt disks yet; remove the section or set "
-                       "enabled: false (an unencrypted install is never made silently)")
-    if profile.cloud_init is not None:
-        reasons.append("cloud_init: cloud-init seeding is not applied by this version; remove the section")
-    if profile.azure is not None and profile.azure.enabled:
-        reasons.append("azure: Azure target configuration is not applied by this version; set enabled: false")
+    encryption = encryption_blocker(profile.encryption)  # names what this machine or version lacks
+    if encryption is not None:
+        reasons.append(encryption)
     return reasons
 
 
 def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str | None = None) -> Plan:
+    profile = effective_profile(profile)  # azure/cloud_init packages join the payload, cmdline the bootloader
     try:
         storage = plan_storage(profile.storage, inventory)
     except LayoutError as err:
@@ -125,12 +124,14 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
             "initramfs by the target's own tool (dracut or update-initramfs) with "
             + " ".join(profile.bootloader.initramfs_drivers),
         )) if profile.bootloader.enabled else None,
+        *(PlanStep(*step) for step in target_steps(profile, firmware_of(storage).uefi)),
         PlanStep("post-scripts", "Run post-install scripts", tuple(_script_names(scripts.post)))
         if scripts.post else None,
         PlanStep("finish", "Save logs and the profile to /var/log/azl-installer, unmount", ()),
     ]
     blockers = _not_applied(profile)
     firmware = firmware_of(storage)
+    blockers += target_blockers(profile, firmware.uefi)
     if profile.bootloader.enabled and not firmware.bios_disks and not firmware.uefi:
         blockers.append("bootloader: the layout has neither a BIOS boot partition nor an EFI system partition "
                         "(/boot/efi); add one, or set bootloader.enabled: false")

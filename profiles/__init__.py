@@ -81,6 +81,9 @@ def resolve_paths(profile: Profile, base: Path) -> Profile:
     image = profile.payload.image
     if image is not None and not image.path.startswith("/"):
         image = replace(image, path=str((base / image.path).resolve()))
+    ci = profile.cloud_init
+    if ci is not None and ci.user_data_file is not None and not ci.user_data_file.startswith("/"):
+        profile = replace(profile, cloud_init=replace(ci, user_data_file=str((base / ci.user_data_file).resolve())))
     return replace(profile, payload=replace(profile.payload, repositories=repos, image=image))
 
 

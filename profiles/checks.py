@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Iterator
 from functools import lru_cache
 
+from profiles.azure_checks import azure_problems, cloud_init_problems
 from profiles.convert import Problem
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
@@ -200,15 +201,120 @@ def _scripts(profile: Profile) -> Iterator[Problem]:
 
 
 def _placeholders(profile: Profile) -> Iterator[Problem]:
+    yield from _encryption(profile)
+    yield from cloud_init_problems(profile)
+    yield from azure_problems(profile)
+
+
+_VAULT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_CIPHER = re.compile(r"^[a-z0-9]+(-[a-z0-9:]+)+$")
+_NEVER_ENCRYPTED = ("/boot", "/boot/efi", "/efi")
+
+
+def _encryption(profile: Profile) -> Iterator[Problem]:
     enc = profile.encryption
-    if enc is not None and enc.enabled:
-        if enc.key_source == "passphrase" and not enc.passphrase:
-            yield Problem(("encryption", "passphrase"), "key_source passphrase needs a passphrase")
-        if enc.key_source.startswith("keyvault"):
-            if not (enc.vault_url or "").startswith("https://"):
-                yield Problem(("encryption", "vault_url"), "a Key Vault URL must start with https://")
-            if not enc.key_name:
-                yield Problem(("encryption", "key_name"), f"key_source {enc.key_source} needs key_name")
-    ci = profile.cloud_init
-    if ci is not None and ci.user_data is not None and not ci.user_data.startswith("#cloud-config"):
-        yield Problem(("cloud_init", "user_data"), "user-data must start with a '#cloud-config' line")
+    if enc is None or not enc.enabled:
+        return
+    at = ("encryption",)
+    if enc.key_source == "passphrase" and not enc.passphrase:
+        yield Problem((*at, "passphrase"), "key_source passphrase needs a passphrase")
+    if enc.key_source != "passphrase" and enc.passphrase:
+        yield Problem((*at, "passphrase"), f"key_source {enc.key_source} takes the key from Key Vault; "
+                      "remove the passphrase")
+    uses_vault = enc.key_source != "passphrase" or enc.recovery.escrow == "keyvault" or "keyvault" in enc.unlock
+    if uses_vault and not (enc.vault_url or "").startswith("https://"):
+        yield Problem((*at, "vault_url"), "a Key Vault URL must start with https://")
+    if enc.key_source != "passphrase" and not enc.key_name:
+        yield Problem((*at, "key_name"), f"key_source {enc.key_source} needs key_name")
+    for name in ("key_name", "key_version"):
+        value = getattr(enc, name)
+        if value and not _VAULT_NAME.match(value):
+            yield Problem((*at, name), f"'{value}' is not a Key Vault name (1-127 letters, digits and dashes)")
+    if uses_vault or enc.vault_url:
+        yield from _vault_identity(profile)
+    yield from _encrypted_volumes(profile)
+    if not _CIPHER.match(enc.cipher):
+        yield Problem((*at, "cipher"), f"'{enc.cipher}' is not a dm-crypt cipher such as aes-xts-plain64")
+    if enc.key_size not in (128, 256, 512):
+        yield Problem((*at, "key_size"), "key_size must be 128, 256 or 512 bits")
+    elif "xts" in enc.cipher and enc.key_size == 128:
+        yield Problem((*at, "key_size"), "XTS needs a key_size of 256 or 512 bits")
+    yield from _pbkdf(profile)
+    if enc.recovery.secret_name is not None and not _VAULT_NAME.match(enc.recovery.secret_name):
+        yield Problem((*at, "recovery", "secret_name"), f"'{enc.recovery.secret_name}' is not a Key Vault name "
+                      "(1-127 letters, digits and dashes)")
+    yield from _unlock(profile)
+
+
+def _vault_identity(profile: Profile) -> Iterator[Problem]:
+    assert profile.encryption is not None
+    ident = profile.encryption.identity
+    at = ("encryption", "identity")
+    if ident.kind == "service-principal":
+        for name in ("tenant_id", "client_id"):
+            if not getattr(ident, name):
+                yield Problem((*at, name), f"a service principal needs {name}")
+        if bool(ident.client_secret) == bool(ident.certificate_path):
+            yield Problem(at, "a service principal needs exactly one of client_secret and certificate_path")
+        if ident.certificate_password and not ident.certificate_path:
+            yield Problem((*at, "certificate_password"), "certificate_password needs certificate_path")
+        if ident.authority is not None and not ident.authority.startswith("https://"):
+            yield Problem((*at, "authority"), "the authority must be an https URL")
+    else:
+        for name in ("tenant_id", "client_secret", "certificate_path", "certificate_password", "authority"):
+            if getattr(ident, name):
+                yield Problem((*at, name), f"{name} is only for kind: service-principal")
+
+
+def _encrypted_volumes(profile: Profile) -> Iterator[Problem]:
+    assert profile.encryption is not None
+    volumes = profile.encryption.volumes
+    storage = profile.storage
+    mounts: set[str] = set()
+    for part in storage.partitions:
+        mounts |= {part.mount} if part.mount else set()
+        mounts |= {sv.mount for sv in part.subvolumes}
+    if storage.auto is not None or not storage.partitions:
+        mounts.add("/")
+        if storage.auto is not None:
+            mounts |= {sv.mount for sv in storage.auto.subvolumes}
+    if not volumes:
+        yield Problem(("encryption", "volumes"), "name at least one volume to encrypt, e.g. [/]")
+    for i, mount in enumerate(volumes):
+        at = ("encryption", "volumes", i)
+        if mount in _NEVER_ENCRYPTED:
+            yield Problem(at, f"{mount} is never encrypted: the firmware and boot loader must read it")
+        elif mount not in mounts:
+            known = ", ".join(sorted(m for m in mounts if m not in _NEVER_ENCRYPTED))
+            yield Problem(at, f"'{mount}' is not a mount point of the layout (encryptable: {known})")
+        if mount in volumes[:i]:
+            yield Problem(at, f"'{mount}' is listed twice")
+
+
+def _pbkdf(profile: Profile) -> Iterator[Problem]:
+    assert profile.encryption is not None
+    pbkdf = profile.encryption.pbkdf
+    at = ("encryption", "pbkdf")
+    if pbkdf.memory is not None:
+        if pbkdf.type == "pbkdf2":
+            yield Problem((*at, "memory"), "memory applies only to argon2i and argon2id")
+        elif not 32 * MiB <= pbkdf.memory <= 4096 * MiB:
+            yield Problem((*at, "memory"), "argon2 memory must be between 32MiB and 4GiB")
+    if not 100 <= pbkdf.iter_time <= 60000:
+        yield Problem((*at, "iter_time"), "iter_time must be between 100 and 60000 milliseconds")
+    if pbkdf.parallel is not None and not 1 <= pbkdf.parallel <= 4:
+        yield Problem((*at, "parallel"), "parallel must be between 1 and 4")
+
+
+def _unlock(profile: Profile) -> Iterator[Problem]:
+    enc = profile.encryption
+    assert enc is not None
+    at = ("encryption", "unlock")
+    if not enc.unlock:
+        yield Problem(at, "choose at least one unlock method: tpm2, keyvault or passphrase")
+    for i, method in enumerate(enc.unlock):
+        if method in enc.unlock[:i]:
+            yield Problem((*at, i), f"'{method}' is listed twice")
+    # unlock keyvault always uses the installed VM's managed identity (never a stored service principal).
+    if "keyvault" in enc.unlock and enc.key_source == "passphrase":
+        yield Problem(at, "unlock keyvault needs key_source keyvault-key or keyvault-secret")

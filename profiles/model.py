@@ -154,34 +154,129 @@ class Bootloader:
     initramfs_drivers: tuple[str, ...] = field(default=VM_DRIVERS, metadata=doc("drivers always in the initramfs"))
 
 
+KeySource = Literal["passphrase", "keyvault-secret", "keyvault-key"]
+UnlockMethod = Literal["tpm2", "keyvault", "passphrase"]
+
+
+@dataclass(frozen=True)
+class VaultIdentity:
+    """Who the installer is towards Azure Key Vault: the VM's managed identity or a service principal."""
+
+    kind: Literal["managed-identity", "service-principal"] = field(
+        default="managed-identity", metadata=doc("managed-identity (the VM's metadata endpoint) or service-principal")
+    )
+    client_id: str | None = field(
+        default=None, metadata=doc("application (client) id; for a managed identity: a user-assigned one's id")
+    )
+    tenant_id: str | None = field(default=None, metadata=doc("service principal: the Entra ID tenant id"))
+    client_secret: str | None = field(default=None, metadata=doc("service principal: client secret", secret=True))
+    certificate_path: str | None = field(
+        default=None, metadata=doc("service principal: PEM file holding the certificate and its private key")
+    )
+    certificate_password: str | None = field(
+        default=None, metadata=doc("password of the certificate's private key", secret=True)
+    )
+    authority: str | None = field(
+        default=None, metadata=doc("service principal: https sign-in authority URL; unset = Azure public cloud")
+    )
+
+
+@dataclass(frozen=True)
+class Pbkdf:
+    """How a key slot's passphrase is stretched. argon2id with memory sized from the machine's RAM by default."""
+
+    type: Literal["argon2id", "argon2i", "pbkdf2"] = field(default="argon2id", metadata=doc("key derivation function"))
+    memory: int | None = field(
+        default=None, metadata=doc("argon2 memory; unset = a quarter of the RAM, at least 64 MiB, at most 1 GiB",
+                                   size=True)
+    )
+    iter_time: int = field(default=2000, metadata=doc("milliseconds one unlock takes on this machine"))
+    parallel: int | None = field(default=None, metadata=doc("argon2 threads; unset = the CPUs, at most 4"))
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The recovery key: always enrolled in its own key slot; escrowed in Key Vault or shown once."""
+
+    escrow: Literal["auto", "keyvault", "print"] = field(
+        default="auto", metadata=doc("keyvault: a Key Vault secret tagged with the LUKS UUID and host name; "
+                                     "print: shown once on the console; auto: keyvault when vault_url is set")
+    )
+    secret_name: str | None = field(
+        default=None, metadata=doc("Key Vault secret name; unset = luks-recovery-HOSTNAME-VOLUME")
+    )
+
+
 @dataclass(frozen=True)
 class Encryption:
-    """Placeholder, validated now and applied by a later version: see the encryption issue."""
+    """LUKS2 encryption of the root (and any other chosen) volume; /boot is never encrypted."""
 
-    enabled: bool = field(default=False, metadata=doc("encrypt the root volume with LUKS2"))
-    key_source: Literal["passphrase", "keyvault-secret", "keyvault-key"] = field(
-        default="passphrase", metadata=doc("where the volume key comes from")
+    enabled: bool = field(default=False, metadata=doc("encrypt the chosen volumes with LUKS2"))
+    key_source: KeySource = field(
+        default="passphrase", metadata=doc("passphrase; keyvault-secret: a Key Vault secret holding the passphrase; "
+                                           "keyvault-key: a random key wrapped by a Key Vault RSA key (RSA-OAEP-256)")
     )
     passphrase: str | None = field(default=None, metadata=doc("passphrase (secret)", secret=True))
     vault_url: str | None = field(default=None, metadata=doc("https URL of the Key Vault"))
     key_name: str | None = field(default=None, metadata=doc("Key Vault secret or key name"))
+    key_version: str | None = field(default=None, metadata=doc("Key Vault secret or key version; unset = latest"))
+    identity: VaultIdentity = field(default_factory=VaultIdentity, metadata=doc("identity used for Key Vault"))
+    volumes: tuple[str, ...] = field(default=("/",), metadata=doc("mount points of the volumes to encrypt"))
+    cipher: str = field(default="aes-xts-plain64", metadata=doc("dm-crypt cipher"))
+    key_size: int = field(default=512, metadata=doc("key size in bits (512 = AES-256 in XTS mode)"))
+    pbkdf: Pbkdf = field(default_factory=Pbkdf, metadata=doc("key slot key derivation"))
+    recovery: Recovery = field(default_factory=Recovery, metadata=doc("recovery key escrow"))
+    unlock: tuple[UnlockMethod, ...] = field(
+        default=("passphrase",), metadata=doc("unlock at boot, tried in order: tpm2, keyvault, passphrase (console)")
+    )
 
 
 @dataclass(frozen=True)
 class CloudInit:
-    """Placeholder, validated now and applied by a later version: see the Azure issue."""
+    """First-boot data for cloud-init: a NoCloud seed written into the target, and the datasource list."""
 
-    user_data: str | None = field(default=None, metadata=doc("#cloud-config user-data"))
-    datasources: tuple[str, ...] = field(default=(), metadata=doc("datasource_list, e.g. [Azure]"))
+    user_data: str | None = field(default=None, metadata=doc(
+        "inline user-data: '#cloud-config' YAML or a MIME multipart (one of user_data, user_data_file, "
+        "user_data_url)"))
+    user_data_file: str | None = field(default=None, metadata=doc("file holding the user-data, relative to the "
+                                                                  "profile"))
+    user_data_url: str | None = field(default=None, metadata=doc("http(s) URL of the user-data, fetched at "
+                                                                 "install time"))
+    instance_id: str | None = field(default=None, metadata=doc("meta-data instance-id; default iid-<hostname>"))
+    network_config: str | None = field(default=None, metadata=doc(
+        "network-config (version 1 or 2 YAML); unset = cloud-init's default (DHCP on the first NIC)"))
+    datasources: tuple[str, ...] = field(default=(), metadata=doc(
+        "datasource_list; default [Azure, NoCloud] when azure is enabled, [NoCloud] otherwise"))
 
 
 @dataclass(frozen=True)
 class Azure:
-    """Placeholder, validated now and applied by a later version: see the Azure issue."""
+    """An Azure VM: the distribution's Azure kernel and agents, plus the few settings they do not ship.
 
-    enabled: bool = field(default=False, metadata=doc("configure the target for Azure"))
-    kernel: str = field(default="kernel", metadata=doc("kernel package"))
-    agent: bool = field(default=True, metadata=doc("install and configure WALinuxAgent"))
+    Every piece can be turned off, for images meant for other hypervisors too."""
+
+    enabled: bool = field(default=True, metadata=doc("configure the target for Azure (false: apply nothing)"))
+    kernel: str = field(default="kernel", metadata=doc("kernel package (Azure Linux's kernel is built for Azure)"))
+    cmdline: tuple[str, ...] = field(default=("nvme_core.io_timeout=240",), metadata=doc(
+        "added to the kernel command line (bootloader.cmdline already holds the serial console settings)"))
+    initramfs_drivers: tuple[str, ...] = field(default=("hv_vmbus", "hv_netvsc", "hv_storvsc", "nvme", "nvme_core"),
+                                               metadata=doc("drivers added to the initramfs"))
+    agent: bool = field(default=True, metadata=doc("install WALinuxAgent and set /etc/waagent.conf"))
+    provisioning: Literal["cloud-init", "auto"] = field(default="cloud-init", metadata=doc(
+        "waagent Provisioning.Agent: cloud-init provisions, the agent handles extensions"))
+    cloud_init: bool = field(default=True, metadata=doc("install cloud-init with the Azure datasource first"))
+    vm_utils: bool = field(default=True, metadata=doc("install azure-vm-utils (/dev/disk/azure names, NVMe ids)"))
+    hyperv_daemons: bool = field(default=True, metadata=doc("install hyperv-daemons (KVP, VSS)"))
+    chrony: bool = field(default=True, metadata=doc("install chrony with the Hyper-V PTP clock as reference"))
+    accelerated_networking: bool = field(default=True, metadata=doc(
+        "leave SR-IOV virtual functions (mana, mlx4, mlx5) to the synthetic NIC: NM_UNMANAGED udev rule"))
+    ssh_keepalive: int = field(default=180, metadata=doc("sshd ClientAliveInterval in seconds; 0 = leave sshd "
+                                                         "alone"))
+    trusted_launch: bool = field(default=False, metadata=doc(
+        "Trusted Launch ready: UEFI layout required, signed shim + GRUB installed (Secure Boot chain)"))
+    generalize: bool = field(default=False, metadata=doc(
+        "leave the disk generalized for capture: empty machine-id, no SSH host keys, cloud-init and the "
+        "agent deprovisioned"))
 
 
 @dataclass(frozen=True)
@@ -193,7 +288,7 @@ class Profile:
     root: Root = field(default_factory=Root, metadata=doc("the root account"))
     bootloader: Bootloader = field(default_factory=Bootloader, metadata=doc("boot loader and initramfs"))
     scripts: Scripts = field(default_factory=Scripts, metadata=doc("pre and post install scripts"))
-    encryption: Encryption | None = field(default=None, metadata=doc("not applied yet"))
-    cloud_init: CloudInit | None = field(default=None, metadata=doc("not applied yet"))
-    azure: Azure | None = field(default=None, metadata=doc("not applied yet"))
+    encryption: Encryption | None = field(default=None, metadata=doc("LUKS2 disk encryption; not applied yet"))
+    cloud_init: CloudInit | None = field(default=None, metadata=doc("cloud-init seed for first boot"))
+    azure: Azure | None = field(default=None, metadata=doc("Azure VM configuration"))
     version: int = field(default=1, metadata=doc("profile format version"))

@@ -12,6 +12,8 @@ APT_PACKAGES=(
   rpm dnf python3-dnf python3-libcomps createrepo-c busybox-static
   tzdata tmux
   qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
+  mmdebstrap grub-common
+  cryptsetup-bin
 )
 
 stamp=.venv/.apt-stamp

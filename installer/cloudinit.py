@@ -1,0 +1,196 @@
+"""The cloud-init step: a NoCloud seed for first boot and the datasource list that fits.
+
+The seed (user-data, meta-data, optional network-config) goes to /var/lib/cloud/seed/nocloud/
+of the target, where cloud-init's NoCloud datasource finds it without any extra media. The
+datasource list puts Azure first on Azure VMs (the seed then serves other hypervisors and QEMU
+tests); NoCloud alone otherwise. User-data is checked before anything is written, also when it
+comes from a file or is fetched from a URL at install time.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from installer.events import EventBus
+from installer.runner import Runner
+from installer.system import write_file
+from profiles.model import CloudInit, Profile
+from profiles.userdata import check_user_data
+
+SEED_DIR = "/var/lib/cloud/seed/nocloud"
+AZURE_DATASOURCE_CFG = "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg"
+DATASOURCE_CFG = "/etc/cloud/cloud.cfg.d/90-azl-installer-datasource.cfg"
+FETCH_TIMEOUT = 30.0  # seconds, for user_data_url
+MAX_USER_DATA = 16 * 1024 * 1024  # cloud-init's own limit on Azure is 64 KiB; this only stops runaway downloads
+# cloud-init's units across versions (24.4 renamed cloud-init.service to cloud-init-network.service).
+UNITS = ("cloud-init-local.service", "cloud-init-main.service", "cloud-init-network.service", "cloud-init.service",
+         "cloud-config.service", "cloud-final.service")
+
+
+class CloudInitError(RuntimeError):
+    pass
+
+
+def _azure_first(profile: Profile) -> bool:
+    azure = profile.azure
+    return azure is not None and azure.enabled and azure.cloud_init
+
+
+def needs_cloud_init(profile: Profile) -> bool:
+    return profile.cloud_init is not None or _azure_first(profile)
+
+
+def cloud_init_packages(profile: Profile) -> tuple[str, ...]:
+    return ("cloud-init",) if profile.cloud_init is not None else ()
+
+
+def datasource_list(profile: Profile) -> tuple[str, ...]:
+    ci = profile.cloud_init
+    if ci is not None and ci.datasources:
+        return ci.datasources
+    if _azure_first(profile):
+        return ("Azure", "NoCloud") if ci is not None else ("Azure",)
+    return ("NoCloud",)
+
+
+def datasource_path(profile: Profile) -> str:
+    return AZURE_DATASOURCE_CFG if "Azure" in datasource_list(profile) else DATASOURCE_CFG
+
+
+def datasource_cfg(profile: Profile, network_manager: bool) -> str:
+    text = f"# Written by azl-installer.\ndatasource_list: [ {', '.join(datasource_list(profile))} ]\n"
+    if "Azure" in datasource_list(profile) and network_manager:
+        # NetworkManager configures the NICs; cloud-init must not write its own network config over it.
+        text += "datasource:\n  Azure:\n    apply_network_config: False\n"
+    return text
+
+
+def instance_id(profile: Profile) -> str:
+    ci = profile.cloud_init
+    return ci.instance_id if ci is not None and ci.instance_id else f"iid-{profile.system.hostname}"
+
+
+def meta_data(profile: Profile) -> str:
+    return yaml.safe_dump({"instance-id": instance_id(profile), "local-hostname": profile.system.hostname},
+                          sort_keys=False)
+
+
+def seed_files(ci: CloudInit) -> list[str]:
+    return [f"{SEED_DIR}/user-data", f"{SEED_DIR}/meta-data"] + (
+        [f"{SEED_DIR}/network-config"] if ci.network_config is not None else [])
+
+
+def _source(ci: CloudInit) -> str:
+    if ci.user_data_url is not None:
+        return f"fetched from {ci.user_data_url} at install time (checked then)"
+    if ci.user_data_file is not None:
+        return f"from {ci.user_data_file}"
+    if ci.user_data is not None:
+        return f"inline ({len(ci.user_data.splitlines())} lines)"
+    return "none given (an empty #cloud-config)"
+
+
+def plan_details(profile: Profile) -> tuple[str, ...]:
+    if not needs_cloud_init(profile):
+        return ()
+    lines = []
+    ci = profile.cloud_init
+    if ci is not None:
+        lines.append(f"NoCloud seed: {', '.join(seed_files(ci))}")
+        lines.append(f"user-data {_source(ci)}; meta-data instance-id {instance_id(profile)}")
+    extra = "; Azure apply_network_config: False if the target has NetworkManager" if (
+        "Azure" in datasource_list(profile)) else ""
+    lines.append(f"{datasource_path(profile)}: datasource_list [ {', '.join(datasource_list(profile))} ]{extra}")
+    lines.append(f"systemctl enable the cloud-init units installed ({', '.join(UNITS[:1])}, ...)")
+    return tuple(lines)
+
+
+def plan_blockers(profile: Profile) -> list[str]:
+    ci = profile.cloud_init
+    if ci is None or ci.user_data_file is None:
+        return []
+    try:
+        read_user_data_file(ci.user_data_file)
+    except CloudInitError as err:
+        return [f"cloud_init.user_data_file: {err}"]
+    return []
+
+
+def _checked(text: str, where: str) -> str:
+    issues = check_user_data(text)
+    if issues:
+        raise CloudInitError(f"{where}: " + "; ".join(str(i) for i in issues))
+    return text
+
+
+def read_user_data_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise CloudInitError(f"cannot read {path}: {reason}") from None
+    return _checked(text, path)
+
+
+def fetch_user_data(url: str, timeout: float = FETCH_TIMEOUT) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data = response.read(MAX_USER_DATA + 1)
+    except urllib.error.HTTPError as err:
+        raise CloudInitError(f"cannot fetch user-data from {url}: HTTP {err.code} {err.reason}") from None
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise CloudInitError(f"cannot fetch user-data from {url}: {reason}") from None
+    if len(data) > MAX_USER_DATA:
+        raise CloudInitError(f"user-data from {url} is larger than {MAX_USER_DATA // 1024**2} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CloudInitError(f"user-data from {url} is not UTF-8 text") from None
+    return _checked(text, url)
+
+
+def user_data(ci: CloudInit, timeout: float = FETCH_TIMEOUT) -> str:
+    if ci.user_data_url is not None:
+        return fetch_user_data(ci.user_data_url, timeout)
+    if ci.user_data_file is not None:
+        return read_user_data_file(ci.user_data_file)
+    if ci.user_data is not None:
+        return _checked(ci.user_data, "cloud_init.user_data")
+    return "#cloud-config\n"
+
+
+def enable_units(root: Path, units: Sequence[str], runner: Runner) -> None:
+    """Enable units with the target's own systemctl (works offline in a chroot)."""
+    runner.run(["chroot", root, "systemctl", "enable", *units])
+
+
+def _installed(root: Path, names: Sequence[str]) -> list[str]:
+    dirs = ("usr/lib/systemd/system", "lib/systemd/system")
+    return [n for n in names if any((root / d / n).exists() for d in dirs)]
+
+
+def seed_cloud_init(profile: Profile, root: Path, runner: Runner, events: EventBus,
+                    timeout: float = FETCH_TIMEOUT) -> None:
+    ci = profile.cloud_init
+    if ci is not None:
+        text = user_data(ci, timeout)  # fetched and checked before anything is written
+        write_file(root, f"{SEED_DIR}/user-data", text if text.endswith("\n") else text + "\n", mode=0o600)
+        write_file(root, f"{SEED_DIR}/meta-data", meta_data(profile), mode=0o600)
+        if ci.network_config is not None:
+            write_file(root, f"{SEED_DIR}/network-config", ci.network_config.rstrip("\n") + "\n", mode=0o600)
+        (root / SEED_DIR.lstrip("/")).chmod(0o700)
+        events.progress(0.5, f"NoCloud seed written to {SEED_DIR} (user-data {_source(ci)})")
+    network_manager = any((root / d / "NetworkManager").exists() for d in ("usr/sbin", "usr/bin"))
+    write_file(root, datasource_path(profile), datasource_cfg(profile, network_manager))
+    units = _installed(root, UNITS)
+    if units:
+        enable_units(root, units, runner)
+    elif not (root / "usr/bin/cloud-init").exists():
+        events.log("the target has no cloud-init: the seed stays unused until it is installed", level="warning")
+    events.progress(1.0, f"datasource_list [ {', '.join(datasource_list(profile))} ]")

@@ -1,0 +1,110 @@
+"""Where a volume's key comes from (passphrase, Key Vault secret, wrapped key) and where recovery keys go.
+
+The key is what unlocks LUKS key slot 0: the passphrase itself, the passphrase read from a
+Key Vault secret, or (keyvault-key) 64 random bytes whose wrapped form is kept in the
+volume's LUKS2 token. A recovery key is always made for its own slot; it is escrowed as a
+Key Vault secret tagged with the LUKS UUID and host name, or shown once on the console.
+Neither ever goes through the event bus or a log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from installer.keyvault.client import VaultClient, WrappedKey
+from installer.keyvault.errors import VaultError
+from installer.keyvault.memory import SecretBytes
+from profiles.model import Encryption
+
+VOLUME_KEY_BYTES = 64
+UNLOCK_SLOT = "0"
+RECOVERY_SLOT = "1"
+_MODHEX = "cbdefghijklnrtuv"  # systemd's recovery key alphabet: unambiguous on any keyboard layout
+
+
+@dataclass
+class VolumeKey:
+    """The key for slot 0, and (keyvault-key) the LUKS2 token holding its wrapped form."""
+
+    secret: SecretBytes
+    token: dict[str, Any] | None
+    source: str  # for messages: "the profile's passphrase", "Key Vault secret 'x'", ...
+
+    def wipe(self) -> None:
+        self.secret.wipe()
+
+
+def obtain_volume_key(enc: Encryption, vault: VaultClient | None) -> VolumeKey:
+    if enc.key_source == "passphrase":
+        if not enc.passphrase:
+            raise ValueError("encryption.passphrase is empty")
+        return VolumeKey(SecretBytes.from_text(enc.passphrase), None, "the profile's passphrase")
+    if vault is None or not enc.key_name:
+        raise ValueError(f"key_source {enc.key_source} needs vault_url and key_name")
+    if enc.key_source == "keyvault-secret":
+        secret = vault.get_secret(enc.key_name, enc.key_version)
+        if not len(secret):
+            raise VaultError(f"secret '{enc.key_name}' in {vault.vault_url} is empty: it must hold the passphrase",
+                             kind="bad-request")
+        return VolumeKey(secret, None, f"Key Vault secret '{enc.key_name}'")
+    key = SecretBytes(bytearray(secrets.token_bytes(VOLUME_KEY_BYTES)))
+    try:
+        wrapped = vault.wrap_key(enc.key_name, key, enc.key_version)
+    except BaseException:
+        key.wipe()
+        raise
+    return VolumeKey(key, wrapped.to_token(vault.vault_url, [UNLOCK_SLOT]), f"Key Vault key '{enc.key_name}'")
+
+
+def unwrap_volume_key(token: dict[str, Any], vault: VaultClient) -> SecretBytes:
+    """The boot-time (and recovery tooling) path: the token's wrapped key, unwrapped by the vault."""
+    return vault.unwrap_key(WrappedKey.from_token(token))
+
+
+def new_recovery_key() -> SecretBytes:
+    """256 random bits as 8 groups of 8 modhex characters (the format systemd-cryptenroll uses)."""
+    raw = bytearray(secrets.token_bytes(32))
+    chars = bytearray()
+    for byte in raw:
+        chars += (_MODHEX[byte >> 4] + _MODHEX[byte & 15]).encode()
+    raw[:] = bytes(len(raw))
+    text = bytearray(b"-".join(bytes(chars[i:i + 8]) for i in range(0, len(chars), 8)))
+    chars[:] = bytes(len(chars))
+    return SecretBytes(text)
+
+
+def recovery_secret_name(enc: Encryption, hostname: str, mount: str) -> str:
+    if enc.recovery.secret_name:
+        return enc.recovery.secret_name if mount == "/" else f"{enc.recovery.secret_name}-{_slug(mount)}"
+    return f"luks-recovery-{_slug(hostname)}-{_slug(mount)}"[:127]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-") or "root"
+
+
+def escrow_mode(enc: Encryption) -> str:
+    if enc.recovery.escrow == "auto":
+        return "keyvault" if enc.vault_url else "print"
+    return enc.recovery.escrow
+
+
+def escrow_recovery_key(enc: Encryption, vault: VaultClient | None, key: SecretBytes, *, luks_uuid: str,
+                        hostname: str, mount: str, console: TextIO | None) -> str:
+    """Escrow (or show once) the recovery key; returns where it went, for the log (never the key)."""
+    if escrow_mode(enc) == "keyvault":
+        if vault is None:
+            raise ValueError("recovery escrow to Key Vault needs vault_url")
+        name = recovery_secret_name(enc, hostname, mount)
+        secret_id = vault.set_secret(name, key, content_type="text/plain; luks-recovery-key", tags={
+            "luks-uuid": luks_uuid, "hostname": hostname, "volume": mount, "purpose": "luks-recovery-key"})
+        return f"recovery key for {mount} escrowed as Key Vault secret {secret_id}"
+    if console is None:
+        raise ValueError("recovery.escrow print needs a console to show the key on")
+    console.write(f"\n*** Recovery key for {mount} (LUKS UUID {luks_uuid}) on {hostname}. It is shown only "
+                  f"this once and is not saved anywhere: write it down.\n\n    {key.text()}\n\n")
+    console.flush()
+    return f"recovery key for {mount} shown once on the console (not saved)"

@@ -1,0 +1,209 @@
+"""LUKS2 volumes: format with the profile's cipher and PBKDF, enrol a recovery key, keep the wrapped key
+in a LUKS2 token, and describe the result for crypttab and the kernel command line.
+
+Every command goes through the Runner with argv lists; keys reach cryptsetup only as files in a
+private tmpfs directory (KeyDir), never as arguments, so no key appears in the command log.
+Opening a volume needs device-mapper, which the development hosts lack: the plan refuses
+encryption there (encryption_blocker) before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from installer.events import EventBus
+from installer.keyvault.keysource import RECOVERY_SLOT, UNLOCK_SLOT, VolumeKey
+from installer.keyvault.memory import KeyDir, SecretBytes
+from installer.runner import Runner
+from profiles.model import Encryption
+from profiles.sizes import GiB, MiB
+
+AUTO_MEMORY_MIN = 64 * MiB
+AUTO_MEMORY_MAX = GiB  # cryptsetup's own cap, and what a small VM can spare in its initramfs
+TOKEN_TYPE = "azure-keyvault"
+
+
+@dataclass(frozen=True)
+class LuksSettings:
+    cipher: str
+    key_size: int
+    pbkdf: str
+    memory_kib: int | None  # argon2 only
+    parallel: int | None  # argon2 only
+    iter_time_ms: int
+
+    def describe(self) -> str:
+        cost = f", {self.memory_kib // 1024} MiB, {self.parallel} threads" if self.memory_kib else ""
+        return f"{self.cipher} {self.key_size}-bit, {self.pbkdf}{cost}, {self.iter_time_ms} ms"
+
+    def pbkdf_args(self) -> list[str]:
+        args = ["--pbkdf", self.pbkdf, "--iter-time", str(self.iter_time_ms)]
+        if self.memory_kib is not None:
+            args += ["--pbkdf-memory", str(self.memory_kib)]
+        if self.parallel is not None:
+            args += ["--pbkdf-parallel", str(self.parallel)]
+        return args
+
+
+def memory_total(meminfo: str | None = None) -> int:
+    """Bytes of RAM, from /proc/meminfo."""
+    text = meminfo if meminfo is not None else Path("/proc/meminfo").read_text()
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError("no MemTotal in /proc/meminfo")
+
+
+def luks_settings(enc: Encryption, *, ram: int | None = None, cpus: int | None = None) -> LuksSettings:
+    """The profile's settings with the automatic parts filled in for this machine.
+
+    argon2 memory: the profile's value, else a quarter of the RAM within 64 MiB..1 GiB; never more
+    than half the RAM, so the same machine can unlock the volume again.
+    """
+    pbkdf = enc.pbkdf
+    memory_kib = parallel = None
+    if pbkdf.type != "pbkdf2":
+        ram = ram if ram is not None else memory_total()
+        wanted = pbkdf.memory if pbkdf.memory is not None else min(AUTO_MEMORY_MAX, max(AUTO_MEMORY_MIN, ram // 4))
+        memory_kib = max(32 * 1024, min(wanted, ram // 2)) // 1024
+        parallel = pbkdf.parallel or max(1, min(4, cpus if cpus is not None else (os.cpu_count() or 1)))
+    return LuksSettings(enc.cipher, enc.key_size, pbkdf.type, memory_kib, parallel, pbkdf.iter_time)
+
+
+# -- commands ------------------------------------------------------------------------------
+def format_argv(device: str, key_file: Path, settings: LuksSettings, *, label: str | None = None) -> list[str]:
+    return ["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--cipher", settings.cipher,
+            "--key-size", str(settings.key_size), "--hash", "sha256", *settings.pbkdf_args(),
+            "--key-slot", UNLOCK_SLOT, *(["--label", label] if label else []), "--key-file", str(key_file), device]
+
+
+def add_key_argv(device: str, key_file: Path, new_key_file: Path, settings: LuksSettings, slot: str) -> list[str]:
+    return ["cryptsetup", "luksAddKey", "--batch-mode", *settings.pbkdf_args(), "--key-file", str(key_file),
+            "--new-key-slot", slot, device, str(new_key_file)]
+
+
+def import_token(runner: Runner, device: str, token: dict[str, Any]) -> None:
+    """Store a custom LUKS2 token (JSON; 'keyslots' is required) in the volume's header."""
+    if token.get("type") != TOKEN_TYPE or not token.get("keyslots"):
+        raise ValueError("a LUKS2 token needs type azure-keyvault and keyslots")
+    runner.run(["cryptsetup", "token", "import", device], stdin_text=json.dumps(token, sort_keys=True))
+
+
+def luks_uuid(runner: Runner, device: str) -> str:
+    return runner.run(["cryptsetup", "luksUUID", device]).output.strip()
+
+
+def luks_metadata(runner: Runner, device: str) -> dict[str, Any]:
+    """The LUKS2 header as JSON (keyslots, tokens, segments, digests)."""
+    result: dict[str, Any] = json.loads(runner.run(["cryptsetup", "luksDump", "--dump-json-metadata",
+                                                    device]).output)
+    return result
+
+
+def key_opens(runner: Runner, device: str, key_file: Path, slot: str | None = None) -> bool:
+    """Whether a key file unlocks the volume (no device-mapper needed: nothing is activated)."""
+    argv = ["cryptsetup", "open", "--test-passphrase", "--key-file", str(key_file),
+            *(["--key-slot", slot] if slot is not None else []), device]
+    return runner.run(argv, check=False).returncode == 0
+
+
+def token_of(metadata: dict[str, Any], kind: str = TOKEN_TYPE) -> dict[str, Any] | None:
+    tokens: dict[str, dict[str, Any]] = metadata.get("tokens", {})
+    return next((t for t in tokens.values() if t.get("type") == kind), None)
+
+
+@dataclass(frozen=True)
+class LuksVolume:
+    device: str
+    uuid: str
+    mount: str
+
+    @property
+    def mapper_name(self) -> str:
+        return f"luks-{self.uuid}"
+
+    @property
+    def mapper_path(self) -> str:
+        return f"/dev/mapper/{self.mapper_name}"
+
+
+def format_volume(device: str, mount: str, key: VolumeKey, recovery: SecretBytes, settings: LuksSettings,
+                  keys: KeyDir, runner: Runner, events: EventBus) -> LuksVolume:
+    """luksFormat with the volume key in slot 0, the recovery key in slot 1, the token (if any) imported."""
+    key_file = keys.write("volume.key", key.secret)
+    try:
+        runner.run(format_argv(device, key_file, settings))
+        recovery_file = keys.write("recovery.key", recovery)
+        try:
+            runner.run(add_key_argv(device, key_file, recovery_file, settings, RECOVERY_SLOT))
+        finally:
+            keys.shred(recovery_file)
+    finally:
+        keys.shred(key_file)
+    if key.token is not None:
+        import_token(runner, device, key.token)
+    volume = LuksVolume(device, luks_uuid(runner, device), mount)
+    events.log(f"{device}: LUKS2 volume {volume.uuid} for {mount} ({settings.describe()}); key from {key.source} "
+               f"in slot {UNLOCK_SLOT}, recovery key in slot {RECOVERY_SLOT}"
+               + ("; wrapped key kept in an azure-keyvault token" if key.token else ""))
+    return volume
+
+
+# -- the installed system ------------------------------------------------------------------
+def crypttab_line(volume: LuksVolume, unlock: Sequence[str], *, discard: bool = True) -> str:
+    """/etc/crypttab: unlocked by UUID; tpm2 through systemd-cryptsetup; no console prompt without passphrase.
+
+    keyvault unlock needs no option here: the azure-keyvault token is read by the initramfs hook.
+    """
+    options = ["luks", *(["discard"] if discard else [])]
+    if "tpm2" in unlock:
+        options.append("tpm2-device=auto")
+    if "passphrase" not in unlock:
+        options.append("headless=true")
+    return f"{volume.mapper_name} UUID={volume.uuid} none {','.join(options)}"
+
+
+def kernel_arguments(volumes: Sequence[LuksVolume]) -> list[str]:
+    """What the initramfs needs to find the volumes holding / (and anything else it must open early)."""
+    return [f"rd.luks.uuid={v.uuid}" for v in volumes]
+
+
+# -- can this machine do it? -----------------------------------------------------------------
+def device_mapper_available(proc_misc: str | None = None, control: Path = Path("/dev/mapper/control")) -> bool:
+    """Whether the kernel offers device-mapper: 'device-mapper' in /proc/misc.
+
+    /dev/mapper/control alone proves nothing: libdevmapper creates that node itself (cryptsetup
+    did so on the development hosts, whose kernel has no device-mapper). It is only the fallback
+    when /proc/misc cannot be read.
+    """
+    if proc_misc is None:
+        try:
+            proc_misc = Path("/proc/misc").read_text()
+        except OSError:
+            return control.exists()
+    return any(line.split()[-1:] == ["device-mapper"] for line in proc_misc.splitlines())
+
+
+def encryption_blocker(enc: Encryption | None, *, device_mapper: bool | None = None) -> str | None:
+    """Why this version refuses to encrypt here (one line), or None when encryption is off."""
+    if enc is None or not enc.enabled:
+        return None
+    if device_mapper is None:
+        device_mapper = device_mapper_available()
+    if not device_mapper:
+        reasons = ["this kernel has no device-mapper (dm-crypt; no 'device-mapper' in /proc/misc), so a LUKS "
+                   "volume cannot be opened here; install from the ISO in a VM"]
+    else:
+        reasons = ["LUKS2 format, key sources and recovery escrow are built, but opening the volume, crypttab "
+                   "and the initramfs are not yet wired into the install and tested in a guest"]
+    if "tpm2" in enc.unlock:
+        reasons.append("unlock tpm2 (systemd-cryptenroll) is not applied yet")
+    if "keyvault" in enc.unlock:
+        reasons.append("unlock keyvault (unwrap in the initramfs) is not applied yet")
+    return ("encryption: this version cannot encrypt disks yet: " + "; ".join(reasons)
+            + "; remove the section or set enabled: false (an unencrypted install is never made silently)")

@@ -1,0 +1,102 @@
+"""The whole engine on the Azure example profile, with a recording runner and a fake Azure Linux payload:
+one dnf transaction with the Azure packages, the steps in order, and every file written named by the plan."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from installer.engine import Engine
+from installer.events import Event, EventBus
+from installer.plan import make_plan
+from installer.runner import RecordingRunner, Reply
+from profiles import load_profile
+from storage.inventory import DiskInfo, Inventory
+from tests.unit.test_azure import azure_linux_target, snapshot, written
+
+EXAMPLES = Path(__file__).parents[2] / "profiles" / "examples"
+
+
+def _install(tmp_path: Path, example: str) -> tuple[Engine, RecordingRunner, list[Event], dict[str, str]]:
+    disk = tmp_path / "disk.img"
+    size = 8 * 1024**3
+    with disk.open("wb") as handle:
+        handle.truncate(size)
+    profile = load_profile(EXAMPLES / example)
+    profile = replace(profile, storage=replace(profile.storage, disks=(replace(profile.storage.disks[0],
+                                                                               path=f"/dev/{disk.name}"),)),
+                      bootloader=replace(profile.bootloader, enabled=False))
+    plan = make_plan(profile, Inventory((DiskInfo(f"/dev/{disk.name}", size),)))
+    plan = replace(plan, storage=replace(plan.storage, targets=tuple(
+        replace(t, disk=replace(t.disk, path=str(disk))) for t in plan.storage.targets)))
+    root = tmp_path / "target"
+    root.mkdir()
+    runner = RecordingRunner()
+
+    def make_nodes(argv: tuple[str, ...]) -> None:
+        for number in (1, 2, 3, 4):
+            Path(f"{disk}{number}").touch()
+
+    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
+    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
+    before: dict[str, str] = {}
+
+    def dnf_installs(argv: tuple[str, ...]) -> None:
+        azure_linux_target(root)
+        for key in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"):
+            (root / "etc/ssh" / key).write_text("key\n")
+        (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
+        before.update(snapshot(root))
+
+    runner.reply(["dnf"], Reply(effect=dnf_installs))
+    seen: list[Event] = []
+    engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path / "work", host_logs=[])
+    engine.run()
+    return engine, runner, seen, {k: v for k, v in written(before, snapshot(root)).items()
+                                  if not k.startswith("/var/log/azl-installer/")}
+
+
+def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path: Path) -> None:
+    engine, runner, seen, files = _install(tmp_path, "azure-vm.yaml")
+    root = engine.root
+    assert [e.step for e in seen if e.kind == "step-started"] == [
+        "storage", "mount", "payload", "system", "azure", "cloud-init", "generalize", "finish"]
+    dnf = [c for c in runner.calls if c[0] == "dnf"]
+    assert len(dnf) == 1 and dnf[0][-11:] == (
+        "@core", "@azure-vm-server", "kernel", "WALinuxAgent", "cloud-init", "cloud-utils-growpart",
+        "azure-vm-utils", "hyperv-daemons", "chrony", "shim", "grub2-efi-x64")
+    chroot = [c for c in runner.commands() if c.startswith(f"chroot {root} ")]
+    assert chroot == [
+        f"chroot {root} systemctl enable waagent.service chronyd.service",
+        f"chroot {root} systemctl enable cloud-init-local.service cloud-init-main.service "
+        "cloud-init-network.service cloud-config.service cloud-final.service",
+    ]
+    assert sorted(files) == [
+        "/etc/chrony.conf", "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg", "/etc/fstab", "/etc/group",
+        "/etc/gshadow", "/etc/hostname", "/etc/locale.conf", "/etc/machine-id", "/etc/passwd", "/etc/shadow",
+        "/etc/ssh/sshd_config.d/40-azl-azure.conf", "/etc/udev/rules.d/10-azure-unmanaged-sriov.rules",
+        "/etc/vconsole.conf", "/etc/waagent.conf",
+    ]
+    assert (root / "etc/machine-id").read_text() == "" and not list((root / "etc/ssh").glob("ssh_host_*"))
+    rendered = engine.plan.render()
+    system_files = {"/etc/fstab", "/etc/locale.conf", "/etc/vconsole.conf", "/etc/group", "/etc/gshadow",
+                    "/etc/passwd", "/etc/shadow"}  # the system step's own
+    for path in sorted(set(files) - system_files):
+        assert path in rendered, f"the plan does not name {path}"
+    for removed in ("/etc/ssh/ssh_host_*", "/var/lib/cloud/*"):
+        assert removed in rendered
+
+
+def test_seed_example_writes_the_nocloud_seed_the_plan_names(tmp_path: Path) -> None:
+    engine, _, seen, files = _install(tmp_path, "cloud-init-seed.yaml")
+    assert [e.step for e in seen if e.kind == "step-started"] == [
+        "storage", "mount", "payload", "system", "cloud-init", "finish"]
+    seeded = sorted(f for f in files if "cloud" in f)
+    assert seeded == ["/etc/cloud/cloud.cfg.d/90-azl-installer-datasource.cfg",
+                      "/var/lib/cloud/seed/nocloud/meta-data", "/var/lib/cloud/seed/nocloud/network-config",
+                      "/var/lib/cloud/seed/nocloud/user-data"]
+    rendered = engine.plan.render()
+    assert all(path in rendered for path in seeded)
+    assert files["/var/lib/cloud/seed/nocloud/meta-data"] == ("instance-id: iid-seeded-vm-0001\n"
+                                                              "local-hostname: seeded-vm\n")
+    assert files["/var/lib/cloud/seed/nocloud/user-data"].startswith("#cloud-config\nusers:\n  - name: azureuser\n")
