@@ -78,7 +78,9 @@ def test_debian_like_target_uefi_without_shim(tmp_path: Path) -> None:
         "--removable --no-nvram",
         f"chroot {root} grub-mkconfig -o /boot/grub/grub.cfg",
     ]
-    assert "virtio_blk" in (root / "etc/initramfs-tools/modules").read_text().split()
+    modules = (root / "etc/initramfs-tools/modules").read_text().split()
+    assert "virtio_blk" in modules and modules[-1] == "xfs"  # the layout's root filesystem
+    assert (root / "etc/initramfs-tools/conf.d/90-azl-installer.conf").read_text() == "MODULES=list\n"
 
 
 @pytest.mark.parametrize(("files", "message"), [
