@@ -7,7 +7,7 @@ BUILD := build
 SAMPLE_REPO := $(BUILD)/sample-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo demo test lint unit integration bench clean
+.PHONY: setup sample-repo demo demo-image test lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -15,8 +15,19 @@ setup:
 sample-repo: setup
 	@$(PY) -m sample.build_repo $(SAMPLE_REPO)
 
-# Installs the sample profile into a fresh 4 GiB disk image file (never a disk of this machine).
-demo: sample-repo
+# The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
+# with a blank virtual disk and the installer on this terminal, then boot the installed disk.
+# On a terminal the installer is interactive; without one it installs the vm-uefi profile.
+demo: iso
+	@if [ -t 0 ]; then \
+	  $(VENV)/bin/azl-installer vm --iso $(BUILD)/azl-installer.iso --workdir $(BUILD)/vm; \
+	else \
+	  $(VENV)/bin/azl-installer vm --iso $(BUILD)/azl-installer.iso --workdir $(BUILD)/vm \
+	    --profile iso/profiles/vm-uefi.yaml --timeout 1800; \
+	fi
+
+# Quick look without QEMU: the sample profile into a fresh 4 GiB disk image file on this host.
+demo-image: sample-repo
 	@rm -f $(DEMO_IMAGE)
 	$(VENV)/bin/azl-installer install --profile profiles/examples/sample.yaml \
 	  --target-image $(DEMO_IMAGE) --image-size 4GiB --yes --log-dir $(BUILD)/logs \
@@ -33,6 +44,13 @@ test: setup sample-repo lint
 bench: sample-repo
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench_ui
+	$(PY) -m tests.bench_vm
 
 clean:
 	rm -rf $(BUILD)
+
+# The installer ISO (live system + bundled sample repository); the live root is cached in
+# /var/cache/azl-installer, so only the first build runs mmdebstrap. Phony: iso/ is a directory.
+.PHONY: iso
+iso: sample-repo
+	$(PY) -m iso.build --out build/azl-installer.iso

@@ -173,6 +173,19 @@ _REPO_COMPS = """<?xml version="1.0" encoding="UTF-8"?>
       <packagereq type="mandatory">coreutils</packagereq>
     </packagelist>
   </group>
+  <group>
+    <id>sample-extras</id>
+    <name>Sample extras</name>
+    <description>Sample packages without dependencies: safe on top of any root (the VM tests use it on
+      the Debian-based live image, where the sample systemd/setup/bash would replace the real ones)</description>
+    <default>false</default>
+    <uservisible>true</uservisible>
+    <packagelist>
+      <packagereq type="mandatory">azure-vm-utils</packagereq>
+      <packagereq type="mandatory">cloud-utils-growpart</packagereq>
+      <packagereq type="default">vim-minimal</packagereq>
+    </packagelist>
+  </group>
 </comps>
 """
 

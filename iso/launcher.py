@@ -1,0 +1,318 @@
+"""The live system's launcher: reads the kernel command line and runs azl-installer.
+
+Started at boot by azl-live.service (see iso/rootfs). Standard library only: it is copied
+into the live root as is and runs on the live system's Debian python.
+
+  inst.profile=/profiles/x.yaml        a file on the installer medium (/run/live/medium)
+  inst.profile=hd:LABEL=NAME:/x.yaml   a file on another disk, by label (or UUID=, or /dev/...),
+                                       mounted read-only
+  inst.profile=http://host/x.yaml      fetched over the network (https too)
+  inst.reboot                          reboot when done instead of powering off
+  inst.text                            the console login starts the line-based installer
+
+With a profile it installs unattended, mirrors the output to every console= console, prints
+`AZL-INSTALL-RESULT rc=N` (and on failure the install log between AZL-LOG-BEGIN and
+AZL-LOG-END) and powers off. Without one it prints how to run the installer, with the marker
+AZL-LIVE-READY, and leaves the consoles to the root shells the generator set up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import subprocess
+import sys
+import termios
+import time
+import traceback
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+MEDIUM = Path("/run/live/medium")  # where live-boot mounts the ISO
+RUN_DIR = Path("/run/azl-installer")
+LOG_DIR = Path("/var/log/azl-installer")
+EVENTS_FILE = LOG_DIR / "events.jsonl"
+
+READY_MARKER = "AZL-LIVE-READY"
+RESULT_MARKER = "AZL-INSTALL-RESULT"
+LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
+EXIT_BAD_INPUT = 2  # the installer's own code for bad input: a profile that cannot be had is one
+
+DEVICE_WAIT = 60.0  # seconds for a profile disk to appear (udev may still be probing)
+FETCH_WAIT = 90.0  # seconds to keep retrying a URL while DHCP comes up
+FETCH_TIMEOUT = 20.0  # seconds for one HTTP attempt
+
+HINT = """\
+Azure Linux installer (live system). No inst.profile= was given on the kernel command line.
+
+  azl-installer                                the interactive installer (--text: numbered menus)
+  azl-installer install --profile FILE --yes   install unattended from a profile
+  azl-installer plan --profile FILE            show what an install would do
+  azl-installer --help                         all commands
+  Example profiles: /run/live/medium/profiles/   Sample repository: /run/live/medium/repo/
+  Unattended boot: add inst.profile=/profiles/NAME.yaml (or hd:LABEL=L:/path, or http://...)
+"""
+
+
+class CmdlineError(ValueError):
+    """inst.* options that cannot be used; reported as the installer's bad-input result."""
+
+
+class ProfileUnavailable(RuntimeError):
+    """The profile named on the command line could not be found, mounted or fetched."""
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    kind: Literal["medium", "device", "url"]
+    location: str  # medium/device: an absolute path on that filesystem; url: the URL
+    device: str | None = None  # device: LABEL=NAME, UUID=U or /dev/NAME
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    profile: ProfileSource | None
+    reboot: bool = False
+    text: bool = False
+    consoles: tuple[str, ...] = ("/dev/console",)  # device paths to mirror output to
+
+
+def split_cmdline(text: str) -> list[str]:
+    """Kernel command line words; double quotes group a value with spaces, as the kernel does."""
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote: the kernel itself would just split on blanks
+        return text.split()
+
+
+def parse_profile_value(value: str) -> ProfileSource:
+    if value.startswith(("http://", "https://")):
+        return ProfileSource("url", value)
+    if value.startswith("hd:"):
+        # hd:DEVICE:/path; DEVICE may hold ':' only in the unlikely LABEL=a:b, so split at ":/".
+        device, sep, path = value[3:].partition(":/")
+        if not sep or not device or not path:
+            raise CmdlineError(f"inst.profile={value}: expected hd:LABEL=NAME:/path/to/profile.yaml")
+        if device.startswith(("LABEL=", "UUID=")) and not device.split("=", 1)[1]:
+            raise CmdlineError(f"inst.profile={value}: empty {device}")
+        if not device.startswith(("LABEL=", "UUID=", "/dev/")):
+            device = f"/dev/{device}"
+        return ProfileSource("device", "/" + path, device)
+    if value.startswith("/"):
+        return ProfileSource("medium", value)
+    raise CmdlineError(
+        f"inst.profile={value}: expected a path on the installer medium (/profiles/x.yaml), "
+        "hd:LABEL=NAME:/path or an http:// URL"
+    )
+
+
+def console_devices(words: Sequence[str]) -> tuple[str, ...]:
+    """/dev paths of the console= consoles, in order; /dev/console when none is named."""
+    devices: list[str] = []
+    for word in words:
+        if word.startswith("console="):
+            name = word.removeprefix("console=").split(",", 1)[0]
+            if name and f"/dev/{name}" not in devices:
+                devices.append(f"/dev/{name}")
+    return tuple(devices) or ("/dev/console",)
+
+
+def parse_cmdline(text: str) -> LaunchRequest:
+    words = split_cmdline(text)
+    profile: ProfileSource | None = None
+    reboot = inst_text = False
+    for word in words:
+        key, has_value, value = word.partition("=")
+        if key == "inst.profile":  # the last one wins, as with any kernel parameter
+            if not has_value or not value:
+                raise CmdlineError("inst.profile needs a value, e.g. inst.profile=/profiles/vm-uefi.yaml")
+            profile = parse_profile_value(value)
+        elif key == "inst.reboot":
+            reboot = value not in ("0", "no", "false")
+        elif key == "inst.text":
+            inst_text = value not in ("0", "no", "false")
+    return LaunchRequest(profile, reboot=reboot, text=inst_text, consoles=console_devices(words))
+
+
+def install_argv(profile: Path) -> list[str]:
+    # inst.text will become --text once the installer has a text UI; unattended needs none.
+    return ["azl-installer", "install", "--profile", str(profile), "--yes",
+            "--log-dir", str(LOG_DIR), "--events", str(EVENTS_FILE)]
+
+
+def result_lines(rc: int, log: str | None) -> list[str]:
+    """The block the VM runner parses from the serial log: the log (on failure), then the result."""
+    lines: list[str] = []
+    if rc != 0:
+        lines += [LOG_BEGIN, *(log or "(no install log was written)").rstrip("\n").splitlines(), LOG_END]
+    return [*lines, f"{RESULT_MARKER} rc={rc}"]
+
+
+def newest_log(log_dir: Path = LOG_DIR) -> Path | None:
+    logs = sorted(log_dir.glob("install-*.log"), key=lambda p: p.stat().st_mtime)
+    return logs[-1] if logs else None
+
+
+class Consoles:
+    """Writes every line to each console (serial and VT) and to stdout, which is the journal."""
+
+    def __init__(self, devices: Sequence[str]) -> None:
+        self._fds: list[int] = []
+        for device in devices:
+            try:
+                self._fds.append(os.open(device, os.O_WRONLY | os.O_NOCTTY))
+            except OSError as err:  # e.g. no UART behind ttyS0 on this machine
+                print(f"launcher: cannot write to {device}: {err}", flush=True)
+
+    def line(self, text: str) -> None:
+        print(text, flush=True)
+        data = (text.rstrip("\n") + "\n").encode(errors="replace")
+        for fd in self._fds:
+            with contextlib.suppress(OSError):  # a console going away must not stop the install
+                os.write(fd, data)
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                if os.isatty(fd):
+                    termios.tcdrain(fd)  # the markers must be on the wire before power-off
+            os.close(fd)
+        self._fds = []
+
+
+def _wait_for_device(spec: str, deadline: float) -> str:
+    while True:
+        if spec.startswith(("LABEL=", "UUID=")):
+            flag = "-L" if spec.startswith("LABEL=") else "-U"
+            found = subprocess.run(["blkid", flag, spec.split("=", 1)[1]], capture_output=True, text=True,
+                                   check=False).stdout.strip()
+            if found:
+                return found.splitlines()[0]
+        elif Path(spec).exists():
+            return spec
+        if time.monotonic() > deadline:
+            raise ProfileUnavailable(f"no disk with {spec} appeared within {DEVICE_WAIT:.0f} s")
+        time.sleep(1)
+
+
+def _mount_device(source: ProfileSource) -> Path:
+    assert source.device is not None
+    device = _wait_for_device(source.device, time.monotonic() + DEVICE_WAIT)
+    mountpoint = RUN_DIR / "profile-disk"
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    if not os.path.ismount(mountpoint):
+        proc = subprocess.run(["mount", "-o", "ro", device, str(mountpoint)], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            raise ProfileUnavailable(f"cannot mount {device} ({source.device}): {proc.stderr.strip()}")
+    return mountpoint / source.location.lstrip("/")
+
+
+def _fetch(url: str, say: Consoles) -> Path:
+    deadline = time.monotonic() + FETCH_WAIT
+    target = RUN_DIR / "profile.yaml"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
+                body = response.read()
+            RUN_DIR.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+            return target
+        except (urllib.error.URLError, OSError) as err:
+            if time.monotonic() > deadline:
+                raise ProfileUnavailable(f"cannot fetch {url}: {err}") from err
+            say.line(f"launcher: fetching {url} failed ({err}); retrying")
+            time.sleep(3)
+
+
+def resolve_profile(source: ProfileSource, say: Consoles) -> Path:
+    """A local path of the profile: on the medium, on a mounted disk, or downloaded."""
+    if source.kind == "url":
+        return _fetch(source.location, say)
+    path = _mount_device(source) if source.kind == "device" else MEDIUM / source.location.lstrip("/")
+    if not path.is_file():
+        raise ProfileUnavailable(f"profile not found: {path}")
+    return path
+
+
+def run_install(profile: Path, say: Consoles) -> tuple[int, list[str]]:
+    """The installer's exit code and its output (echoed line by line as it comes)."""
+    subprocess.run(["udevadm", "settle", "--timeout=30"], check=False)  # all disks known before planning
+    argv = install_argv(profile)
+    say.line(f"launcher: running {shlex.join(argv)}")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    output: list[str] = []
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                          env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line.rstrip("\n"))
+            say.line(output[-1])
+    return proc.returncode, output
+
+
+def finish(rc: int, log: str | None, request: LaunchRequest, say: Consoles) -> None:
+    for line in result_lines(rc, log):
+        say.line(line)
+    action = "reboot" if request.reboot else "poweroff"
+    say.line(f"launcher: {action} (installer exit code {rc})")
+    say.close()
+    # --no-block: this unit is still starting; waiting for the job would wait for ourselves.
+    subprocess.run(["systemctl", "--no-block", action], check=False)
+
+
+def main() -> int:
+    cmdline = Path("/proc/cmdline").read_text()
+    try:
+        request = parse_cmdline(cmdline)
+    except CmdlineError as err:
+        request = LaunchRequest(None, consoles=console_devices(split_cmdline(cmdline)))
+        say = Consoles(request.consoles)
+        say.line(f"launcher: {err}")
+        finish(EXIT_BAD_INPUT, f"launcher: {err}", request, say)
+        return EXIT_BAD_INPUT
+    say = Consoles(request.consoles)
+    if request.profile is None:
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        (RUN_DIR / "hint.txt").write_text(HINT)  # shown again at each login (/etc/profile.d)
+        say.line(READY_MARKER)
+        for line in HINT.splitlines():
+            say.line(line)
+        say.close()
+        return 0
+    try:
+        rc, log = unattended(request.profile, request, say)
+    except Exception as err:  # the VM runner waits for a result line: it must always come
+        rc, log = 1, f"launcher: internal error: {traceback.format_exc()}"
+        say.line(f"launcher: internal error: {err}")
+    finish(rc, log, request, say)
+    return rc
+
+
+def unattended(source: ProfileSource, request: LaunchRequest, say: Consoles) -> tuple[int, str | None]:
+    """(exit code, log to show on failure) of an install from the profile the command line names."""
+    if request.text:
+        say.line("launcher: inst.text noted; this version installs unattended without a UI")
+    try:
+        profile = resolve_profile(source, say)
+    except ProfileUnavailable as err:
+        say.line(f"launcher: {err}")
+        return EXIT_BAD_INPUT, f"launcher: {err}"
+    say.line(f"launcher: installing from profile {profile}")
+    started = time.time()
+    rc, output = run_install(profile, say)
+    log_file = newest_log()
+    if log_file is not None and log_file.stat().st_mtime >= started:
+        return rc, log_file.read_text(errors="replace")  # with the debug lines the console did not show
+    # No log of this run: the installer stopped before opening one (a profile that does not
+    # validate, a refused plan), and its output says why.
+    return rc, "\n".join(output) or None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

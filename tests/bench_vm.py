@@ -1,0 +1,50 @@
+"""`make bench` (VM part): ISO build cold and cached, ISO boot to the installer prompt,
+install time in the guest, and the installed system's boot time. Root; minutes under TCG."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ISO = REPO / "build" / "azl-installer.iso"
+
+
+def timed(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("bench_vm: run as root (the ISO build uses chroot)", file=sys.stderr)
+        return 2
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="azl-bench-vm-") as tmp:
+        work = Path(tmp)
+        if os.environ.get("AZL_BENCH_COLD") == "1":  # mmdebstrap from scratch: minutes, and network
+            cold = timed([py, "-m", "iso.build", "--out", str(work / "cold.iso"), "--cache-dir", str(work / "c")])
+            print(f"ISO build, cold (mmdebstrap included): {cold:.0f} s")
+        else:
+            print("ISO build, cold: skipped (set AZL_BENCH_COLD=1 to run mmdebstrap from scratch)")
+        cached = timed([py, "-m", "iso.build", "--out", str(ISO)])
+        print(f"ISO build, live root cached: {cached:.0f} s")
+        boot = subprocess.run([py, "-m", "iso.boottest", "--iso", str(ISO), "--firmware", "uefi", "--media",
+                               "cdrom"], cwd=REPO, capture_output=True, text=True)
+        print(f"ISO boot to the installer prompt (UEFI, CD-ROM): {(boot.stdout or boot.stderr).strip()}")
+        vm = [py, "-m", "installer", "vm", "--iso", str(ISO), "--workdir", str(work / "vm"), "--console",
+              str(work / "serial.log"), "--timeout", "1800"]
+        install = timed([*vm, "--profile", str(REPO / "iso/profiles/vm-uefi.yaml"), "--no-boot"])
+        print(f"install in the guest (ISO boot + unattended install of vm-uefi, TCG): {install:.0f} s")
+        first_boot = timed([*vm, "--no-install"])
+        print(f"installed system: boot to multi-user and first-boot check, then power off: {first_boot:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
