@@ -16,7 +16,6 @@ from pathlib import Path
 from installer import session
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
-from profiles.model import Profile as ProfileModel
 from profiles.sizes import SizeError, parse_size
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -76,10 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path) -> Profile:
-    return load_profile(path)
-
-
 def _image_size(args: argparse.Namespace) -> int | None:
     if args.target_image is None:
         if args.image_size is not None:
@@ -101,7 +96,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.profiles:
         try:
-            _load(path)
+            load_profile(path)
             print(f"{path}: ok")
         except ProfileError as err:
             print(err, file=sys.stderr)
@@ -110,19 +105,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(ProfileModel), indent=2))
+    print(json.dumps(json_schema(Profile), indent=2))
     return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    profile = _load(args.profile)
+    profile = load_profile(args.profile)
     plan = session.plan_only(profile, args.target_image, _image_size(args))
     print(plan_json(plan) if args.json else plan.render())
     return EXIT_BAD_INPUT if plan.blockers else EXIT_OK
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    profile = _load(args.profile)
+    profile = load_profile(args.profile)
     size = _image_size(args)
     if os.geteuid() != 0:
         raise UsageError("install must run as root (it partitions disks and mounts filesystems)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from installer.cloudinit import needs_cloud_init, seed_cloud_init
 from installer.events import Event, EventBus
 from installer.payload import install_payload
 from installer.plan import Plan
-from installer.runner import CommandError, Runner
+from installer.runner import Runner
 from installer.scripts import run_scripts
 from installer.system import configure_system
 from profiles import dump_profile
@@ -124,9 +124,4 @@ class Engine:
 
 
 def _one_line(err: BaseException) -> str:
-    if isinstance(err, CommandError):
-        return str(err)
     return str(err) or type(err).__name__
-
-
-StepHook = Callable[[str], None]

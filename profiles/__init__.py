@@ -9,7 +9,7 @@ import yaml
 
 from profiles.checks import check_profile
 from profiles.convert import Converter, Problem, json_schema, path_text, to_plain
-from profiles.model import AutoLayout, Profile, Storage
+from profiles.model import AutoLayout, Profile
 from profiles.source import Document, SourceError, parse
 
 __all__ = [
@@ -105,5 +105,3 @@ def dump_profile(profile: Profile, *, redact: bool = True) -> str:
     """YAML text of a profile that loads back to the same Profile (minus removed secrets)."""
     return yaml.safe_dump(to_plain(profile, redact=redact), sort_keys=False, default_flow_style=False)
 
-
-_ = Storage  # re-exported for type users

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from profiles.azure_checks import azure_problems, cloud_init_problems
-from profiles.convert import Problem
+from profiles.convert import Problem, path_text
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
 
@@ -99,7 +99,7 @@ def _partitions(profile: Profile) -> Iterator[Problem]:
             if not mount.startswith("/") or "//" in mount or (mount != "/" and mount.endswith("/")):
                 yield Problem(mpath, f"'{mount}' is not an absolute mount point such as /var")
             elif mount in mounts:
-                yield Problem(mpath, f"mount point {mount} is used twice (also at {_pt(mounts[mount])})")
+                yield Problem(mpath, f"mount point {mount} is used twice (also at {path_text(mounts[mount])})")
             else:
                 mounts[mount] = mpath
     if "/" not in mounts:
@@ -112,12 +112,6 @@ def _partitions(profile: Profile) -> Iterator[Problem]:
         if rule is not None and rule.max_size is not None and needed > rule.max_size:
             yield Problem(("storage", "partitions"), f"partitions on disk {disk} need {format_size(needed)} "
                           f"but storage.disks[{disk}].max_size is {format_size(rule.max_size)}")
-
-
-def _pt(path: tuple[str | int, ...]) -> str:
-    from profiles.convert import path_text
-
-    return path_text(path)
 
 
 def _payload(profile: Profile) -> Iterator[Problem]:

@@ -47,12 +47,12 @@ def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[st
 
 
 def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus) -> None:
+    from storage.partition import write_gpt  # imported here: pyparted loads only when disks are written
+
     jobs = [(t, p) for t in plan.targets for p in t.partitions]
     for target in plan.targets:
         events.log(f"erasing and partitioning {target.disk.path}")
         runner.run(["wipefs", "--all", "--quiet", target.disk.path])
-        from storage.partition import write_gpt  # imported late: pyparted only where it is used
-
         write_gpt(target)
         _refresh_partition_nodes(target, runner)
     for done, (target, part) in enumerate(jobs, start=1):

@@ -80,6 +80,7 @@ class SessionEngine:
 
     def power(self, action: str) -> None:
         if action in ("reboot", "poweroff") and self.image is None:
-            import subprocess
+            from installer.events import EventBus
+            from installer.runner import RealRunner
 
-            subprocess.run(["systemctl", action], check=False)
+            RealRunner(EventBus()).run(["systemctl", action], check=False)
