@@ -62,6 +62,15 @@ def _exists(root: Path, names: Sequence[str]) -> bool:
     return any((root / d / n).exists() for d in ("usr/sbin", "usr/bin", "sbin", "bin") for n in names)
 
 
+def initramfs_tool(root: Path) -> str | None:
+    """'dracut' (Azure Linux, Fedora), 'initramfs-tools' (Debian) or None."""
+    if _exists(root, ["dracut"]):
+        return "dracut"
+    if _exists(root, ["update-initramfs"]):
+        return "initramfs-tools"
+    return None
+
+
 def detect_tools(root: Path) -> TargetTools:
     if _exists(root, ["grub2-install", "grub2-mkconfig"]):
         grub = "grub2"
@@ -70,11 +79,8 @@ def detect_tools(root: Path) -> TargetTools:
     else:
         raise BootloaderError("the target has no GRUB (grub2-install or grub-install): add the grub2 packages "
                               "to the payload, or set bootloader.enabled: false")
-    if _exists(root, ["dracut"]):
-        initramfs = "dracut"
-    elif _exists(root, ["update-initramfs"]):
-        initramfs = "initramfs-tools"
-    else:
+    initramfs = initramfs_tool(root)
+    if initramfs is None:
         raise BootloaderError("the target has no initramfs tool (dracut or update-initramfs): add dracut")
     modules = next((root / d for d in ("usr/lib/modules", "lib/modules") if (root / d).is_dir()), None)
     kernels = tuple(sorted(p.name for p in modules.iterdir() if p.is_dir())) if modules else ()
@@ -86,15 +92,15 @@ def detect_tools(root: Path) -> TargetTools:
     return TargetTools(grub, initramfs, kernels, shim)
 
 
-def cmdline(config: Bootloader) -> str:
-    return " ".join((*config.cmdline, *config.extra_cmdline))
+def cmdline(config: Bootloader, extra: Sequence[str] = ()) -> str:
+    return " ".join((*config.cmdline, *config.extra_cmdline, *extra))
 
 
-def grub_defaults(existing: str, config: Bootloader) -> str:
+def grub_defaults(existing: str, config: Bootloader, extra_cmdline: Sequence[str] = ()) -> str:
     """/etc/default/grub with the installer's keys set and every other line kept."""
     ours = {
         "GRUB_TIMEOUT": str(config.timeout),
-        "GRUB_CMDLINE_LINUX": f'"{cmdline(config)}"',
+        "GRUB_CMDLINE_LINUX": f'"{cmdline(config, extra_cmdline)}"',
         "GRUB_TERMINAL": '"serial console"',
         "GRUB_SERIAL_COMMAND": f'"{SERIAL_COMMAND}"',
         "GRUB_DISABLE_OS_PROBER": "true",
@@ -112,15 +118,17 @@ def _boot_uuid(fstab: Sequence[FstabEntry]) -> tuple[str, str]:
 
 
 def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[FstabEntry], root: Path,
-                       runner: Runner, events: EventBus) -> None:
+                       runner: Runner, events: EventBus, *, extra_modules: Sequence[str] = (),
+                       extra_cmdline: Sequence[str] = ()) -> None:
     firmware = firmware_of(plan)
     if not firmware.bios_disks and not firmware.uefi:
         raise BootloaderError("the layout has neither a BIOS boot partition nor an EFI system partition")
     tools = detect_tools(root)
     events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
     defaults = root / "etc/default/grub"
-    write_file(root, "/etc/default/grub", grub_defaults(defaults.read_text() if defaults.exists() else "", config))
-    _initramfs(config, tools, root, runner, events, _filesystem_modules(plan))
+    write_file(root, "/etc/default/grub",
+               grub_defaults(defaults.read_text() if defaults.exists() else "", config, extra_cmdline))
+    _initramfs(config, tools, root, runner, events, (*_filesystem_modules(plan), *extra_modules))
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
         runner.run(["chroot", root, f"{tools.grub}-install", "--target=i386-pc", disk])
@@ -138,22 +146,23 @@ def _filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
 
 
 def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runner, events: EventBus,
-               filesystems: tuple[str, ...]) -> None:
+               modules: tuple[str, ...]) -> None:
     drivers = " ".join(config.initramfs_drivers)
     for number, kver in enumerate(tools.kernels, start=1):
         events.progress(0.5 * (number - 1) / len(tools.kernels), f"building the initramfs for {kver}")
         if tools.initramfs == "dracut":
             # hostonly=no: the image must boot on Azure hardware, not only on the installer's VM.
             write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
-                       f'add_drivers+=" {drivers} "\nhostonly="no"\n')
+                       f'add_drivers+=" {drivers} "\nhostonly="no"\n'
+                       + ('add_dracutmodules+=" crypt "\n' if "dm_crypt" in modules else ""))
             runner.run(["chroot", root, "dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"])
         else:
-            # MODULES=list: exactly the VM disk drivers and the layout's filesystems. Unlike
+            # MODULES=list: exactly the VM disk drivers, the layout's filesystems (and dm-crypt). Unlike
             # MODULES=dep it does not depend on the installer's own hardware, and unlike
             # MODULES=most it builds in seconds (most took minutes under emulation).
             write_file(root, "/etc/initramfs-tools/conf.d/90-azl-installer.conf", "MODULES=list\n")
             write_file(root, "/etc/initramfs-tools/modules",
-                       "".join(f"{d}\n" for d in (*config.initramfs_drivers, *filesystems)))
+                       "".join(f"{d}\n" for d in (*config.initramfs_drivers, *modules)))
             mode = "-u" if (root / f"boot/initrd.img-{kver}").exists() else "-c"
             runner.run(["chroot", root, "update-initramfs", mode, "-k", kver])
 

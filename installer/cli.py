@@ -118,6 +118,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_install(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
+    if profile.interactive_sections:
+        # Those sections were left for a person to decide (often the disks): never decide them silently.
+        raise UsageError(f"{args.profile} sets interactive_sections: run the interactive installer "
+                         f"('azl-installer --profile {args.profile}'), or remove the key to install unattended")
     size = _image_size(args)
     if os.geteuid() != 0:
         raise UsageError("install must run as root (it partitions disks and mounts filesystems)")

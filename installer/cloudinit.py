@@ -5,6 +5,12 @@ of the target, where cloud-init's NoCloud datasource finds it without any extra 
 datasource list puts Azure first on Azure VMs (the seed then serves other hypervisors and QEMU
 tests); NoCloud alone otherwise. User-data is checked before anything is written, also when it
 comes from a file or is fetched from a URL at install time.
+
+A root image may hold cloud-init switched off: the installer ISO's live root does (its
+/etc/cloud/cloud-init.disabled keeps cloud-init from searching datasources during the live
+boot), and an install of that root copies the marker. This step removes it, because a profile
+that seeds cloud-init wants it to run; without a cloud_init (or azure) section the step does not
+run and the marker stays, so such a copy boots without cloud-init, as the live system did.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ from profiles.userdata import check_user_data
 
 SEED_DIR = "/var/lib/cloud/seed/nocloud"
 AZURE_DATASOURCE_CFG = "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg"
-DATASOURCE_CFG = "/etc/cloud/cloud.cfg.d/90-azl-installer-datasource.cfg"
+# 99-: read after the distribution's own drop-ins (Debian's 90_dpkg.cfg sets a datasource_list too,
+# and cloud-init lets the last file read win).
+DATASOURCE_CFG = "/etc/cloud/cloud.cfg.d/99-azl-installer-datasource.cfg"
+# The profile's locale for cloud-init's locale module, which otherwise applies its distribution
+# default over the system step's choice (Debian's en_US.UTF-8, which fails where it is not generated).
+LOCALE_CFG = "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg"
+# cloud-init's systemd generator leaves every cloud-init unit out while this file exists.
+DISABLED_MARKER = "/etc/cloud/cloud-init.disabled"
 FETCH_TIMEOUT = 30.0  # seconds, for user_data_url
 MAX_USER_DATA = 16 * 1024 * 1024  # cloud-init's own limit on Azure is 64 KiB; this only stops runaway downloads
 # cloud-init's units across versions (24.4 renamed cloud-init.service to cloud-init-network.service).
@@ -70,6 +83,11 @@ def datasource_cfg(profile: Profile, network_manager: bool) -> str:
     return text
 
 
+def locale_cfg(profile: Profile) -> str:
+    return (f"# Written by azl-installer: the profile's system.locale (user-data's locale: wins).\n"
+            f"locale: {profile.system.locale}\n")
+
+
 def instance_id(profile: Profile) -> str:
     ci = profile.cloud_init
     return ci.instance_id if ci is not None and ci.instance_id else f"iid-{profile.system.hostname}"
@@ -106,7 +124,9 @@ def plan_details(profile: Profile) -> tuple[str, ...]:
     extra = "; Azure apply_network_config: False if the target has NetworkManager" if (
         "Azure" in datasource_list(profile)) else ""
     lines.append(f"{datasource_path(profile)}: datasource_list [ {', '.join(datasource_list(profile))} ]{extra}")
-    lines.append(f"systemctl enable the cloud-init units installed ({', '.join(UNITS[:1])}, ...)")
+    lines.append(f"{LOCALE_CFG}: locale {profile.system.locale} (system.locale)")
+    lines.append(f"systemctl enable the cloud-init units installed ({', '.join(UNITS[:1])}, ...); "
+                 f"{DISABLED_MARKER} removed if the payload has it (the installer ISO's live root does)")
     return tuple(lines)
 
 
@@ -188,6 +208,11 @@ def seed_cloud_init(profile: Profile, root: Path, runner: Runner, events: EventB
         events.progress(0.5, f"NoCloud seed written to {SEED_DIR} (user-data {_source(ci)})")
     network_manager = any((root / d / "NetworkManager").exists() for d in ("usr/sbin", "usr/bin"))
     write_file(root, datasource_path(profile), datasource_cfg(profile, network_manager))
+    write_file(root, LOCALE_CFG, locale_cfg(profile))
+    marker = root / DISABLED_MARKER.lstrip("/")
+    if marker.exists() or marker.is_symlink():
+        marker.unlink()
+        events.log(f"removed {DISABLED_MARKER} (the payload had cloud-init switched off)")
     units = _installed(root, UNITS)
     if units:
         enable_units(root, units, runner)

@@ -10,18 +10,21 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from installer.azure import configure_azure, enabled, generalize
-from installer.bootloader import install_bootloader
+from installer.bootloader import initramfs_tool, install_bootloader
 from installer.cloudinit import needs_cloud_init, seed_cloud_init
+from installer.encryption import VolumeEncryptor, encrypted_partitions
 from installer.events import Event, EventBus
+from installer.keyvault import KeyDir
 from installer.payload import install_payload
 from installer.plan import Plan
 from installer.runner import Runner
 from installer.scripts import run_scripts
 from installer.system import configure_system
+from installer.unlock import configure_unlock, initramfs_modules
 from profiles import dump_profile
 from storage.apply import FstabEntry, MountTable, fstab_entries, mount_target, partition_and_format
 
@@ -46,27 +49,47 @@ class Engine:
         self.host_logs = host_logs  # copied into the target at the end
         self.mounts = MountTable(target_root)
         self.fstab: list[FstabEntry] = []
+        self.encryptor: VolumeEncryptor | None = None
+        self.opened: dict[str, str] = {}  # encrypted partition -> its opened /dev/mapper device
+        self.boot_args: list[str] = []  # kernel arguments the encrypted volumes need
 
     def run(self) -> None:
         profile = self.plan.profile
+        enc = profile.encryption if profile.encryption is not None and profile.encryption.enabled else None
+        stack = ExitStack()
         try:
             if profile.scripts.pre:
                 with self.step("pre-scripts", "pre-install scripts"):
                     run_scripts(profile.scripts.pre, "pre", self.runner, self.events, target=None,
                                 workdir=self.workdir)
+            to_encrypt: dict[str, str] = {}
+            if enc is not None:
+                # Before any disk is written: a vault that refuses stops the install here.
+                with self.step("encryption-keys", "getting the volume key and escrowing recovery keys"):
+                    keys = stack.enter_context(KeyDir())
+                    self.encryptor = VolumeEncryptor(enc, profile.system.hostname, self.runner, self.events, keys)
+                    stack.callback(self.encryptor.wipe)
+                    partitions = encrypted_partitions(self.plan.storage, enc.volumes)
+                    self.encryptor.prepare(partitions)
+                    to_encrypt = {p.device: p.mount for p in partitions}
             with self.step("storage", "partitioning and formatting"):
-                partition_and_format(self.plan.storage, self.runner, self.events)
-                self.fstab = fstab_entries(self.plan.storage, self.runner)
+                self.opened = partition_and_format(self.plan.storage, self.runner, self.events, encrypt=to_encrypt,
+                                                   encryptor=self.encryptor.encrypt if self.encryptor else None)
+                self.fstab = fstab_entries(self.plan.storage, self.runner, self.opened)
             with self.step("mount", f"mounting the target at {self.root}"):
-                mount_target(self.plan.storage, self.mounts, self.runner)
+                mount_target(self.plan.storage, self.mounts, self.runner, self.opened)
             with self.step("payload", "installing software"):
                 install_payload(profile.payload, self.root, self.runner, self.events, self.workdir)
             with self.step("system", "configuring the system"):
                 configure_system(profile, self.root, self.fstab, self.events)
+                if enc is not None and self.encryptor is not None:
+                    self.boot_args = configure_unlock(enc, self.encryptor.volumes, initramfs_tool(self.root),
+                                                      self.root, self.events)
             if profile.bootloader.enabled:
                 with self.step("bootloader", "installing the boot loader and initramfs"):
                     install_bootloader(profile.bootloader, self.plan.storage, self.fstab, self.root, self.runner,
-                                       self.events)
+                                       self.events, extra_modules=initramfs_modules(enc),
+                                       extra_cmdline=self.boot_args)
             azure = enabled(profile)
             if azure is not None:
                 with self.step("azure", "configuring the target for Azure"):
@@ -85,9 +108,11 @@ class Engine:
                 self.save_logs()
                 self.unmount()
         finally:
-            # Reached with mounts left only after a failure: never leave the target mounted.
+            # Reached with mounts left only after a failure: never leave the target mounted or open.
             if self.mounts.mounted:
                 self.unmount()
+            self.close_volumes()
+            stack.close()
 
     @contextmanager
     def step(self, step_id: str, title: str) -> Iterator[None]:
@@ -121,6 +146,13 @@ class Engine:
         failed = self.mounts.unmount_all(self.runner, self.events)
         if failed:
             self.events.log(f"could not unmount: {', '.join(failed)}", level="error")
+        self.close_volumes()
+
+    def close_volumes(self) -> None:
+        if self.encryptor is not None and self.encryptor.opened:
+            failed = self.encryptor.close_all()
+            if failed:
+                self.events.log(f"could not close: {', '.join(failed)}", level="error")
 
 
 def _one_line(err: BaseException) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from installer.azure import effective_profile, target_blockers, target_steps
 from installer.bootloader import cmdline, firmware_of
+from installer.encryption import encrypted_partitions, encryption_step
 from installer.payload import describe_payload
 from profiles import Profile
 from profiles.sizes import format_size
@@ -75,10 +76,12 @@ class Plan:
         return "\n".join(lines)
 
 
-def _not_applied(profile: Profile) -> list[str]:
-    """Sections validated today but applied only by later versions: refuse, never pretend."""
+def encryption_refusals(profile: Profile) -> list[str]:
+    """What the profile's encryption asks for that this machine or version cannot do: refuse, never pretend.
+    Also the UI's Encryption screen's warning, so both say the same."""
     reasons = []
-    encryption = encryption_blocker(profile.encryption)  # names what this machine or version lacks
+    rpm_payload = profile.payload.image is None  # dnf repositories: an RPM distribution, booting with dracut
+    encryption = encryption_blocker(profile.encryption, rpm_payload=rpm_payload)  # what this machine lacks
     if encryption is not None:
         reasons.append(encryption)
     return reasons
@@ -91,6 +94,8 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
     except LayoutError as err:
         raise PlanError(str(err)) from None
     destructive: list[str] = []
+    enc = profile.encryption
+    encrypted = {p.device for p in encrypted_partitions(storage, enc.volumes)} if enc and enc.enabled else set()
     for target in storage.targets:
         existing = len(target.disk.partitions)
         was = f" (holds {existing} partition{'s' if existing != 1 else ''} now)" if existing else ""
@@ -98,8 +103,9 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
         for part in target.partitions:
             what = part.mount or (", ".join(s.mount for s in part.subvolumes)) or part.filesystem
             fs = "" if part.filesystem in ("biosboot", "none") else f", format {part.filesystem}"
+            luks = ", LUKS2-encrypted" if part.device(target.disk.path) in encrypted else ""
             destructive.append(f"create {part.device(target.disk.path)} {format_size(part.size)} "
-                               f"({what}){fs}")
+                               f"({what}){luks}{fs}")
     untouched = [f"{d.describe()} (leave_alone)" for d in storage.left_alone]
     untouched += [f"{d.describe()} (not in the profile)" for d in storage.unused]
     mounts = [f"{m} <- {p.device(t.disk.path)}" + (f" subvol={s.name}" if s else "")
@@ -109,6 +115,8 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
     root_state = "locked" if profile.root.locked else "password set"
     steps = [
         PlanStep("pre-scripts", "Run pre-install scripts", tuple(_script_names(scripts.pre))) if scripts.pre else None,
+        *([PlanStep(*encryption_step(profile.encryption, storage, profile.system.hostname))]
+          if profile.encryption is not None and profile.encryption.enabled else []),
         PlanStep("storage", "Partition and format disks", tuple(d for d in destructive)),
         PlanStep("mount", "Mount the target", tuple(mounts)),
         PlanStep("payload", "Install software", tuple(describe_payload(profile.payload))),
@@ -129,7 +137,7 @@ def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str
         if scripts.post else None,
         PlanStep("finish", "Save logs and the profile to /var/log/azl-installer, unmount", ()),
     ]
-    blockers = _not_applied(profile)
+    blockers = encryption_refusals(profile)
     firmware = firmware_of(storage)
     blockers += target_blockers(profile, firmware.uefi)
     if profile.bootloader.enabled and not firmware.bios_disks and not firmware.uefi:

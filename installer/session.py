@@ -55,14 +55,22 @@ def plan_only(profile: Profile, image: Path | None, image_size: int | None) -> P
         return make_plan(image_profile(profile, str(image)), planned_image_inventory(image, image_size),
                          kernel_filesystems=_proc_filesystems())
     runner = RealRunner(EventBus())
-    return make_plan(profile, probe(runner), kernel_filesystems=_proc_filesystems())
+    inventory = probe(runner)
+    # As install() does: on the live ISO ext4 and vfat are modules nobody has loaded yet, and
+    # without this the Review screen listed them as missing kernel features.
+    _load_filesystem_modules(make_plan(profile, inventory), runner)
+    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems())
 
 
 def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
     # btrfs and xfs are often modules that are not loaded yet; /proc/filesystems lists
-    # only registered ones, so load what the layout needs before the feature check.
+    # only registered ones, so load what the layout needs before the feature check (and
+    # dm-crypt before the device-mapper check).
     needed = {KERNEL_FS[p.filesystem] for t in profile_plan.storage.targets for p in t.partitions
               if p.filesystem in KERNEL_FS}
+    enc = profile_plan.profile.encryption
+    if enc is not None and enc.enabled:
+        needed.add("dm_crypt")  # registers device-mapper too (/proc/misc), which the plan checks
     for fs in sorted(needed):
         runner.run(["modprobe", "--quiet", fs], check=False)
 

@@ -42,14 +42,41 @@ def qemu_value(path: str | os.PathLike[str]) -> str:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """A TCP address the guest connects to, served by a program on the host's loopback port.
+
+    How a guest reaches stand-ins for the Azure metadata endpoint (169.254.169.254:80) and a
+    Key Vault: the guest's network becomes 169.254.169.0/24, and each connection to the address
+    is handed to `busybox nc 127.0.0.1 PORT` (a new one per connection).
+    """
+
+    guest_ip: str
+    guest_port: int
+    host_port: int
+
+
+_FORWARD = re.compile(r"^(169\.254\.169\.(\d{1,3})):(\d{1,5})=(\d{1,5})$")
+
+
+def parse_forward(text: str) -> Forward:
+    """'169.254.169.254:80=8080' -> Forward; raises ValueError with a one-line reason."""
+    match = _FORWARD.match(text.strip())
+    if not match or not 3 <= int(match[2]) <= 254 or not all(0 < int(n) < 65536 for n in (match[3], match[4])):
+        raise ValueError(f"'{text}': expected 169.254.169.X:PORT=HOSTPORT (X 3-254; the host side is always "
+                         "127.0.0.1)")
+    return Forward(match[1], int(match[3]), int(match[4]))
+
+
+@dataclass(frozen=True)
 class Machine:
-    """The parts of a VM shared by every boot: CPU, memory, firmware."""
+    """The parts of a VM shared by every boot: CPU, memory, firmware, forwarded addresses."""
 
     memory_mib: int = 1536
     kvm: bool = False
     firmware: Firmware = "uefi"
     vars_file: Path | None = None  # the per-VM copy of OVMF_VARS (UEFI only)
     smp: int = 2
+    forwards: tuple[Forward, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +86,7 @@ class Console:
     log: Path
     terminal: bool
     append: bool = False  # keep what earlier boots wrote to the log
+    socket: Path | None = None  # a Unix socket QEMU listens on, for a program to drive the console
 
 
 @dataclass(frozen=True)
@@ -127,16 +155,25 @@ def direct_boot_args(boot: DirectBoot) -> list[str]:
     return ["-kernel", os.fspath(boot.kernel), "-initrd", os.fspath(boot.initrd), "-append", boot.append]
 
 
-def net_args() -> list[str]:
-    """User-mode networking with restrict=on: the guest reaches nothing outside QEMU."""
-    return ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+def net_args(forwards: Sequence[Forward] = ()) -> list[str]:
+    """User-mode networking with restrict=on: the guest reaches nothing outside QEMU but the forwards,
+    each to a server on the host's loopback."""
+    netdev = "user,id=n0,restrict=on"
+    if forwards:
+        netdev += ",net=169.254.169.0/24,host=169.254.169.2,dhcpstart=169.254.169.15"
+        netdev += "".join(f",guestfwd=tcp:{f.guest_ip}:{f.guest_port}-cmd:busybox nc 127.0.0.1 {f.host_port}"
+                          for f in forwards)
+    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
 
 
 def console_args(console: Console) -> list[str]:
     """Serial port 0. On the terminal, Ctrl+C goes to the guest and Ctrl+A X quits (as with -nographic)."""
     log = qemu_value(console.log)
     append = "on" if console.append else "off"
-    if console.terminal:
+    if console.socket is not None:  # server, no wait: the guest runs whether or not a client is connected
+        chardev = (f"socket,id=ser0,path={qemu_value(console.socket)},server=on,wait=off,"
+                   f"logfile={log},logappend={append}")
+    elif console.terminal:
         chardev = f"stdio,id=ser0,mux=on,signal=off,logfile={log},logappend={append}"
     else:
         chardev = f"file,id=ser0,path={log},append={append}"
@@ -159,12 +196,13 @@ def install_argv(
     args += cdrom_args(iso, bootindex=None if direct else 0)
     if direct is not None:
         args += direct_boot_args(direct)
-    return args + net_args() + console_args(console)
+    return args + net_args(machine.forwards) + console_args(console)
 
 
 def installed_argv(machine: Machine, *, disk: Path, console: Console) -> list[str]:
     """Boot the installed first disk alone, through the firmware."""
-    return base_args(machine) + disk_args([disk], boot_first=True) + net_args() + console_args(console)
+    return (base_args(machine) + disk_args([disk], boot_first=True) + net_args(machine.forwards)
+            + console_args(console))
 
 
 # --- accelerator probe -------------------------------------------------------------------

@@ -61,6 +61,8 @@ class VmOptions:
     boot: bool = True
     export_vhd: Path | None = None
     timeout: float | None = None
+    forwards: tuple[vm.Forward, ...] = ()
+    profile_files: tuple[Path, ...] = ()  # copied beside the profile (what it names by relative path)
 
     def disk(self, index: int) -> Path:
         return self.workdir / f"disk-{index}.qcow2"
@@ -95,6 +97,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-boot", action="store_true", help="do not boot the installed disk afterwards")
     p.add_argument("--export-vhd", type=Path, metavar="OUT", help="write the first disk as a fixed VHD for Azure "
                    "(virtual size a whole MiB), after the install and before booting it")
+    p.add_argument("--forward", action="append", default=[], metavar="169.254.169.X:PORT=HOSTPORT",
+                   help="let the guest reach a server on 127.0.0.1:HOSTPORT at that address, e.g. a metadata "
+                   "endpoint or Key Vault stand-in (repeatable; puts the guest on 169.254.169.0/24)")
+    p.add_argument("--profile-file", action="append", default=[], type=Path, metavar="FILE",
+                   help="copy FILE beside the profile on its disk, for settings naming files relative to it "
+                   "(repeatable)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop QEMU after this long, per boot "
                    "(default: no limit); a timed-out install fails")
 
@@ -119,7 +127,17 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError("--no-install with --no-boot leaves nothing to do (add --export-vhd OUT?)")
     if not args.no_install and args.profile is None and console is not None:
         raise VmUsageError("the interactive installer (no --profile) needs --console terminal")
+    try:
+        forwards = tuple(vm.parse_forward(text) for text in args.forward)
+    except ValueError as err:
+        raise VmUsageError(f"--forward {err}") from None
+    missing = [str(f) for f in args.profile_file if not f.is_file()]
+    if missing:
+        raise VmUsageError(f"--profile-file: no such file: {', '.join(missing)}")
+    if args.profile_file and args.profile is None:
+        raise VmUsageError("--profile-file needs --profile")
     return VmOptions(
+        forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
         iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=vm.round_up_mib(size),
         profile=args.profile, firmware=args.firmware, memory_mib=args.memory, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
@@ -172,7 +190,8 @@ class VmSession:
             raise VmUsageError(f"--no-install: no installed disk {o.disk(0)} (run without --no-install first)")
         kvm = self._probe(log=lambda line: self.events.log(line, level="debug"))
         self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
-        machine = vm.Machine(memory_mib=o.memory_mib, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file)
+        machine = vm.Machine(memory_mib=o.memory_mib, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
+                             forwards=o.forwards)
         if o.install:
             status = self._install(machine, profile_text)
             if status:
@@ -240,9 +259,12 @@ class VmSession:
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir(mode=0o700)
         (stage / "profile.yaml").write_text(text, encoding="utf-8")
+        for extra in self.o.profile_files:
+            shutil.copyfile(extra, stage / extra.name)
         image = self.o.workdir / "profile.img"
         image.unlink(missing_ok=True)
-        size = max(4 * vm.MiB, vm.round_up_mib(2 * len(text.encode()) + 2 * vm.MiB))
+        content = len(text.encode()) + sum(f.stat().st_size for f in self.o.profile_files)
+        size = max(4 * vm.MiB, vm.round_up_mib(2 * content + 2 * vm.MiB))
         fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.ftruncate(fd, size)
         os.close(fd)
@@ -280,6 +302,11 @@ class VmSession:
         if outcome.timed_out:
             self._fail(f"the install did not finish within {o.timeout:g} s; QEMU was stopped", serial, report)
             return 1
+        if report.rc is None and direct is None:
+            # The interactive installer prints no result line: the person at the console ended the
+            # VM (Power off or Reboot on the Done screen, or Ctrl+A X); the installed disk is next.
+            self.log(f"the installer VM stopped after {outcome.seconds:.0f} s (QEMU exit status {outcome.returncode})")
+            return 0
         if report.rc is None:
             self._fail(f"the installer reported no result (QEMU exit status {outcome.returncode} after "
                        f"{outcome.seconds:.0f} s)", serial, report)

@@ -14,6 +14,7 @@ INITRD = "/live/initrd.img"
 # boot=live: live-boot finds /live/filesystem.squashfs on any block device (CD or disk).
 # The last console= is /dev/console for programs; the launcher writes to all of them.
 KERNEL_ARGS: tuple[str, ...] = ("boot=live", "console=tty1", "console=ttyS0,115200n8")
+INTERACTIVE_ARGS: tuple[str, ...] = ("quiet",)
 SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
 DEFAULT_TIMEOUT = 3
 
@@ -30,7 +31,8 @@ class MenuEntry:
 
 def menu_entries(unattended_profiles: Sequence[str]) -> list[MenuEntry]:
     """The interactive entry first (the default), then one unattended entry per profile name."""
-    entries = [MenuEntry("Install Azure Linux", "install")]
+    # quiet: the installer draws a full screen on the consoles; kernel messages would tear it.
+    entries = [MenuEntry("Install Azure Linux", "install", INTERACTIVE_ARGS)]
     entries += [MenuEntry(f"unattended: {name} profile", f"unattended-{name}",
                           (f"inst.profile=/profiles/{name}.yaml",)) for name in unattended_profiles]
     return entries

@@ -13,7 +13,9 @@ into the live root as is and runs on the live system's Debian python.
 With a profile it installs unattended, mirrors the output to every console= console, prints
 `AZL-INSTALL-RESULT rc=N` (and on failure the install log between AZL-LOG-BEGIN and
 AZL-LOG-END) and powers off. Without one it prints how to run the installer, with the marker
-AZL-LIVE-READY, and leaves the consoles to the root shells the generator set up.
+AZL-LIVE-READY, and leaves the consoles to the root shells the generator set up. A profile that
+sets interactive_sections is not installed here: its path goes to /run/azl-installer/interactive-profile
+and the console login starts `azl-installer --profile` with it (AZL-LIVE-READY as without one).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ FETCH_TIMEOUT = 20.0  # seconds for one HTTP attempt
 HINT = """\
 Azure Linux installer (live system). No inst.profile= was given on the kernel command line.
 
-  azl-installer                                the interactive installer (--text: numbered menus)
+  azl-installer --profile /usr/share/azl-installer/interactive.yaml
+                                               the interactive installer (--text: numbered menus)
   azl-installer install --profile FILE --yes   install unattended from a profile
   azl-installer plan --profile FILE            show what an install would do
   azl-installer --help                         all commands
@@ -65,6 +68,46 @@ class CmdlineError(ValueError):
 
 class ProfileUnavailable(RuntimeError):
     """The profile named on the command line could not be found, mounted or fetched."""
+
+
+class HandOver(Exception):
+    """The profile sets interactive_sections: the interactive installer takes it at the console login."""
+
+    def __init__(self, profile: Path) -> None:
+        super().__init__(str(profile))
+        self.profile = profile
+
+
+# The profile the console login starts `azl-installer --profile` with (iso/rootfs/etc/profile.d/azl-live.sh).
+INTERACTIVE_PROFILE = RUN_DIR / "interactive-profile"
+
+
+def leaves_sections_open(text: str) -> bool:
+    """Does a profile set a non-empty top-level interactive_sections? (No YAML parser here: the key is
+    top-level, so a line-based look is exact enough; the installer validates the real thing.)"""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        key, colon, value = line.partition(":")
+        if key.rstrip() != "interactive_sections" or not colon:
+            continue
+        value = value.split("#", 1)[0].strip()
+        if value:
+            return value not in ("[]", "null", "~")
+        following = [n for n in lines[i + 1:] if n.strip() and not n.lstrip().startswith("#")]
+        return bool(following) and following[0].lstrip().startswith("-")
+    return False
+
+
+def hand_over(profile: Path, say: Consoles) -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    INTERACTIVE_PROFILE.write_text(f"{profile}\n")
+    hint = (f"The profile {profile} leaves sections for you to choose: the console login starts\n"
+            f"'azl-installer --profile {profile}'.\n\n" + HINT)
+    (RUN_DIR / "hint.txt").write_text(hint)
+    say.line(READY_MARKER)
+    for line in hint.splitlines():
+        say.line(line)
+    say.close()
 
 
 @dataclass(frozen=True)
@@ -287,6 +330,9 @@ def main() -> int:
         return 0
     try:
         rc, log = unattended(request.profile, request, say)
+    except HandOver as handover:
+        hand_over(handover.profile, say)
+        return 0
     except Exception as err:  # the VM runner waits for a result line: it must always come
         rc, log = 1, f"launcher: internal error: {traceback.format_exc()}"
         say.line(f"launcher: internal error: {err}")
@@ -303,6 +349,8 @@ def unattended(source: ProfileSource, request: LaunchRequest, say: Consoles) -> 
     except ProfileUnavailable as err:
         say.line(f"launcher: {err}")
         return EXIT_BAD_INPUT, f"launcher: {err}"
+    if leaves_sections_open(profile.read_text(errors="replace")):
+        raise HandOver(profile)
     say.line(f"launcher: installing from profile {profile}")
     started = time.time()
     rc, output = run_install(profile, say)

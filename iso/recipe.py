@@ -26,10 +26,16 @@ PACKAGES: tuple[str, ...] = (
     # what the installer runs: disks, filesystems, images
     "parted", "fdisk", "util-linux", "mount", "e2fsprogs", "xfsprogs", "dosfstools", "btrfs-progs",
     "squashfs-tools",
+    # LUKS2 volumes; the installed system unlocks them in its initramfs, where curl fetches the key
+    # from Key Vault (keyvault unlock) and ca-certificates lets it trust the vault
+    "cryptsetup", "cryptsetup-initramfs", "curl", "ca-certificates",
     # the installed system's boot loader (grub-install runs chrooted in the target)
     "grub-pc-bin", "grub-efi-amd64-bin", "grub2-common",
     # a usable console and network (inst.profile=http://...): DHCP by networkd, DNS by resolved
     "procps", "iproute2", "less", "passwd", "systemd-resolved",
+    # the installed system's first-boot provisioning (a cloud_init seed runs it from the target's own
+    # packages); switched off on the live medium by iso/rootfs/etc/cloud/cloud-init.disabled
+    "cloud-init",
 )  # fmt: skip
 
 ModulesPolicy = Literal["most", "list"]

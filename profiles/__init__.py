@@ -73,7 +73,7 @@ def profile_from_text(text: str, filename: str = "<profile>") -> Profile:
 
 
 def resolve_paths(profile: Profile, base: Path) -> Profile:
-    """Turn repository and image paths written relative to the profile file into absolute ones."""
+    """Make repository, image, user-data and CA bundle paths written relative to the profile absolute."""
     repos = tuple(
         r if "://" in r.baseurl else replace(r, baseurl=(base / r.baseurl).resolve().as_uri())
         for r in profile.payload.repositories
@@ -84,6 +84,9 @@ def resolve_paths(profile: Profile, base: Path) -> Profile:
     ci = profile.cloud_init
     if ci is not None and ci.user_data_file is not None and not ci.user_data_file.startswith("/"):
         profile = replace(profile, cloud_init=replace(ci, user_data_file=str((base / ci.user_data_file).resolve())))
+    enc = profile.encryption
+    if enc is not None and enc.ca_bundle is not None and not enc.ca_bundle.startswith("/"):
+        profile = replace(profile, encryption=replace(enc, ca_bundle=str((base / enc.ca_bundle).resolve())))
     return replace(profile, payload=replace(profile.payload, repositories=repos, image=image))
 
 

@@ -40,7 +40,19 @@ def check_profile(profile: Profile) -> list[Problem]:
     problems += _accounts(profile)
     problems += _scripts(profile)
     problems += _placeholders(profile)
+    problems += _interactive_sections(profile)
     return problems
+
+
+def _interactive_sections(profile: Profile) -> Iterator[Problem]:
+    """Unknown names are caught by the type (with 'did you mean'); here: '*' with others, and repeats."""
+    sections = profile.interactive_sections
+    at = ("interactive_sections",)
+    if "*" in sections and len(sections) > 1:
+        yield Problem((*at, sections.index("*")), "'*' already means every section; list it alone")
+    for i, name in enumerate(sections):
+        if name in sections[:i]:
+            yield Problem((*at, i), f"'{name}' is listed twice")
 
 
 def _disk_rule_problems(rule: DiskMatch, path: tuple[str | int, ...]) -> Iterator[Problem]:
@@ -54,7 +66,9 @@ def _disk_rule_problems(rule: DiskMatch, path: tuple[str | int, ...]) -> Iterato
 
 def _storage(profile: Profile) -> Iterator[Problem]:
     storage = profile.storage
-    if not storage.disks:
+    # With storage left to the interactive installer, the person at the console picks the disks.
+    storage_is_interactive = {"storage", "*"} & set(profile.interactive_sections)
+    if not storage.disks and not storage_is_interactive:
         yield Problem(("storage", "disks"), "name at least one target disk (the installer never guesses)")
     for i, rule in enumerate(storage.disks):
         yield from _disk_rule_problems(rule, ("storage", "disks", i))

@@ -221,6 +221,9 @@ class Encryption:
     key_name: str | None = field(default=None, metadata=doc("Key Vault secret or key name"))
     key_version: str | None = field(default=None, metadata=doc("Key Vault secret or key version; unset = latest"))
     identity: VaultIdentity = field(default_factory=VaultIdentity, metadata=doc("identity used for Key Vault"))
+    ca_bundle: str | None = field(default=None, metadata=doc(
+        "PEM file of the CAs to trust for the vault and sign-in (a private endpoint or Azure Stack Hub with its "
+        "own CA), relative to the profile; copied into the target for boot-time unlock; unset = the system's CAs"))
     volumes: tuple[str, ...] = field(default=("/",), metadata=doc("mount points of the volumes to encrypt"))
     cipher: str = field(default="aes-xts-plain64", metadata=doc("dm-crypt cipher"))
     key_size: int = field(default=512, metadata=doc("key size in bits (512 = AES-256 in XTS mode)"))
@@ -279,6 +282,11 @@ class Azure:
         "agent deprovisioned"))
 
 
+# The sections of the interactive installer a profile can leave open (interactive_sections); "*" = all.
+INTERACTIVE_SECTIONS = ("system", "storage", "encryption", "software", "users", "cloud_init")
+InteractiveSection = Literal["system", "storage", "encryption", "software", "users", "cloud_init", "*"]
+
+
 @dataclass(frozen=True)
 class Profile:
     storage: Storage = field(metadata=doc("disks and layout"))
@@ -288,7 +296,11 @@ class Profile:
     root: Root = field(default_factory=Root, metadata=doc("the root account"))
     bootloader: Bootloader = field(default_factory=Bootloader, metadata=doc("boot loader and initramfs"))
     scripts: Scripts = field(default_factory=Scripts, metadata=doc("pre and post install scripts"))
-    encryption: Encryption | None = field(default=None, metadata=doc("LUKS2 disk encryption; not applied yet"))
+    encryption: Encryption | None = field(default=None, metadata=doc("LUKS2 disk encryption"))
     cloud_init: CloudInit | None = field(default=None, metadata=doc("cloud-init seed for first boot"))
     azure: Azure | None = field(default=None, metadata=doc("Azure VM configuration"))
+    interactive_sections: tuple[InteractiveSection, ...] = field(default=(), metadata=doc(
+        "interactive installer only: the sections whose screens are shown, prefilled from this profile (system, "
+        "storage, encryption, software, users, cloud_init, or * for all); the rest is taken as written. Review "
+        "is always shown. 'azl-installer install' refuses a profile that sets this"))
     version: int = field(default=1, metadata=doc("profile format version"))

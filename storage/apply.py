@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,14 @@ def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[st
     return sorted(need - have)
 
 
-def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus) -> None:
+# Called with (partition device, mount) for each partition to encrypt; returns the opened device.
+Encrypt = Callable[[str, str], str]
+
+
+def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
+                         encrypt: dict[str, str] | None = None, encryptor: Encrypt | None = None) -> dict[str, str]:
+    """Partition, (encrypt,) create filesystems. encrypt maps partition devices to the mount they hold;
+    returns partition device -> the device holding its filesystem, for the encrypted ones."""
     from storage.partition import write_gpt  # imported here: pyparted loads only when disks are written
 
     jobs = [(t, p) for t in plan.targets for p in t.partitions]
@@ -55,14 +62,20 @@ def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus) ->
         runner.run(["wipefs", "--all", "--quiet", target.disk.path])
         write_gpt(target)
         _refresh_partition_nodes(target, runner)
+    opened: dict[str, str] = {}
     for done, (target, part) in enumerate(jobs, start=1):
         mkfs = _MKFS.get(part.filesystem)
         dev = part.device(target.disk.path)
+        if encrypt and dev in encrypt and encryptor is not None:
+            events.progress(done / len(jobs), f"encrypting {dev} (LUKS2)")
+            opened[dev] = encryptor(dev, encrypt[dev])
+            dev = opened[dev]
         if mkfs is not None:
             events.progress(done / len(jobs), f"creating {part.filesystem} on {dev}")
             runner.run(mkfs(dev, part.label))
         if part.subvolumes:
             _create_subvolumes(dev, part, runner)
+    return opened
 
 
 def _refresh_partition_nodes(target: DiskPlan, runner: Runner) -> None:
@@ -120,9 +133,10 @@ class MountTable:
         return failed
 
 
-def mount_target(plan: StoragePlan, table: MountTable, runner: Runner) -> None:
+def mount_target(plan: StoragePlan, table: MountTable, runner: Runner, opened: Mapping[str, str] = {}) -> None:
     for mount, part, target, subvol in plan.mounts():
         dev = part.device(target.disk.path)
+        dev = opened.get(dev, dev)
         options = ["-o", f"subvol={subvol.name}"] if subvol else []
         table.mount(runner, dev, mount, "-t", KERNEL_FS[part.filesystem], *options)
     # dnf scriptlets and post scripts run chrooted and expect the API filesystems.
@@ -131,14 +145,16 @@ def mount_target(plan: StoragePlan, table: MountTable, runner: Runner) -> None:
     table.mount(runner, "/dev", "/dev", "--bind")
 
 
-def fstab_entries(plan: StoragePlan, runner: Runner) -> list[FstabEntry]:
-    """fstab lines by filesystem UUID, read back from the new filesystems with blkid."""
+def fstab_entries(plan: StoragePlan, runner: Runner, opened: Mapping[str, str] = {}) -> list[FstabEntry]:
+    """fstab lines by filesystem UUID, read back from the new filesystems with blkid (inside an opened
+    LUKS volume for encrypted ones: the filesystem's UUID is what the boot finds once it is unlocked)."""
     entries = []
     for target in plan.targets:
         for part in target.partitions:
             if part.filesystem not in _MKFS:
                 continue
             dev = part.device(target.disk.path)
+            dev = opened.get(dev, dev)
             uuid = runner.run(["blkid", "--probe", "--match-tag", "UUID", "--output", "value", dev]).output.strip()
             spec = f"UUID={uuid}"
             if part.filesystem == "swap":

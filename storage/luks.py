@@ -76,10 +76,21 @@ def luks_settings(enc: Encryption, *, ram: int | None = None, cpus: int | None =
 
 
 # -- commands ------------------------------------------------------------------------------
-def format_argv(device: str, key_file: Path, settings: LuksSettings, *, label: str | None = None) -> list[str]:
+def format_argv(device: str, key_file: Path, settings: LuksSettings, *, label: str | None = None,
+                uuid: str | None = None) -> list[str]:
     return ["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2", "--cipher", settings.cipher,
             "--key-size", str(settings.key_size), "--hash", "sha256", *settings.pbkdf_args(),
-            "--key-slot", UNLOCK_SLOT, *(["--label", label] if label else []), "--key-file", str(key_file), device]
+            "--key-slot", UNLOCK_SLOT, *(["--label", label] if label else []), *(["--uuid", uuid] if uuid else []),
+            "--key-file", str(key_file), device]
+
+
+def open_argv(volume: LuksVolume, key_file: Path, *, discard: bool) -> list[str]:
+    return ["cryptsetup", "open", "--type", "luks2", *(["--allow-discards"] if discard else []),
+            "--key-file", str(key_file), volume.device, volume.mapper_name]
+
+
+def close_argv(volume: LuksVolume) -> list[str]:
+    return ["cryptsetup", "close", volume.mapper_name]
 
 
 def add_key_argv(device: str, key_file: Path, new_key_file: Path, settings: LuksSettings, slot: str) -> list[str]:
@@ -133,11 +144,11 @@ class LuksVolume:
 
 
 def format_volume(device: str, mount: str, key: VolumeKey, recovery: SecretBytes, settings: LuksSettings,
-                  keys: KeyDir, runner: Runner, events: EventBus) -> LuksVolume:
+                  keys: KeyDir, runner: Runner, events: EventBus, *, uuid: str | None = None) -> LuksVolume:
     """luksFormat with the volume key in slot 0, the recovery key in slot 1, the token (if any) imported."""
     key_file = keys.write("volume.key", key.secret)
     try:
-        runner.run(format_argv(device, key_file, settings))
+        runner.run(format_argv(device, key_file, settings, uuid=uuid))
         recovery_file = keys.write("recovery.key", recovery)
         try:
             runner.run(add_key_argv(device, key_file, recovery_file, settings, RECOVERY_SLOT))
@@ -147,7 +158,7 @@ def format_volume(device: str, mount: str, key: VolumeKey, recovery: SecretBytes
         keys.shred(key_file)
     if key.token is not None:
         import_token(runner, device, key.token)
-    volume = LuksVolume(device, luks_uuid(runner, device), mount)
+    volume = LuksVolume(device, uuid or luks_uuid(runner, device), mount)  # luksFormat refuses a bad --uuid
     events.log(f"{device}: LUKS2 volume {volume.uuid} for {mount} ({settings.describe()}); key from {key.source} "
                f"in slot {UNLOCK_SLOT}, recovery key in slot {RECOVERY_SLOT}"
                + ("; wrapped key kept in an azure-keyvault token" if key.token else ""))
@@ -155,16 +166,27 @@ def format_volume(device: str, mount: str, key: VolumeKey, recovery: SecretBytes
 
 
 # -- the installed system ------------------------------------------------------------------
-def crypttab_line(volume: LuksVolume, unlock: Sequence[str], *, discard: bool = True) -> str:
-    """/etc/crypttab: unlocked by UUID; tpm2 through systemd-cryptsetup; no console prompt without passphrase.
+KEYSCRIPT = "/usr/lib/azl-installer/unlock-keyvault"
 
-    keyvault unlock needs no option here: the azure-keyvault token is read by the initramfs hook.
+
+def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, discard: bool = True) -> str:
+    """/etc/crypttab for the target's initramfs tool.
+
+    initramfs-tools: 'initramfs' makes cryptroot open the volume early even though the hook cannot
+    see the root device from inside the installer's chroot; keyvault unlock is a keyscript that
+    falls back to the console itself. dracut (systemd-cryptsetup): tpm2 by token, and no prompt
+    when no passphrase is allowed.
     """
     options = ["luks", *(["discard"] if discard else [])]
-    if "tpm2" in unlock:
-        options.append("tpm2-device=auto")
-    if "passphrase" not in unlock:
-        options.append("headless=true")
+    if initramfs == "initramfs-tools":
+        options.append("initramfs")
+        if "keyvault" in unlock:
+            options.append(f"keyscript={KEYSCRIPT}")
+    else:
+        if "tpm2" in unlock:
+            options.append("tpm2-device=auto")
+        if "passphrase" not in unlock:
+            options.append("headless=true")
     return f"{volume.mapper_name} UUID={volume.uuid} none {','.join(options)}"
 
 
@@ -189,21 +211,24 @@ def device_mapper_available(proc_misc: str | None = None, control: Path = Path("
     return any(line.split()[-1:] == ["device-mapper"] for line in proc_misc.splitlines())
 
 
-def encryption_blocker(enc: Encryption | None, *, device_mapper: bool | None = None) -> str | None:
-    """Why this version refuses to encrypt here (one line), or None when encryption is off."""
+def encryption_blocker(enc: Encryption | None, *, device_mapper: bool | None = None,
+                       rpm_payload: bool = False) -> str | None:
+    """Why encryption cannot be done here (one line), or None: checked before anything is written."""
     if enc is None or not enc.enabled:
         return None
     if device_mapper is None:
         device_mapper = device_mapper_available()
+    reasons = []
     if not device_mapper:
-        reasons = ["this kernel has no device-mapper (dm-crypt; no 'device-mapper' in /proc/misc), so a LUKS "
-                   "volume cannot be opened here; install from the ISO in a VM"]
-    else:
-        reasons = ["LUKS2 format, key sources and recovery escrow are built, but opening the volume, crypttab "
-                   "and the initramfs are not yet wired into the install and tested in a guest"]
+        reasons.append("this kernel has no device-mapper (dm-crypt; no 'device-mapper' in /proc/misc), so a LUKS "
+                       "volume cannot be opened here; install from the ISO in a VM")
     if "tpm2" in enc.unlock:
-        reasons.append("unlock tpm2 (systemd-cryptenroll) is not applied yet")
-    if "keyvault" in enc.unlock:
-        reasons.append("unlock keyvault (unwrap in the initramfs) is not applied yet")
-    return ("encryption: this version cannot encrypt disks yet: " + "; ".join(reasons)
-            + "; remove the section or set enabled: false (an unencrypted install is never made silently)")
+        reasons.append("unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet; use keyvault and/or "
+                       "passphrase")
+    if "keyvault" in enc.unlock and rpm_payload:
+        reasons.append("unlock keyvault is built for initramfs-tools targets only, and an RPM payload (Azure Linux) "
+                       "boots with dracut; use unlock [passphrase] for now")
+    if not reasons:
+        return None
+    return ("encryption: " + "; ".join(reasons)
+            + "; or remove the section (an unencrypted install is never made silently)")

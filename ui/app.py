@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -25,6 +25,12 @@ from storage.inventory import Inventory
 from ui.choices import Choices
 from ui.engine import Engine, SessionEngine
 
+if TYPE_CHECKING:
+    from installer.keyvault import VaultSettings
+
+# The interactive_sections name of each step screen; steps not named here are always shown.
+STEP_SECTIONS = {"Welcome": "system", "Disks": "storage", "Encryption": "encryption", "Software": "software",
+                 "Users": "users", "User data": "cloud_init"}
 Outcome = tuple[str, int]  # (exit | reboot | poweroff, exit code)
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -63,12 +69,17 @@ class InstallerApp(App[Outcome]):
         self.probe_error: str | None = None
         self.catalog: Catalog | None = None
         self.installing = False
+        self.plan: Plan | None = None  # the confirmed plan: its profile is what Done saves
+        self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
         self.detected = detected or "language C.UTF-8, keyboard us, time zone UTC (nothing else detected)"
 
     def on_mount(self) -> None:
         from ui.screens.welcome import WelcomeScreen
 
-        self.push_screen(WelcomeScreen())
+        if self.choices.interactive("system"):
+            self.push_screen(WelcomeScreen())
+        else:
+            self.advance("Welcome")  # interactive_sections: the first screen the profile left open
         self.probe()
         self.load_catalog()
 
@@ -114,21 +125,31 @@ class InstallerApp(App[Outcome]):
 
     # -- the flow --------------------------------------------------------------------------
     def advance(self, step: str) -> None:
+        from ui.screens.base import StepScreen
         from ui.screens.disks import DisksScreen
         from ui.screens.encryption import EncryptionScreen
         from ui.screens.review import ReviewScreen
         from ui.screens.software import SoftwareScreen
         from ui.screens.users import UsersScreen
 
-        following = {"Welcome": DisksScreen, "Disks": EncryptionScreen, "Encryption": SoftwareScreen,
-                     "Software": UsersScreen, "Users": ReviewScreen}
+        following: dict[str, type[StepScreen]] = {
+            "Welcome": DisksScreen, "Disks": EncryptionScreen, "Encryption": SoftwareScreen,
+            "Software": UsersScreen, "Users": ReviewScreen}
+        # interactive_sections: skip the screens of sections the profile decides (Review always shows).
+        while step in following and not self.shows(following[step].STEP):
+            step = following[step].STEP
         if step in following:
             self.push_screen(following[step]())
+
+    def shows(self, step: str) -> bool:
+        section = STEP_SECTIONS.get(step)
+        return section is None or self.choices.interactive(section)
 
     def start_install(self, plan: Plan) -> None:
         from ui.screens.progress import ProgressScreen
 
         self.installing = True
+        self.plan = plan
         self.switch_screen(ProgressScreen(plan))
 
     def finished(self, code: int, error: str | None) -> None:

@@ -9,18 +9,23 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from installer.events import Event, format_human
 from profiles.sizes import format_size
 from storage.inventory import Inventory
-from ui.choices import ENCRYPTION_MODES, FILESYSTEMS, FIRMWARES, KEYBOARDS, LANGUAGES, TIMEZONES, Choices
+from ui import text_sections
+from ui.choices import ENCRYPTION_MODES, IDENTITIES, KEYBOARDS, LANGUAGES, TIMEZONES, Choices
 from ui.engine import Engine
 from ui.screens.disks import partition_lines
-from ui.screens.encryption import NOT_APPLIED
+from ui.screens.encryption import not_applied
+
+if TYPE_CHECKING:
+    from installer.keyvault import VaultSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 SECTIONS = ("Welcome", "Disks", "Encryption", "Software", "Users")
+SECTION_NAMES = ("system", "storage", "encryption", "software", "users")  # interactive_sections, in step order
 
 Ask = Callable[[str], str]
 
@@ -33,6 +38,7 @@ class TextInstaller:
     def __init__(self, engine: Engine, choices: Choices, ask: Ask, out: TextIO, secret: Ask) -> None:
         self.engine, self.choices, self._ask, self.out, self._secret = engine, choices, ask, out, secret
         self.inventory: Inventory | None = None
+        self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -45,6 +51,13 @@ class TextInstaller:
         if answer.strip().lower() == "q":
             raise Quit("quit")
         return answer.strip()
+
+    def ask_line(self, prompt: str) -> str:
+        """One line as typed, indentation kept (user-data is YAML); end of input quits."""
+        try:
+            return self._ask(prompt).rstrip("\r\n")
+        except EOFError:
+            raise Quit("input ended") from None
 
     def errors(self, errors: Sequence[str]) -> bool:
         for e in errors:
@@ -95,15 +108,12 @@ class TextInstaller:
             for k in keep:
                 path = inventory.disks[int(k) - 1].path
                 c.roles[path] = "keep" if path != target else "target"
-            if not c.explicit_layout():
-                c.filesystem = self.menu("Root filesystem:", FILESYSTEMS, c.filesystem)  # type: ignore[assignment]
-                c.firmware = self.menu("Firmware:", FIRMWARES, c.firmware)  # type: ignore[assignment]
+            text_sections.layout(self, inventory)
             if not self.errors(c.check_disks(inventory)):
                 return
 
     def encryption(self) -> None:
         c = self.choices
-        self.say(NOT_APPLIED)
         while True:
             c.encryption = self.menu("Encryption:", ENCRYPTION_MODES, c.encryption)
             confirm = None
@@ -111,10 +121,44 @@ class TextInstaller:
                 c.passphrase = self.ask("Passphrase: ", secret=True)
                 confirm = self.ask("Passphrase again: ", secret=True)
             elif c.encryption != "off":
-                c.vault_url = self.ask(f"Vault URL [{c.vault_url}]: ") or c.vault_url
-                c.key_name = self.ask(f"Key or secret name [{c.key_name}]: ") or c.key_name
-            if not self.errors(c.check_encryption(confirm)):
-                return
+                self.vault_fields()
+            if self.errors(c.check_encryption(confirm, any_vault_host=self.any_vault_host())):
+                continue
+            blocker = not_applied(c.encryption_section())
+            if blocker:
+                self.say(blocker)
+            if c.encryption.startswith("keyvault") and self.ask("Test the connection now? [y/N]: ").lower() == "y":
+                self.test_connection()
+            return
+
+    def any_vault_host(self) -> bool:
+        from ui.screens.encryption import any_vault_host
+
+        return any_vault_host(self.vault_settings, self.choices)
+
+    def vault_fields(self) -> None:
+        c = self.choices
+        c.vault_url = self.ask(f"Vault URL [{c.vault_url}]: ") or c.vault_url
+        c.key_name = self.ask(f"Key or secret name [{c.key_name}]: ") or c.key_name
+        c.identity = self.menu("Identity:", IDENTITIES, c.identity)
+        if c.identity == "service-principal":
+            c.tenant_id = self.ask(f"Tenant id [{c.tenant_id}]: ") or c.tenant_id
+            c.client_id = self.ask(f"Client id [{c.client_id}]: ") or c.client_id
+            keep = " (Enter keeps the one given)" if c.client_secret else ""
+            c.client_secret = self.ask(f"Client secret, or Enter to use a certificate{keep}: ",
+                                       secret=True) or c.client_secret
+            if not c.client_secret:
+                c.certificate_path = self.ask(f"Certificate file [{c.certificate_path}]: ") or c.certificate_path
+        else:
+            c.client_id = self.ask(f"User-assigned identity's client id [{c.client_id or 'none'}]: ") or c.client_id
+
+    def test_connection(self) -> None:
+        from ui.keyvault_check import check_vault
+
+        encryption = self.choices.encryption_section()
+        assert encryption is not None
+        result = check_vault(encryption, self.vault_settings, lambda text: self.say(f"... {text}"))
+        self.say(f"{'[+]' if result.ok else '[!]'} {result.line}")
 
     def software(self) -> None:
         c = self.choices
@@ -134,17 +178,7 @@ class TextInstaller:
                 return
 
     def users(self) -> None:
-        c = self.choices
-        while True:
-            c.hostname = self.ask(f"Host name [{c.hostname}]: ") or c.hostname
-            c.username = self.ask(f"Admin user [{c.username}]: ") or c.username
-            keep = " (Enter keeps the profile's)" if c.password_hash else ""
-            password = self.ask(f"Password{keep}: ", secret=True)
-            confirm = self.ask("Password again: ", secret=True) if password else ""
-            c.ssh_key = self.ask("SSH public key [Enter for none]: ") or c.ssh_key
-            if not self.errors(c.check_users(password, confirm)):
-                c.set_password(password)
-                return
+        text_sections.users(self)  # users, their keys, then cloud-init user-data
 
     # -- review and install ----------------------------------------------------------------
     def review(self) -> bool:
@@ -183,17 +217,24 @@ class TextInstaller:
         return code
 
     def run(self) -> int:
-        steps = [self.welcome, self.disks, self.encryption, self.software, self.users]
+        every = [self.welcome, self.disks, self.encryption, self.software, self.users]
+        # interactive_sections: only the sections the profile left open are asked; the rest is as written.
+        shown = [(title, step) for title, step, section in zip(SECTIONS, every, SECTION_NAMES, strict=True)
+                 if self.choices.interactive(section)]
         try:
             self.say("Azure Linux 4.0 installer (line mode). Type q at any prompt to quit; nothing is "
                      "written before you type yes at the end.")
-            for step in steps:
+            for _title, step in shown:
                 step()
+            if self.inventory is None:  # storage came from the profile: the plan still needs the disks
+                self.inventory = self.engine.probe()
             while not self.review():
-                names = ", ".join(f"{i}) {n}" for i, n in enumerate(SECTIONS, start=1))
+                if not shown:
+                    raise Quit("the profile leaves no section to change")
+                names = ", ".join(f"{i}) {title}" for i, (title, _step) in enumerate(shown, start=1))
                 answer = self.ask(f"Change which section? {names}: ")
-                if answer.isdigit() and 1 <= int(answer) <= len(steps):
-                    steps[int(answer) - 1]()
+                if answer.isdigit() and 1 <= int(answer) <= len(shown):
+                    shown[int(answer) - 1][1]()
         except Quit as why:
             self.say(f"Quit ({why}); nothing was changed.")
             return EXIT_BAD_INPUT

@@ -49,7 +49,10 @@ def obtain_volume_key(enc: Encryption, vault: VaultClient | None) -> VolumeKey:
         if not len(secret):
             raise VaultError(f"secret '{enc.key_name}' in {vault.vault_url} is empty: it must hold the passphrase",
                              kind="bad-request")
-        return VolumeKey(secret, None, f"Key Vault secret '{enc.key_name}'")
+        # The token names the secret (never its value) for unlock keyvault in the initramfs.
+        name = f"{enc.key_name}/{enc.key_version}" if enc.key_version else enc.key_name
+        token = {"type": "azure-keyvault", "keyslots": [UNLOCK_SLOT], "vault_url": vault.vault_url, "secret": name}
+        return VolumeKey(secret, token, f"Key Vault secret '{enc.key_name}'")
     key = SecretBytes(bytearray(secrets.token_bytes(VOLUME_KEY_BYTES)))
     try:
         wrapped = vault.wrap_key(enc.key_name, key, enc.key_version)

@@ -24,8 +24,8 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_ca(directory: Path, name: str = "azl-installer test CA") -> TestCA:
-    """Write a CA certificate and a server certificate (127.0.0.1, localhost) signed by it."""
+def make_ca(directory: Path, name: str = "azl-installer test CA", *, extra_ips: tuple[str, ...] = ()) -> TestCA:
+    """Write a CA certificate and a server certificate (127.0.0.1, localhost, extra_ips) signed by it."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -48,8 +48,9 @@ def make_ca(directory: Path, name: str = "azl-installer test CA") -> TestCA:
         .subject_name(_name("127.0.0.1")).issuer_name(ca_cert.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(
+            [*(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", *extra_ips)),
+             x509.DNSName("localhost")]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)

@@ -100,10 +100,14 @@ class KeyVersion:
 class StandIn:
     """Start with start(), stop with stop(); configure with add_secret/add_rsa_key/fail/grant."""
 
-    def __init__(self, workdir: Path, *, tenant_id: str = "72f988bf-0000-4000-8000-00000000cafe") -> None:
+    def __init__(self, workdir: Path, *, tenant_id: str = "72f988bf-0000-4000-8000-00000000cafe",
+                 public_url: str | None = None) -> None:
         self.workdir = workdir
         self.tenant_id = tenant_id
-        self.ca: TestCA = make_ca(workdir / "ca")
+        # public_url: the vault as a VM guest reaches it (forwarded to this server); ids name it.
+        self.public_url = public_url
+        host = urllib.parse.urlsplit(public_url).hostname if public_url else None
+        self.ca: TestCA = make_ca(workdir / "ca", extra_ips=(host,) if host else ())
         self.managed_identity = Principal("a1b2c3d4-0000-4000-8000-00000000beef")
         self.principals: dict[str, Principal] = {}
         self.secrets: dict[str, list[SecretVersion]] = {}
@@ -144,6 +148,11 @@ class StandIn:
         return f"https://127.0.0.1:{self._https.server_address[1]}"
 
     @property
+    def id_base(self) -> str:
+        """The vault URL in the ids the vault hands out (kid, secret id)."""
+        return self.public_url or self.vault_url
+
+    @property
     def authority(self) -> str:
         """The sign-in authority for service principals (the same HTTPS server)."""
         return self.vault_url
@@ -174,7 +183,7 @@ class StandIn:
         version = secrets.token_hex(16)
         with self.lock:
             self.keys.setdefault(name, []).append(KeyVersion(version, private, int(time.time())))
-        return f"{self.vault_url}/keys/{name}/{version}"
+        return f"{self.id_base}/keys/{name}/{version}"
 
     def add_service_principal(self, client_id: str, *, secret: str | None = None,
                               certificate_der: bytes | None = None) -> Principal:
@@ -390,7 +399,7 @@ class _VaultHandler(_Handler):
     # -- secrets -------------------------------------------------------------------------
     def secret_bundle(self, name: str, item: SecretVersion) -> dict[str, Any]:
         bundle: dict[str, Any] = {
-            "value": item.value, "id": f"{self.standin.vault_url}/secrets/{name}/{item.version}",
+            "value": item.value, "id": f"{self.standin.id_base}/secrets/{name}/{item.version}",
             "attributes": {"enabled": True, "created": item.created, "updated": item.created,
                            "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90},
             "tags": item.tags,
@@ -437,7 +446,7 @@ class _VaultHandler(_Handler):
         item = self.find_key(name, version)
         if item is None:
             return
-        kid = f"{self.standin.vault_url}/keys/{name}/{item.version}"
+        kid = f"{self.standin.id_base}/keys/{name}/{item.version}"
         jwk: dict[str, Any] = {"kid": kid}
         public = item.private.public_key()
         if isinstance(public, rsa.RSAPublicKey):
@@ -474,7 +483,7 @@ class _VaultHandler(_Handler):
         except ValueError:
             self.error(400, "BadParameter", "Decryption failed: the value was not wrapped by this key.")
             return
-        self.reply(200, {"kid": f"{self.standin.vault_url}/keys/{name}/{item.version}", "value": b64url(result)})
+        self.reply(200, {"kid": f"{self.standin.id_base}/keys/{name}/{item.version}", "value": b64url(result)})
 
 
 def _check_assertion(assertion: str, principal: Principal, audience_base: str) -> str | None:
@@ -508,9 +517,9 @@ def _check_assertion(assertion: str, principal: Principal, audience_base: str) -
 
 
 @contextmanager
-def running_standin(workdir: Path) -> Iterator[StandIn]:
+def running_standin(workdir: Path, *, public_url: str | None = None) -> Iterator[StandIn]:
     """A started stand-in, stopped on exit (also after a failing test)."""
-    standin = StandIn(workdir).start()
+    standin = StandIn(workdir, public_url=public_url).start()
     try:
         yield standin
     finally:

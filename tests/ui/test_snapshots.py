@@ -87,8 +87,16 @@ def test_progress(snap_compare: Compare) -> None:
         gate.set()
 
 
-def test_done_after_a_failure(snap_compare: Compare) -> None:
+def test_progress_after_a_failure(snap_compare: Compare) -> None:
     assert snap_compare(make_app(fail_step="payload"), run_before=walk(*TO_REVIEW, "tab", "enter", values=PW))
+
+
+def test_done_after_a_failure(snap_compare: Compare) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await walk(*TO_REVIEW, "tab", "enter", values=PW)(pilot)
+        await walk("enter")(pilot)  # Continue, on the failed Progress screen
+
+    assert snap_compare(make_app(fail_step="payload"), run_before=run)
 
 
 def test_quit_dialog(snap_compare: Compare) -> None:

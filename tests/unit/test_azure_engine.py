@@ -72,7 +72,8 @@ def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path
         "cloud-init-network.service cloud-config.service cloud-final.service",
     ]
     assert sorted(files) == [
-        "/etc/chrony.conf", "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg", "/etc/fstab", "/etc/group",
+        "/etc/chrony.conf", "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg",
+        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg", "/etc/fstab", "/etc/group",
         "/etc/gshadow", "/etc/hostname", "/etc/locale.conf", "/etc/machine-id", "/etc/passwd", "/etc/shadow",
         "/etc/ssh/sshd_config.d/40-azl-azure.conf", "/etc/udev/rules.d/10-azure-unmanaged-sriov.rules",
         "/etc/vconsole.conf", "/etc/waagent.conf",
@@ -92,7 +93,8 @@ def test_seed_example_writes_the_nocloud_seed_the_plan_names(tmp_path: Path) -> 
     assert [e.step for e in seen if e.kind == "step-started"] == [
         "storage", "mount", "payload", "system", "cloud-init", "finish"]
     seeded = sorted(f for f in files if "cloud" in f)
-    assert seeded == ["/etc/cloud/cloud.cfg.d/90-azl-installer-datasource.cfg",
+    assert seeded == ["/etc/cloud/cloud.cfg.d/99-azl-installer-datasource.cfg",
+                      "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg",
                       "/var/lib/cloud/seed/nocloud/meta-data", "/var/lib/cloud/seed/nocloud/network-config",
                       "/var/lib/cloud/seed/nocloud/user-data"]
     rendered = engine.plan.render()

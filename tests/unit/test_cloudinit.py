@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import yaml
 
-from installer.cloudinit import CloudInitError, fetch_user_data, seed_cloud_init
+from installer.cloudinit import CloudInitError, fetch_user_data, needs_cloud_init, seed_cloud_init
 from installer.events import EventBus
 from installer.plan import make_plan
 from installer.runner import RecordingRunner
@@ -114,8 +115,10 @@ def test_seed_on_an_azure_linux_target(tmp_path: Path) -> None:
         "/var/lib/cloud/seed/nocloud/user-data": USER_DATA,
         "/var/lib/cloud/seed/nocloud/meta-data": "instance-id: iid-vm1\nlocal-hostname: vm1\n",
         "/var/lib/cloud/seed/nocloud/network-config": "version: 2\n",
-        "/etc/cloud/cloud.cfg.d/90-azl-installer-datasource.cfg": ("# Written by azl-installer.\n"
+        "/etc/cloud/cloud.cfg.d/99-azl-installer-datasource.cfg": ("# Written by azl-installer.\n"
                                                                     "datasource_list: [ NoCloud ]\n"),
+        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg": (
+            "# Written by azl-installer: the profile's system.locale (user-data's locale: wins).\nlocale: C.UTF-8\n"),
     }
     seed = root / "var/lib/cloud/seed/nocloud"
     assert seed.stat().st_mode & 0o777 == 0o700 and (seed / "user-data").stat().st_mode & 0o777 == 0o600
@@ -134,15 +137,39 @@ def test_azure_puts_its_datasource_first(tmp_path: Path) -> None:
     assert files["/var/lib/cloud/seed/nocloud/user-data"] == "#cloud-config\n"
 
 
-def test_azure_without_a_seed_writes_only_the_datasource(tmp_path: Path) -> None:
+def test_azure_without_a_seed_writes_only_the_datasource_and_locale(tmp_path: Path) -> None:
     root = tmp_path
     runner = RecordingRunner()
-    seed_cloud_init(profile_from_text(BASE + "azure: {}\n"), root, runner, EventBus())
+    seed_cloud_init(profile_from_text(BASE + "azure: {}\nsystem: {locale: en_US.UTF-8}\n"), root, runner,
+                    EventBus())
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
-        "etc/cloud/cloud.cfg.d/91-azure_datasource.cfg"]
+        "etc/cloud/cloud.cfg.d/91-azure_datasource.cfg", "etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg"]
+    assert (root / "etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg").read_text().endswith(
+        "\nlocale: en_US.UTF-8\n")
     assert (root / "etc/cloud/cloud.cfg.d/91-azure_datasource.cfg").read_text() == (
         "# Written by azl-installer.\ndatasource_list: [ Azure ]\n")  # no NetworkManager in this target
     assert runner.calls == []  # no cloud-init units to enable
+
+
+def test_seeding_switches_on_the_cloud_init_the_live_root_had_off(tmp_path: Path) -> None:
+    # The installer ISO's live root (the VM profiles' payload) ships cloud-init with this marker.
+    marker = tmp_path / "etc/cloud/cloud-init.disabled"
+    marker.parent.mkdir(parents=True)
+    marker.write_text("# live medium only\n")
+    seen: list[str] = []
+    events = EventBus()
+    events.subscribe(lambda event: seen.append(event.message))
+    profile = profile_from_text(BASE + "cloud_init: {user_data: '#cloud-config'}\n")
+    seed_cloud_init(profile, tmp_path, RecordingRunner(), events)
+    assert not marker.exists()
+    assert "removed /etc/cloud/cloud-init.disabled (the payload had cloud-init switched off)" in seen
+    assert "/etc/cloud/cloud-init.disabled removed if the payload has it" in make_plan(profile, INVENTORY).render()
+
+
+def test_without_a_seed_the_step_does_not_run_and_the_marker_stays() -> None:
+    # An install of the live root without cloud_init/azure boots without cloud-init, like the live system.
+    assert not needs_cloud_init(profile_from_text(BASE))
+    assert "cloud-init" not in make_plan(profile_from_text(BASE), INVENTORY).render().lower()
 
 
 def test_user_data_file_is_relative_to_the_profile_and_checked_by_the_plan(tmp_path: Path) -> None:
@@ -208,3 +235,26 @@ def test_user_data_url_failures_write_nothing(server: str, tmp_path: Path, monke
     with pytest.raises(CloudInitError, match=f"{server}/bad: user-data must start with a '#cloud-config'"):
         seed_cloud_init(profile, tmp_path, RecordingRunner(), EventBus(), timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_live_root_carries_cloud_init_switched_off(tmp_path: Path) -> None:
+    from iso import customize, recipe
+    assert "cloud-init" in recipe.PACKAGES  # the installed copy runs it from its own packages
+    written = customize.install_overlay(tmp_path)
+    assert tmp_path / "etc/cloud/cloud-init.disabled" in written
+
+
+def test_the_vm_seed_profile_installs_the_live_root_and_seeds_user_file_and_command() -> None:
+    profile = load_profile(Path(__file__).resolve().parents[2] / "iso/profiles/vm-cloudinit.yaml")
+    assert profile.payload.image is not None and profile.payload.image.format == "squashfs"
+    assert profile.payload.repositories == ()  # the image holds cloud-init: nothing joins a dnf run
+    assert profile.cloud_init is not None and profile.cloud_init.user_data is not None
+    seed = yaml.safe_load(profile.cloud_init.user_data)
+    assert seed["users"][0]["ssh_authorized_keys"] and seed["write_files"][0]["path"] and seed["runcmd"]
+    vm_disk = Inventory((DiskInfo("/dev/vda", 4 * 1024**3, serial="AZL-TARGET-0"),))
+    rendered = make_plan(profile, vm_disk).render()
+    assert "/var/lib/cloud/seed/nocloud/user-data" in rendered and "datasource_list [ NoCloud ]" in rendered
+    body = profile.scripts.post[0].body
+    for line in ("cloud-init status --long --wait", "AZL-BOOT-CHECK begin", "Conflicts=serial-getty@ttyS0.service",
+                 "Type=simple", "systemctl poweroff"):
+        assert line in body

@@ -138,7 +138,7 @@ def test_grub_cfg_text() -> None:
     assert "set default=install" in lines
     assert "set timeout=3" in lines
     assert "menuentry 'Install Azure Linux' --id install {" in lines
-    assert "    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8" in lines
+    assert "    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 quiet" in lines
     assert "menuentry 'unattended: vm-uefi profile' --id unattended-vm-uefi {" in lines
     assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
             "inst.profile=/profiles/vm-uefi.yaml") in lines
@@ -180,7 +180,8 @@ def test_iso_tree_layout(tmp_path: Path) -> None:
     assert (tree / "live/initrd.img").read_text() == "initrd"
     assert (tree / "repo/repodata/repomd.xml").is_file()
     assert not (tree / "repo/.sample-repo-stamp").exists()
-    assert sorted(p.name for p in (tree / "profiles").iterdir()) == ["vm-bios.yaml", "vm-uefi.yaml"]
+    assert sorted(p.name for p in (tree / "profiles").iterdir()) == [
+        "vm-bios.yaml", "vm-cloudinit.yaml", "vm-uefi.yaml"]
     cfg = (tree / "boot/grub/grub.cfg").read_text()
     assert "inst.profile=/profiles/vm-uefi.yaml" in cfg and "inst.profile=/profiles/vm-bios.yaml" in cfg
 

@@ -196,7 +196,10 @@ def test_key_source_keyvault_secret(standin: StandIn) -> None:
     enc = Encryption(enabled=True, key_source="keyvault-secret", vault_url=standin.vault_url,
                      key_name="disk-passphrase")
     key = obtain_volume_key(enc, client(standin))
-    assert key.secret.text() == PASSPHRASE and key.token is None
+    assert key.secret.text() == PASSPHRASE
+    # the token names the secret for the initramfs, never its value
+    assert key.token == {"type": "azure-keyvault", "keyslots": ["0"], "vault_url": standin.vault_url,
+                         "secret": "disk-passphrase"}
     assert key.source == "Key Vault secret 'disk-passphrase'"
 
 

@@ -92,6 +92,12 @@ def test_console_on_terminal_keeps_a_log_and_gives_ctrl_c_to_the_guest() -> None
     assert vm.console_args(vm.Console(Path("/f"), terminal=False, append=True))[1] == "file,id=ser0,path=/f,append=on"
 
 
+def test_a_socket_console_listens_without_waiting_and_still_logs() -> None:
+    args = vm.console_args(vm.Console(Path("/w/serial.log"), terminal=False, append=True, socket=Path("/w/s,ock")))
+    assert args == ["-chardev", "socket,id=ser0,path=/w/s,,ock,server=on,wait=off,logfile=/w/serial.log,logappend=on",
+                    "-serial", "chardev:ser0"]
+
+
 def test_kvm_probe_rom_puts_its_code_at_the_reset_vector() -> None:
     rom = vm.probe_rom()
     assert len(rom) == 65536
@@ -157,3 +163,17 @@ def test_vhd_checks() -> None:
         "qemu-img", "convert", "-f", "qcow2", "-O", "vpc", "-o", "subformat=fixed,force_size", "/d.qcow2", "/o.vhd"]
     assert vm.qcow2_create_argv(Path("/d.qcow2"), 5 * vm.MiB) == [
         "qemu-img", "create", "-q", "-f", "qcow2", "/d.qcow2", "5242880"]
+
+
+def test_forwards_put_the_guest_on_the_metadata_subnet_and_reach_only_loopback() -> None:
+    forwards = (vm.parse_forward("169.254.169.254:80=8080"), vm.parse_forward(" 169.254.169.250:443=9443 "))
+    assert forwards[1] == vm.Forward("169.254.169.250", 443, 9443)
+    argv = vm.installed_argv(vm.Machine(firmware="bios", forwards=forwards), disk=Path("/d.qcow2"),
+                             console=vm.Console(Path("/s.log"), terminal=False))
+    netdev = argv[argv.index("-netdev") + 1]
+    assert netdev == ("user,id=n0,restrict=on,net=169.254.169.0/24,host=169.254.169.2,dhcpstart=169.254.169.15,"
+                      "guestfwd=tcp:169.254.169.254:80-cmd:busybox nc 127.0.0.1 8080,"
+                      "guestfwd=tcp:169.254.169.250:443-cmd:busybox nc 127.0.0.1 9443")
+    for bad in ("169.254.169.2:80=1", "169.254.170.1:80=1", "169.254.169.254:0=1", "x"):
+        with pytest.raises(ValueError, match="expected 169.254.169.X:PORT=HOSTPORT"):
+            vm.parse_forward(bad)

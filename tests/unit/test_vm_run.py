@@ -130,6 +130,20 @@ def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Pa
     assert "install finished (rc=0) in 12 s" in messages
 
 
+def test_profile_files_go_beside_the_profile_and_forwards_reach_both_boots(host: Path) -> None:
+    (host / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    qemu = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--profile-file",
+             str(host / "ca.pem"), "--forward", "169.254.169.254:80=8080", "--console", str(host / "c.log")]
+    vm_session, _ = session(host, extra, fake_runner(100 * vm.MiB), qemu)
+    assert vm_session.run() == 0
+    stage = host / "wd" / "profile-disk"
+    assert sorted(p.name for p in stage.iterdir()) == ["ca.pem", "profile.yaml"]
+    assert (stage / "ca.pem").read_text() == "-----BEGIN CERTIFICATE-----\n"
+    for call in qemu.calls:
+        assert "guestfwd=tcp:169.254.169.254:80-cmd:busybox nc 127.0.0.1 8080" in shlex.join(call)
+
+
 def test_failed_install_shows_the_guest_log_and_exits_1(host: Path) -> None:
     serial = "AZL-LOG-BEGIN\r\n[partition] FAILED: disk too small\r\nAZL-LOG-END\r\nAZL-INSTALL-RESULT rc=3\r\n"
     qemu = FakeQemu([serial])
@@ -166,6 +180,14 @@ def test_interactive_install_boots_the_iso_from_the_cd(host: Path) -> None:
     assert "ide-cd,drive=cd,bootindex=0" in install and "-kernel" not in install and "pflash" not in install
     assert f"stdio,id=ser0,mux=on,signal=off,logfile={host}/wd/serial.log,logappend=off" in install
     assert not any(c.startswith(("xorriso", "mkfs")) for c in runner.commands())
+
+
+def test_interactive_install_has_no_result_line_and_the_installed_disk_boots_next(host: Path) -> None:
+    qemu = FakeQemu(["Azure Linux 4.0 installer  done\n", "serial-ui-01 login:\n"])
+    vm_session, events = session(host, ["--iso", str(host / "azl.iso")], fake_runner(8 * 1024**3), qemu)
+    assert vm_session.run() == 0
+    assert len(qemu.calls) == 2 and "bootindex=0" in qemu.calls[1][qemu.calls[1].index("-device") + 1]
+    assert any("installer VM stopped after 12 s" in e.message for e in events), [e.message for e in events]
 
 
 def test_no_install_boots_the_existing_disk(host: Path) -> None:
@@ -208,6 +230,9 @@ def test_iso_is_built_when_not_given(host: Path, monkeypatch: pytest.MonkeyPatch
     (["--no-install", "--iso", "x.iso"], "--iso and --profile do not apply"),
     (["--console", "log.txt"], "interactive installer (no --profile) needs --console terminal"),
     (["--no-install", "--no-boot"], "leaves nothing to do"),
+    (["--forward", "10.0.2.2:80=8080"], "--forward '10.0.2.2:80=8080': expected 169.254.169.X:PORT=HOSTPORT"),
+    (["--forward", "169.254.169.254:80=99999"], "expected 169.254.169.X:PORT=HOSTPORT"),
+    (["--profile-file", "/nonexistent/ca.pem"], "--profile-file: no such file: /nonexistent/ca.pem"),
 ])
 def test_bad_options_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,13 +6,17 @@ no kernel can be found or downloaded.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.vm import images
 
+REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("qemu-system-x86_64", "qemu-img", "xorriso", "mkfs.ext4", "grub-mkrescue", "mformat")
 
 
@@ -44,3 +48,24 @@ def kernel() -> images.Kernel:
 def fake_iso(kernel: images.Kernel, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("fake-iso")
     return images.fake_installer_iso(work / "fake-installer.iso", work, kernel)
+
+
+@pytest.fixture(scope="session")
+def installer_iso() -> Path:
+    """The real installer ISO, rebuilt from this tree once per session (the slow live root is
+    cached by its inputs), so it carries the code under test. AZL_TEST_ISO moves it, so two
+    runs side by side do not write the same file."""
+    if os.geteuid() != 0:
+        pytest.skip("the ISO build needs root")
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)} (run scripts/setup-host.sh)")
+    iso = Path(os.environ.get("AZL_TEST_ISO", REPO / "build" / "azl-installer.iso")).resolve()
+    iso.parent.mkdir(parents=True, exist_ok=True)
+    # Scratch space beside the ISO (build/iso-work by default), so a moved ISO builds apart too.
+    done = subprocess.run([sys.executable, "-m", "iso.build", "--out", str(iso), "--work-dir",
+                           str(iso.parent / "iso-work")], cwd=REPO,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-4000:]
+    print(done.stderr.strip().splitlines()[-1])
+    return iso

@@ -15,27 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.vm.conftest import missing_tools
-
 REPO = Path(__file__).resolve().parents[2]
-ISO = REPO / "build" / "azl-installer.iso"
 SAMPLE_EXTRAS = {"azure-vm-utils", "cloud-utils-growpart", "vim-minimal"}
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")
-
-
-@pytest.fixture(scope="module")
-def installer_iso() -> Path:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"missing {', '.join(missing)} (run scripts/setup-host.sh)")
-    # Always rebuilt from this tree (the slow live root is cached by its inputs), so the ISO
-    # carries the code under test.
-    done = subprocess.run([sys.executable, "-m", "iso.build", "--out", str(ISO)], cwd=REPO,
-                          capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-4000:]
-    print(done.stderr.strip().splitlines()[-1])
-    return ISO
 
 
 def _section(log: str, begin: str, end: str) -> list[str]:

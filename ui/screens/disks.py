@@ -1,19 +1,30 @@
-"""Disks: the probed disks, which to erase and which to keep, the automatic layout drawn to scale."""
+"""Disks: the probed disks, which to erase and which to keep, the layout drawn to scale.
+
+The layout is automatic (root filesystem and firmware chosen here) or custom: the editor
+(ui/screens/layout_editor.py, key e or the Edit button) sets partitions per target disk.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
 
 from profiles.sizes import format_size
 from storage.inventory import DiskInfo
 from storage.layout import LayoutError
 from ui import glyphs
 from ui.choices import FILESYSTEMS, FIRMWARES
+from ui.layout_bar import draw
 from ui.screens.base import StepScreen
 from ui.widgets import Choice, MarkList, Plain, layout_bar
 
 BAR_WIDTH = 76
+LAYOUTS = ("automatic", "custom")
+MAX_LEGEND = 5
 
 
 def disk_row(disk: DiskInfo, role: str) -> str:
@@ -35,22 +46,23 @@ def partition_lines(disk: DiskInfo) -> list[str]:
 class DisksScreen(StepScreen):
     AUTO_FOCUS = "#disks"  # set before the first key is read, unlike focus() in on_mount
     STEP = "Disks"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit_layout", "Edit layout", key_display="e")]
 
     def body(self) -> ComposeResult:
         c = self.installer.choices
         yield Plain("Space cycles a disk: [ ] not used, [E] ERASE and install here, [K] keep untouched.",
-                     classes="note")
+                    classes="note")
         yield MarkList(self.rows, id="disks")
         yield Plain("", id="parts", classes="parts")
-        if c.explicit_layout():
-            yield Plain("Layout: the profile's explicit partitions (kept as written).", classes="note")
-        else:
-            yield Choice("Root filesystem", FILESYSTEMS, c.filesystem, id="filesystem")
-            yield Choice("Firmware", FIRMWARES, c.firmware, id="firmware")
+        yield Choice("Root filesystem", FILESYSTEMS, c.filesystem, id="filesystem")
+        yield Choice("Firmware", FIRMWARES, c.firmware, id="firmware")
+        # After the automatic layout's choices, so Tab reaches those first (as before the editor existed).
+        yield Choice("Layout", LAYOUTS, "custom" if c.custom else "automatic", id="layout")
+        with Horizontal(classes="buttons", id="custom-row"):
+            yield Button("Edit partitions", id="edit")
+            yield Plain("  (or e) several [E] disks are fine with a custom layout", classes="note")
         yield Plain("", id="bar", classes="bar")
         yield Plain("", id="legend", classes="legend")
-        yield Plain("Custom layouts (your own partitions) are not editable here in this version: "
-                     "write storage.partitions in a profile and start with --profile.", classes="note")
 
     def rows(self) -> list[str]:
         inventory = self.installer.inventory
@@ -61,6 +73,10 @@ class DisksScreen(StepScreen):
         return [disk_row(d, self.installer.choices.role(d.path)) for d in inventory.disks]
 
     def on_mount(self) -> None:
+        self.refresh_all()
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#disks", MarkList).rebuild()
         self.refresh_all()
 
     def inventory_changed(self) -> None:
@@ -80,18 +96,42 @@ class DisksScreen(StepScreen):
 
     def refresh_all(self) -> None:
         self.refresh_parts()
+        c = self.installer.choices
+        for widget_id in ("#filesystem", "#firmware"):
+            self.query_one(widget_id).display = not c.custom
+        self.query_one("#custom-row").display = c.custom
         inventory = self.installer.inventory
         bar, legend, errors = "", list[str](), list[str]()
-        if inventory is not None and self.installer.choices.targets(inventory):
-            try:
-                layout = self.installer.choices.layout(inventory)
-                bar, legend = layout_bar(layout.targets[0], BAR_WIDTH)
-                bar = f"[{bar}]"
-            except LayoutError as err:
-                errors = [str(err)]
+        if inventory is not None and c.targets(inventory):
+            if c.custom:
+                bar, legend, errors = self.custom_summary()
+            else:
+                try:
+                    layout = c.layout(inventory)
+                    bar, legend = layout_bar(layout.targets[0], BAR_WIDTH)
+                    bar = f"[{bar}]"
+                except LayoutError as err:
+                    errors = [str(err)]
         self.query_one("#bar", Static).update(bar)
         self.query_one("#legend", Static).update("\n".join(legend))
         self.show_errors(errors)
+
+    def custom_summary(self) -> tuple[str, list[str], list[str]]:
+        """A bar per target disk and the engine's verdict; the editor has the details."""
+        from ui import custom_layout
+
+        c, inventory = self.installer.choices, self.installer.inventory
+        assert inventory is not None
+        plan = custom_layout.planned(c.storage(inventory), inventory)
+        bars, legend = [], []
+        for target in c.targets(inventory):
+            parts = c.disk_layout(target.path, inventory)
+            disk_plan = next((t for t in plan.targets if t.disk.path == target.path), None) if plan else None
+            bars.append(f"{target.path:<12}[{draw(target.size, parts, disk_plan, BAR_WIDTH - 12)}]")
+            mounts = ", ".join(p.mount or custom_layout.subvolumes_text(p.subvolumes) or p.filesystem for p in parts)
+            legend.append(f"  {len(parts)} partition{'s' if len(parts) != 1 else ''}: {mounts or '-'}"[:78])
+        lines = [line for pair in zip(bars, legend, strict=True) for line in pair]
+        return lines[0], lines[1:MAX_LEGEND], c.check_layout(inventory)
 
     def on_mark_list_toggled(self, event: MarkList.Toggled) -> None:
         inventory = self.installer.inventory
@@ -103,11 +143,37 @@ class DisksScreen(StepScreen):
 
     def on_choice_changed(self, event: Choice.Changed) -> None:
         c = self.installer.choices
-        if event.choice.id == "filesystem":
+        if event.choice.id == "layout":
+            inventory = self.installer.inventory
+            c.set_custom(event.value == "custom", inventory) if inventory else setattr(
+                c, "custom", event.value == "custom")
+            if inventory is not None:
+                self.query_one("#disks", MarkList).rebuild()
+        elif event.choice.id == "filesystem":
             c.filesystem = event.value  # type: ignore[assignment]
         else:
             c.firmware = event.value  # type: ignore[assignment]
         self.refresh_all()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "edit":
+            self.action_edit_layout()
+
+    def action_edit_layout(self) -> None:
+        from ui.screens.layout_editor import LayoutEditorScreen
+
+        c, inventory = self.installer.choices, self.installer.inventory
+        if inventory is None:
+            self.show_errors(["the disks are still being probed; wait a moment"])
+            return
+        if not c.custom:
+            c.set_custom(True, inventory)
+            self.query_one("#layout", Choice).set_value("custom")
+            self.refresh_all()
+        if not c.targets(inventory):
+            self.show_errors(["choose a target disk first: highlight it and press Space until it shows [E]"])
+            return
+        self.app.push_screen(LayoutEditorScreen())
 
     def validate(self) -> list[str]:
         inventory = self.installer.inventory

@@ -1,7 +1,8 @@
-"""Done (or failed): reboot, power off or exit; where the replayable profile was written."""
+"""Done (or failed): where the replayable profile was written, save it or a log bundle, then reboot or exit."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -10,10 +11,28 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer
 
+from installer.logbundle import SaveError, default_name, save_log_bundle, save_profile
+from ui.save_files import SaveRow
 from ui.widgets import Plain
 
 if TYPE_CHECKING:
     from ui.app import InstallerApp
+
+TARGET_PROFILE = "/var/log/azl-installer/profile.yaml"  # where the engine's finish step writes it
+
+
+def save_dir(app: InstallerApp) -> Path:
+    """Where saved files go unless the user types another path: next to the install log."""
+    log = app.engine.log_path()
+    return log.parent if log is not None else Path.cwd()
+
+
+def bundle_row(app: InstallerApp) -> SaveRow:
+    def save(path: Path, overwrite: bool) -> Path:
+        return save_log_bundle(app.plan, app.engine.log_path(), path, overwrite=overwrite)
+
+    default = save_dir(app) / default_name("logs", app.engine.log_path())
+    return SaveRow("Log bundle", default, "Save log bundle", save, id="bundle")
 
 
 class DoneScreen(Screen[None]):
@@ -25,28 +44,41 @@ class DoneScreen(Screen[None]):
         self.code = code
         self.error = error
 
+    @property
+    def installer(self) -> InstallerApp:
+        return cast("InstallerApp", self.app)
+
     def compose(self) -> ComposeResult:
-        app = cast("InstallerApp", self.app)
+        app = self.installer
         image = app.engine.image
         if self.code == 0:
             where = f"the disk image {image}" if image else "the target disk"
-            text = (f"[+] Azure Linux is installed on {where}.\n\nThe profile of this install (secrets removed) "
-                    "is in the installed system at /var/log/azl-installer/profile.yaml, with the install log: "
-                    "replay it unattended with 'azl-installer install --profile profile.yaml'.")
+            text = (f"[+] Azure Linux is installed on {where}.\n\nThe profile of this install (secrets removed) was "
+                    f"written into the installed system at {TARGET_PROFILE}, with the logs. Replay it unattended "
+                    "with 'azl-installer install --profile FILE'.")
         else:
             text = f"[!] The install did not complete.\n\n{self.error or ''}"
         yield Plain("Azure Linux 4.0 installer  " + ("done" if self.code == 0 else "failed"), classes="title")
         yield Plain(text, id="outcome", classes="intro")
         if image is not None:
             yield Plain("Installing into a disk image: reboot and power off are not offered.", classes="note")
+        if app.plan is not None:
+            default = save_dir(app) / default_name("profile", app.engine.log_path())
+            yield SaveRow("Profile file", default, "Save profile", self.save_profile, id="profile")
+        yield bundle_row(app)
         with Horizontal(classes="buttons"):
             yield Button("Exit", id="exit")
             yield Button("Reboot", id="reboot", disabled=image is not None or self.code != 0)
             yield Button("Power off", id="poweroff", disabled=image is not None)
         yield Footer()
 
+    def save_profile(self, path: Path, overwrite: bool) -> Path:
+        if self.installer.plan is None:
+            raise SaveError("no profile: the install never had a plan")
+        return save_profile(self.installer.plan.profile, path, overwrite=overwrite)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        cast("InstallerApp", self.app).exit((event.button.id or "exit", self.code))
+        self.installer.exit((event.button.id or "exit", self.code))
 
     def action_noop(self) -> None:
         """Nothing to go back to."""

@@ -1,4 +1,8 @@
-"""Progress: the whole install and the current step as bars, the steps with states, a bounded log."""
+"""Progress: the whole install and the current step as bars, the steps with states, a bounded log.
+
+A failure stays on this screen, with the step, the message and the full log's path, so the
+user can read the log tail and save a log bundle before going on to the Done screen.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Button, Footer, RichLog, Static
 
 from installer.events import Event, format_human
 from installer.plan import Plan
@@ -38,6 +43,7 @@ class ProgressScreen(StepScreen):
         self.states = {s.id: "pending" for s in plan.steps}
         self.current: str | None = None
         self.failure: str | None = None
+        self.outcome: tuple[int, str] | None = None  # set when the install failed: (exit code, message)
 
     def compose(self) -> ComposeResult:
         yield Plain("Azure Linux 4.0 installer  installing", classes="title")
@@ -46,9 +52,13 @@ class ProgressScreen(StepScreen):
         yield Plain("", id="steps", classes="steps")
         yield RichLog(max_lines=500, wrap=False, id="log")
         yield Plain("", id="errors", classes="errors")
+        with Horizontal(classes="buttons failed"):
+            yield Button("Continue", id="continue")
         yield Footer()
 
     def on_mount(self) -> None:
+        for node in self.query(".failed"):
+            node.display = False
         self.render_steps()
         self.run_install()
 
@@ -103,10 +113,23 @@ class ProgressScreen(StepScreen):
         log = self.installer.engine.log_path()
         error = self.failure or message.error or "the install failed"
         self.show_errors([error, f"full log: {log or 'not written'}"])
-        self.installer.finished(message.code, f"{error}; full log: {log or 'not written'}")
+        self.outcome = (message.code, f"{error}; full log: {log or 'not written'}")
+        self.installer.installing = False  # nothing runs any more: quitting is safe
+        from ui.screens.done import bundle_row
+
+        self.mount(bundle_row(self.installer), before=self.query_one(".failed"))
+        for node in self.query(".failed"):
+            node.display = True
+        self.query_one("#continue", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue" and self.outcome is not None:
+            self.installer.finished(*self.outcome)
 
     def action_back(self) -> None:
         """No way back while disks are being written."""
 
     def action_next(self) -> None:
-        """The Done screen follows by itself."""
+        """The Done screen follows by itself, or (after a failure) with Continue."""
+        if self.outcome is not None:
+            self.installer.finished(*self.outcome)

@@ -37,9 +37,17 @@ class ReviewScreen(StepScreen):
             yield Button("Erase and install", id="confirm", disabled=True, variant="error")
 
     def on_mount(self) -> None:
+        self.inventory_changed()
+
+    def inventory_changed(self) -> None:
+        """Plan once the disks are known (with interactive_sections, Review can come before probing ends)."""
         inventory = self.installer.inventory
-        assert inventory is not None
-        self.make_plan(self.installer.choices.to_profile(inventory))
+        if self.installer.probe_error:
+            self.query_one("#erase", Static).update(f"! {self.installer.probe_text()}")
+        elif inventory is None:
+            self.query_one("#erase", Static).update("Probing disks in the background; the plan follows ...")
+        elif self.plan is None:
+            self.make_plan(self.installer.choices.to_profile(inventory))
 
     @work(thread=True, exclusive=True, group="plan")
     def make_plan(self, profile: Profile) -> None:

@@ -1,0 +1,171 @@
+"""Encrypting the target's volumes during an install.
+
+Order matters for safety: the volume key is obtained and every recovery key escrowed (or shown)
+in prepare(), BEFORE the storage step writes anything, so a vault that refuses, a wrong key type
+or a missing role stops the install with the disks untouched. The LUKS UUIDs are chosen here for
+that reason: the escrowed secret is tagged with the UUID the volume will have. The storage step
+then formats and opens each volume (encrypt()), filesystems go onto the opened mapping, and the
+mappings are closed after the target is unmounted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from installer.events import EventBus
+from installer.keyvault import Credential, KeyDir, SecretBytes, VaultClient, VaultSettings
+from installer.keyvault.keysource import (
+    VolumeKey,
+    escrow_mode,
+    escrow_recovery_key,
+    new_recovery_key,
+    obtain_volume_key,
+)
+from installer.runner import Runner
+from installer.unlock import target_files
+from profiles.model import Encryption
+from storage.layout import StoragePlan
+from storage.luks import LuksVolume, close_argv, format_volume, luks_settings, open_argv
+
+# Hosts of the Azure clouds' vaults: only these get the SDK's check that a vault's sign-in
+# challenge names the vault's own domain. A private endpoint or a test vault at an address has no
+# such domain; the CA bundle is what makes those trusted.
+_VAULT_SUFFIXES = (".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".managedhsm.azure.net")
+
+
+def vault_client(enc: Encryption) -> VaultClient | None:
+    """A Key Vault client for the profile's vault and identity, or None without a vault."""
+    if not enc.vault_url:
+        return None
+    verify: str | bool = enc.ca_bundle or True
+    host = urlsplit(enc.vault_url).hostname or ""
+    settings = VaultSettings(connection_verify=verify, verify_challenge_resource=host.endswith(_VAULT_SUFFIXES))
+    return VaultClient(enc.vault_url, Credential(enc.identity, connection_verify=verify), settings)
+
+
+@dataclass(frozen=True)
+class EncryptedPartition:
+    device: str  # the partition, e.g. /dev/vda3
+    mount: str  # what it holds, for messages and the recovery secret's name ("/" for a btrfs / + /home)
+
+
+def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[EncryptedPartition]:
+    """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match)."""
+    found = []
+    for target in plan.targets:
+        for part in target.partitions:
+            mounts = [m for m in (part.mount, *(sv.mount for sv in part.subvolumes)) if m]
+            chosen = [m for m in mounts if m in volumes]
+            if chosen:
+                found.append(EncryptedPartition(part.device(target.disk.path), chosen[0]))
+    return found
+
+
+@dataclass
+class VolumeEncryptor:
+    """Holds the volume key and recovery keys in memory (tmpfs files only while cryptsetup reads them)."""
+
+    enc: Encryption
+    hostname: str
+    runner: Runner
+    events: EventBus
+    keys: KeyDir
+    console: TextIO | None = None
+    volumes: list[LuksVolume] = field(default_factory=list)
+    opened: list[LuksVolume] = field(default_factory=list)
+    _key: VolumeKey | None = None
+    _recovery: dict[str, tuple[str, SecretBytes]] = field(default_factory=dict)  # device -> (uuid, key)
+
+    def prepare(self, partitions: Sequence[EncryptedPartition]) -> None:
+        """Get the key and escrow the recovery keys; raises (one line) before any disk is written."""
+        vault = vault_client(self.enc)
+        try:
+            self._key = obtain_volume_key(self.enc, vault)
+            self.events.log(f"volume key from {self._key.source}")
+            if "keyvault" in self.enc.unlock and self.enc.key_source == "keyvault-secret":
+                _check_passphrase_for_initramfs(self._key.secret)
+            for part in partitions:
+                volume_uuid = str(uuid.uuid4())
+                recovery = new_recovery_key()
+                self._recovery[part.device] = (volume_uuid, recovery)
+                where = escrow_recovery_key(self.enc, vault, recovery, luks_uuid=volume_uuid,
+                                            hostname=self.hostname, mount=part.mount,
+                                            console=self.console if self.console is not None else sys.stderr)
+                self.events.log(where)
+        finally:
+            if vault is not None:
+                vault.close()
+
+    def encrypt(self, device: str, mount: str) -> str:
+        """Format and open one volume; returns the mapper device that the filesystem goes on."""
+        assert self._key is not None, "prepare() first"
+        volume_uuid, recovery = self._recovery[device]
+        settings = luks_settings(self.enc)
+        started = time.monotonic()
+        volume = format_volume(device, mount, self._key, recovery, settings, self.keys, self.runner, self.events,
+                               uuid=volume_uuid)
+        formatted = time.monotonic()
+        self.volumes.append(volume)
+        key_file = self.keys.write("open.key", self._key.secret)
+        try:
+            self.runner.run(open_argv(volume, key_file, discard=True))
+        finally:
+            self.keys.shred(key_file)
+        self.opened.append(volume)
+        # The times are what `make bench` reports: format = luksFormat + the recovery slot.
+        self.events.log(f"{device} opened as {volume.mapper_path} (format {formatted - started:.1f} s, "
+                        f"open {time.monotonic() - formatted:.1f} s)")
+        return volume.mapper_path
+
+    def close_all(self) -> list[str]:
+        """Close the opened mappings (after unmounting); returns those that stayed open."""
+        failed = []
+        for volume in reversed(self.opened):
+            if self.runner.run(close_argv(volume), check=False).returncode != 0:
+                failed.append(volume.mapper_path)
+        self.opened.clear()
+        return failed
+
+    def wipe(self) -> None:
+        if self._key is not None:
+            self._key.wipe()
+        for _, key in self._recovery.values():
+            key.wipe()
+
+    def escrow(self) -> str:
+        return escrow_mode(self.enc)
+
+
+def _check_passphrase_for_initramfs(secret: SecretBytes) -> None:
+    # The initramfs reads the secret's JSON with sed (there is no JSON parser there), which cannot undo
+    # escapes: refuse such a passphrase now, before any disk is written, rather than fail at boot.
+    if any(b in (0x22, 0x5C) or b < 0x20 for b in secret.view()):  # '"', '\\', control characters
+        raise ValueError("unlock keyvault reads the Key Vault secret in the initramfs, which cannot handle a "
+                         "passphrase with quotes, backslashes or control characters: choose another passphrase "
+                         "or key_source keyvault-key")
+
+
+
+def encryption_step(enc: Encryption, plan: StoragePlan, hostname: str) -> tuple[str, str, tuple[str, ...]]:
+    """The plan's step that runs before any disk is written; (id, title, details)."""
+    escrow = escrow_mode(enc)
+    if escrow == "keyvault":
+        where = f"escrowed in {enc.vault_url} as a secret tagged with the LUKS UUID and host name {hostname}"
+    else:
+        where = "shown once on the console, saved nowhere"
+    key = {"passphrase": "the profile's passphrase", "keyvault-secret": f"Key Vault secret '{enc.key_name}'",
+           "keyvault-key": f"a random key wrapped by Key Vault key '{enc.key_name}' (RSA-OAEP-256), kept in a "
+                           "LUKS2 token"}[enc.key_source]
+    details = [f"volume key: {key}", f"recovery key: one per volume, {where}"]
+    details += [f"LUKS2 on {p.device} ({p.mount}): {enc.cipher} {enc.key_size}-bit, {enc.pbkdf.type}"
+                for p in encrypted_partitions(plan, enc.volumes)]
+    details.append("unlock at boot: " + ", then ".join(enc.unlock))
+    details.append("writes " + ", ".join(target_files(enc)))
+    return ("encryption-keys", "Get the volume key and escrow recovery keys (before any disk is written)",
+            tuple(details))

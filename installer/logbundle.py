@@ -1,0 +1,136 @@
+"""Files a user hands to someone else: the replayable profile and a log bundle, never with a secret.
+
+The log bundle is a .tar.gz of the human log, the JSON event log, plan.txt and the profile
+with its secrets removed. The engine never logs a secret; as a second line of defence every
+value of a secret field of the profile is replaced in each member before it is written.
+Both writers refuse to replace an existing file unless told to, and fail with one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from installer.plan import Plan
+from profiles import dump_profile
+from profiles.model import Profile
+
+REMOVED = "<removed>"
+PROFILE_HEADER = "# The profile of this install (secrets removed). Replay: azl-installer install --profile FILE\n"
+
+
+class SaveError(Exception):
+    """A file could not be written; str() is one line naming the path and the reason."""
+
+
+class Exists(SaveError):
+    """The path exists and overwriting was not confirmed."""
+
+
+def secret_values(obj: Any) -> Iterator[str]:
+    """Every non-empty value of a field marked secret, anywhere in a profile."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for fld in dataclasses.fields(obj):
+            value = getattr(obj, fld.name)
+            if fld.metadata.get("secret") and isinstance(value, str) and value:
+                yield value
+            else:
+                yield from secret_values(value)
+    elif isinstance(obj, tuple):
+        for item in obj:
+            yield from secret_values(item)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for value in sorted(secrets, key=len, reverse=True):  # a secret inside a longer one goes with the longer
+        text = text.replace(value, REMOVED)
+    return text
+
+
+def profile_text(profile: Profile) -> str:
+    return PROFILE_HEADER + dump_profile(profile, redact=True)
+
+
+def events_log_of(log: Path) -> Path:
+    """The JSON event log the session opened next to a human log (install-STAMP.log -> events-STAMP.jsonl)."""
+    return log.with_name("events-" + log.name.removeprefix("install-")).with_suffix(".jsonl")
+
+
+def _target(path: Path, overwrite: bool) -> Path:
+    path = path.expanduser()
+    if not path.name or path.is_dir():
+        raise SaveError(f"{path} is a directory: type a file name")
+    if path.exists() and not overwrite:
+        raise Exists(f"{path} already exists")
+    if not path.parent.is_dir():
+        raise SaveError(f"cannot write {path}: the directory {path.parent} does not exist")
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory, so a failed save leaves no half file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise SaveError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def save_profile(profile: Profile, path: Path, *, overwrite: bool = False) -> Path:
+    """Write the replayable profile (secrets removed); returns the path written."""
+    target = _target(path, overwrite)
+    _write(target, profile_text(profile).encode())
+    return target
+
+
+def bundle_members(plan: Plan | None, log: Path | None) -> dict[str, bytes]:
+    """name -> content of each file in the bundle; a log that was never written is named in a note."""
+    secrets = list(secret_values(plan.profile)) if plan is not None else []
+    members: dict[str, str] = {}
+    missing: list[str] = []
+    sources = {"install.log": log, "events.jsonl": events_log_of(log) if log is not None else None}
+    for name, source in sources.items():
+        try:
+            if source is None:
+                raise FileNotFoundError
+            members[name] = source.read_text(encoding="utf-8", errors="replace")
+        except OSError as err:
+            missing.append(f"{name}: {source or 'no log was opened'}"
+                           f"{': ' + err.strerror if isinstance(err, OSError) and err.strerror else ''}")
+    if plan is not None:
+        members["plan.txt"] = plan.render() + "\n"
+        members["profile.yaml"] = profile_text(plan.profile)
+    if missing:
+        members["MISSING.txt"] = "Not in this bundle:\n" + "".join(f"  {m}\n" for m in missing)
+    return {name: scrub(text, secrets).encode() for name, text in members.items()}
+
+
+def save_log_bundle(plan: Plan | None, log: Path | None, path: Path, *, overwrite: bool = False) -> Path:
+    """Write the .tar.gz log bundle; returns the path written."""
+    target = _target(path, overwrite)
+    stamp = time.time()
+    folder = target.name.removesuffix(".gz").removesuffix(".tar").removesuffix(".tgz") or "azl-installer-logs"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in bundle_members(plan, log).items():
+            info = tarfile.TarInfo(f"{folder}/{name}")
+            info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
+            tar.addfile(info, io.BytesIO(data))
+    _write(target, buffer.getvalue())
+    return target
+
+
+def default_name(kind: str, log: Path | None) -> str:
+    """azl-installer-logs-STAMP.tar.gz or azl-installer-profile-STAMP.yaml, STAMP being the install log's."""
+    stamp = log.stem.removeprefix("install-") if log is not None else time.strftime("%Y%m%d-%H%M%S")
+    return f"azl-installer-{kind}-{stamp}" + (".tar.gz" if kind == "logs" else ".yaml")

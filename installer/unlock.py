@@ -1,0 +1,85 @@
+"""What the installed system needs to open its encrypted volumes at boot.
+
+/etc/crypttab for the target's initramfs tool, and for unlock keyvault on initramfs-tools
+targets: the keyscript (installer/data/unlock-keyvault), an initramfs hook that brings curl,
+the CAs and NIC drivers, and its settings. No key material is written: the key stays in the
+vault and, wrapped, in the volume's LUKS2 header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from installer.events import EventBus
+from installer.system import write_file
+from profiles.model import Encryption
+from storage.luks import KEYSCRIPT, LuksVolume, crypttab_line, kernel_arguments
+
+UNLOCK_CONF = "/etc/azl-installer/unlock.conf"
+UNLOCK_HOOK = "/etc/initramfs-tools/hooks/azl-unlock"
+VAULT_CA = "/etc/azl-installer/keyvault-ca.pem"
+CRYPTSETUP_HOOK_CONF = "/etc/cryptsetup-initramfs/conf-hook"
+# Drivers the initramfs needs to reach Key Vault (QEMU/KVM, Hyper-V synthetic NIC).
+NETWORK_MODULES = ("virtio_net", "hv_netvsc")
+
+
+def target_files(enc: Encryption, initramfs: str | None = None) -> list[str]:
+    """Every file unlock setup writes (for the plan; initramfs None = not known before the payload)."""
+    files = ["/etc/crypttab"]
+    if "keyvault" in enc.unlock and initramfs != "dracut":
+        files += [KEYSCRIPT, UNLOCK_HOOK, UNLOCK_CONF, CRYPTSETUP_HOOK_CONF]
+        files += [VAULT_CA] if enc.ca_bundle else []
+    return files
+
+
+def _data(name: str) -> str:
+    return (resources.files("installer") / "data" / name).read_text()
+
+
+def unlock_conf(enc: Encryption) -> str:
+    # At boot it is always the VM's managed identity (a user-assigned one by its client id); a service
+    # principal that ran the install is never stored in the target.
+    client_id = (enc.identity.client_id or "") if enc.identity.kind == "managed-identity" else ""
+    allow = "yes" if "passphrase" in enc.unlock else "no"
+    lines = ["# Written by azl-installer: settings of unlock-keyvault (no secrets here).",
+             f"AZL_UNLOCK_CLIENT_ID={client_id}", f"AZL_UNLOCK_PASSPHRASE={allow}"]
+    if enc.ca_bundle:
+        lines.append(f"AZL_UNLOCK_CA={VAULT_CA}")
+    return "\n".join(lines) + "\n"
+
+
+def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str | None, root: Path,
+                     events: EventBus) -> list[str]:
+    """Write crypttab and the unlock helpers; returns the kernel arguments the boot loader must add."""
+    initramfs = tool or "initramfs-tools"  # no tool: the boot loader step says so; crypttab as Debian's
+    if initramfs == "dracut" and "keyvault" in enc.unlock:
+        raise ValueError("unlock keyvault is built for initramfs-tools targets only; this target uses dracut: "
+                         "use unlock [passphrase] for now")
+    header = "# Written by azl-installer: encrypted volumes, opened by LUKS UUID; see crypttab(5).\n"
+    write_file(root, "/etc/crypttab", header + "".join(crypttab_line(v, enc.unlock, initramfs) + "\n"
+                                                      for v in volumes), mode=0o600)
+    if initramfs == "dracut":
+        # systemd-cryptsetup in the initramfs opens what rd.luks.uuid names, with crypttab's options.
+        events.log("crypttab written; dracut opens " + ", ".join(v.mapper_name for v in volumes))
+        return kernel_arguments(volumes)
+    # cryptroot opens every crypttab entry marked 'initramfs'; CRYPTSETUP=y includes it although
+    # the hook cannot see the encrypted root from inside the installer's chroot.
+    write_file(root, CRYPTSETUP_HOOK_CONF, "# Written by azl-installer\nCRYPTSETUP=y\n")
+    if "keyvault" in enc.unlock:
+        write_file(root, KEYSCRIPT, _data("unlock-keyvault"), mode=0o755)
+        write_file(root, UNLOCK_HOOK, _data("unlock-hook"), mode=0o755)
+        write_file(root, UNLOCK_CONF, unlock_conf(enc))
+        if enc.ca_bundle:
+            write_file(root, VAULT_CA, Path(enc.ca_bundle).read_text())
+    events.log("crypttab written; the initramfs opens " + ", ".join(v.mapper_name for v in volumes)
+               + (" with Key Vault through the VM's managed identity" if "keyvault" in enc.unlock else ""))
+    return []
+
+
+def initramfs_modules(enc: Encryption | None) -> tuple[str, ...]:
+    """Extra modules for MODULES=list: dm-crypt, and NIC drivers when the initramfs fetches the key."""
+    if enc is None or not enc.enabled:
+        return ()
+    return ("dm_crypt", *(NETWORK_MODULES if "keyvault" in enc.unlock else ()))

@@ -1,0 +1,161 @@
+"""Encryption inside the engine, with a recording runner: the order that keeps disks safe, the commands,
+the files written into the target, and what never reaches a command line, an event or the saved profile."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from installer.engine import Engine, InstallFailed
+from installer.events import Event, EventBus
+from installer.plan import make_plan
+from installer.runner import RecordingRunner, Reply
+from profiles import profile_from_text
+from storage.inventory import DiskInfo, Inventory
+from tests.keyvault_standin import StandIn, running_standin
+
+PASSPHRASE = "correct-horse-battery-staple"
+PROFILE = """\
+storage:
+  disks: [{path: DISK}]
+  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
+payload:
+  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
+  groups: [core]
+system: {hostname: vault-test}
+bootloader: {enabled: false}
+ENCRYPTION
+"""
+PASSPHRASE_ENCRYPTION = f"encryption: {{enabled: true, passphrase: {PASSPHRASE}, pbkdf: {{memory: 64MiB}}}}"
+
+
+def _engine(tmp_path: Path, encryption: str) -> tuple[Engine, RecordingRunner, list[Event], Path, str]:
+    disk = tmp_path / "disk.img"
+    with disk.open("wb") as handle:
+        handle.truncate(4 * 1024**3)
+    profile = profile_from_text(PROFILE.replace("DISK", f"/dev/{disk.name}").replace("ENCRYPTION", encryption))
+    plan = make_plan(profile, Inventory((DiskInfo(f"/dev/{disk.name}", 4 * 1024**3),)))
+    # pyparted writes a real table into the image file the planned disk path now names
+    storage = replace(plan.storage, targets=tuple(replace(t, disk=replace(t.disk, path=str(disk)))
+                                                  for t in plan.storage.targets))
+    plan = replace(plan, storage=storage)
+    runner = RecordingRunner()
+
+    def make_nodes(argv: tuple[str, ...]) -> None:
+        for number in (1, 2, 3):
+            Path(f"{disk}{number}").touch()
+
+    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
+    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
+    seen: list[Event] = []
+    root = tmp_path / "target"
+    root.mkdir()
+    return (Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path, host_logs=[]),
+            runner, seen, root, str(disk))
+
+
+def test_root_is_encrypted_opened_formatted_mounted_and_closed(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    engine, runner, seen, root, disk = _engine(tmp_path, PASSPHRASE_ENCRYPTION)
+    engine.run()
+    started = [e.step for e in seen if e.kind == "step-started"]
+    assert started[:2] == ["encryption-keys", "storage"]
+    calls = runner.calls
+    [fmt] = [c for c in calls if c[:2] == ("cryptsetup", "luksFormat")]
+    assert fmt[-1] == f"{disk}3" and "--uuid" in fmt and "argon2id" in fmt
+    uuid = fmt[fmt.index("--uuid") + 1]
+    mapper = f"/dev/mapper/luks-{uuid}"
+    assert ("mkfs.ext4", "-F", "-q", "-L", "root", mapper) in calls  # the filesystem goes inside the volume
+    assert not [c for c in calls if c[0] == "mkfs.ext4" and c[-1] == f"{disk}3"]
+    order = [c[:2] for c in calls if c[0] in ("wipefs", "cryptsetup", "mkfs.ext4", "mount", "umount")]
+    assert order.index(("cryptsetup", "luksFormat")) < order.index(("cryptsetup", "luksAddKey")) \
+        < order.index(("cryptsetup", "open"))
+    mounts = [c for c in calls if c[0] == "mount"]
+    assert mounts[0][-2:] == (mapper, str(root))
+    assert calls[-1] == ("cryptsetup", "close", f"luks-{uuid}")  # closed after every umount
+    # keys reach cryptsetup as files only, shredded afterwards
+    assert all(PASSPHRASE not in " ".join(c) for c in calls)
+    key_files = [c[c.index("--key-file") + 1] for c in calls if "--key-file" in c]
+    assert key_files and all(not Path(f).exists() for f in key_files)
+    assert (root / "etc/crypttab").read_text().splitlines()[-1] == \
+        f"luks-{uuid} UUID={uuid} none luks,discard,initramfs"
+    # the recovery key is shown once on the console (escrow print: no vault), never in events or files
+    shown = re.search(r"\n    ([cbdefghijklnrtuv]{8}(-[cbdefghijklnrtuv]{8}){7})\n", capsys.readouterr().err)
+    assert shown is not None
+    recovery = shown.group(1)
+    text = "\n".join(e.message for e in seen)
+    assert recovery not in text and PASSPHRASE not in text
+    saved = (root / "var/log/azl-installer/profile.yaml").read_text()
+    assert PASSPHRASE not in saved and recovery not in saved
+
+
+@pytest.fixture
+def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    with running_standin(tmp_path / "standin") as running:
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", running.imds_url)
+        running.add_rsa_key("disk-kek")
+        yield running
+
+
+def test_a_vault_failure_stops_before_any_disk_is_written(tmp_path: Path, standin: StandIn) -> None:
+    encryption = (f"encryption: {{enabled: true, key_source: keyvault-secret, vault_url: '{standin.vault_url}', "
+                  f"key_name: no-such-secret, ca_bundle: '{standin.ca.ca_pem}'}}")
+    engine, runner, seen, _, _ = _engine(tmp_path, encryption)
+    with pytest.raises(InstallFailed) as info:
+        engine.run()
+    assert info.value.step == "encryption-keys"
+    assert "no-such-secret" in info.value.message
+    assert runner.calls == []  # nothing was wiped, partitioned or formatted
+
+
+def test_keyvault_unlock_writes_the_initramfs_helpers_and_escrows_the_recovery_key(
+        tmp_path: Path, standin: StandIn) -> None:
+    encryption = (f"encryption: {{enabled: true, key_source: keyvault-key, vault_url: '{standin.vault_url}', "
+                  f"key_name: disk-kek, ca_bundle: '{standin.ca.ca_pem}', unlock: [keyvault, passphrase], "
+                  "pbkdf: {memory: 64MiB}}")
+    engine, runner, seen, root, disk = _engine(tmp_path, encryption)
+    engine.run()
+    [fmt] = [c for c in runner.calls if c[:2] == ("cryptsetup", "luksFormat")]
+    uuid = fmt[fmt.index("--uuid") + 1]
+    # escrowed before anything was written, tagged with the UUID the volume then got
+    [escrowed] = standin.secrets["luks-recovery-vault-test-root"]
+    assert escrowed.tags == {"luks-uuid": uuid, "hostname": "vault-test", "volume": "/",
+                             "purpose": "luks-recovery-key"}
+    assert [c[:3] for c in runner.calls if c[:3] == ("cryptsetup", "token", "import")]
+    assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
+        f"luks-{uuid} UUID={uuid} none luks,discard,initramfs,keyscript=/usr/lib/azl-installer/unlock-keyvault")
+    assert (root / "usr/lib/azl-installer/unlock-keyvault").stat().st_mode & 0o777 == 0o755
+    assert (root / "etc/initramfs-tools/hooks/azl-unlock").stat().st_mode & 0o111
+    conf = (root / "etc/azl-installer/unlock.conf").read_text()
+    assert "AZL_UNLOCK_PASSPHRASE=yes" in conf and "AZL_UNLOCK_CA=/etc/azl-installer/keyvault-ca.pem" in conf
+    assert (root / "etc/azl-installer/keyvault-ca.pem").read_bytes() == standin.ca.ca_pem.read_bytes()
+    assert "CRYPTSETUP=y" in (root / "etc/cryptsetup-initramfs/conf-hook").read_text()
+    text = "\n".join(e.message for e in seen)
+    assert escrowed.value not in text
+    assert "escrowed as Key Vault secret" in text
+
+
+def test_plan_puts_the_key_step_first_and_marks_encrypted_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.luks.device_mapper_available", lambda *a, **k: True)
+    encryption = ("encryption: {enabled: true, key_source: keyvault-key, vault_url: 'https://v.vault.azure.net', "
+                  "key_name: disk-kek, unlock: [keyvault, passphrase]}")
+    profile = profile_from_text(PROFILE.replace("DISK", "/dev/vda").replace("ENCRYPTION", encryption)
+                                .replace("  groups: [core]", "  image: {path: /srv/root.tar}"))
+    plan = make_plan(profile, Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
+    assert plan.blockers == ()
+    assert [s.id for s in plan.steps][:2] == ["encryption-keys", "storage"]
+    details = "\n".join(plan.steps[0].details)
+    assert "a random key wrapped by Key Vault key 'disk-kek'" in details
+    assert "escrowed in https://v.vault.azure.net" in details and "vault-test" in details
+    assert "LUKS2 on /dev/vda3 (/)" in details and "unlock at boot: keyvault, then passphrase" in details
+    assert "/usr/lib/azl-installer/unlock-keyvault" in details and "/etc/crypttab" in details
+    assert [d for d in plan.destructive if "LUKS2-encrypted" in d] == [
+        d for d in plan.destructive if d.startswith("create /dev/vda3")]
+    # the same profile with an RPM payload (dracut) is refused before anything is written
+    rpm = make_plan(replace(profile, payload=replace(profile.payload, image=None, groups=("core",))),
+                    Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
+    assert any("unlock keyvault is built for initramfs-tools targets only" in b for b in rpm.blockers)

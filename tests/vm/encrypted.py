@@ -1,0 +1,92 @@
+"""The encrypted install in QEMU, shared by its VM test and `make bench`.
+
+The guest reaches the Key Vault stand-in through QEMU user networking: 169.254.169.254:80 is the
+metadata endpoint (managed identity) and 169.254.169.250:443 the vault, both forwarded to servers
+on the host's loopback. The profile is iso/profiles/vm-uefi.yaml plus envelope encryption
+(keyvault-key), recovery escrow to the vault and unlock keyvault only (no console fallback), and
+a post script that leaves a plaintext marker on the encrypted root.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tests.keyvault_standin import StandIn
+
+REPO = Path(__file__).resolve().parents[2]
+VAULT_IP = "169.254.169.250"
+VAULT_URL = f"https://{VAULT_IP}"
+HOSTNAME = "azl-encrypted"
+
+
+def encrypted_profile(marker: str) -> str:
+    profile = yaml.safe_load((REPO / "iso" / "profiles" / "vm-uefi.yaml").read_text())
+    profile["system"]["hostname"] = HOSTNAME
+    profile["encryption"] = {
+        "enabled": True, "key_source": "keyvault-key", "vault_url": VAULT_URL, "key_name": "disk-kek",
+        "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem",
+        "pbkdf": {"iter_time": 1000}, "recovery": {"escrow": "keyvault"}, "unlock": ["keyvault"],
+    }
+    check = profile["scripts"]["post"][0]
+    check["body"] = check["body"].replace(
+        "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n",
+        "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n"
+        "lsblk -n -o NAME,TYPE,MOUNTPOINT | sed 's/^[^a-z]*/lsblk /'\n"
+        "echo \"marker: $(cat /root/azl-marker)\"\n"
+        "grep -h 'opened as' /var/log/azl-installer/install-*.log | sed 's/^/luks-times /'\n")
+    profile["scripts"]["post"].append({"name": "plaintext marker", "body": f"echo {marker} > /root/azl-marker\n"})
+    return yaml.safe_dump(profile, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class EncryptedRun:
+    returncode: int
+    stderr: str
+    serial: str  # the whole serial console: the install, then the installed system's boot
+    disk: Path  # the target disk (qcow2)
+    marker: str
+
+    @property
+    def first_boot(self) -> str:
+        return self.serial[self.serial.index("AZL-INSTALL-RESULT rc=0"):]
+
+    @property
+    def check(self) -> str:
+        boot = self.first_boot
+        return boot[boot.index("AZL-BOOT-CHECK begin"):boot.index("AZL-BOOT-CHECK end")]
+
+    def timings(self) -> dict[str, float]:
+        """LUKS format/open in the guest's install, and the Key Vault unlock in the initramfs."""
+        found: dict[str, float] = {}
+        if match := re.search(r"\(format ([\d.]+) s, open ([\d.]+) s\)", self.serial):
+            found["format"], found["open"] = float(match[1]), float(match[2])
+        asked = re.search(r"azl-unlock: asking Key Vault .*\(uptime ([\d.]+) s\)", self.first_boot)
+        got = re.search(r"azl-unlock: key for .*\(uptime ([\d.]+) s\)", self.first_boot)
+        if asked and got:
+            found["unlock_fetch"], found["unlocked_at"] = float(got[1]) - float(asked[1]), float(got[1])
+        return found
+
+
+def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedRun:
+    """Install from the ISO with the key from the stand-in, then boot the installed disk (UEFI, TCG)."""
+    marker = "AZL-PLAINTEXT-" + secrets.token_hex(8)
+    work.mkdir(parents=True, exist_ok=True)
+    profile, ca, serial = work / "encrypted.yaml", work / "ca.pem", work / "serial.log"
+    profile.write_text(encrypted_profile(marker))
+    ca.write_bytes(standin.ca.ca_pem.read_bytes())
+    imds_port, vault_port = (int(url.rsplit(":", 1)[1]) for url in (standin.imds_url, standin.vault_url))
+    done = subprocess.run(
+        [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile),
+         "--profile-file", str(ca), "--forward", f"169.254.169.254:80={imds_port}",
+         "--forward", f"{VAULT_IP}:443={vault_port}", "--disk-size", "4GiB",
+         "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)
+    text = serial.read_text(errors="replace") if serial.exists() else ""
+    return EncryptedRun(done.returncode, done.stderr, text, work / "vm" / "disk-0.qcow2", marker)

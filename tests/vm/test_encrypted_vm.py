@@ -1,0 +1,88 @@
+"""An encrypted install in QEMU whose key comes from the Key Vault stand-in, then an unattended boot.
+
+The install wraps a random volume key with the vault's RSA key (keyvault-key) and escrows the
+recovery key as a tagged secret; the installed system's initramfs asks the vault to unwrap the
+key at boot, with no console input (tests/vm/encrypted.py has the set-up). Checked afterwards on
+the host: the root was on dm-crypt, the raw disk holds no plaintext marker, and the escrowed
+recovery key opens the volume while another key does not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.keyvault_standin import StandIn, running_standin
+from tests.vm.encrypted import HOSTNAME, VAULT_URL, run_encrypted_install
+
+pytestmark = pytest.mark.vm
+
+
+@pytest.fixture
+def standin(tmp_path: Path) -> Iterator[StandIn]:
+    with running_standin(tmp_path / "standin", public_url=VAULT_URL) as running:
+        running.add_rsa_key("disk-kek")
+        yield running
+
+
+def _partitions(raw: Path) -> list[tuple[int, int]]:
+    """(offset, size) in bytes of each partition of a raw disk image."""
+    table = json.loads(subprocess.run(["sfdisk", "--json", raw], check=True, capture_output=True,
+                                      text=True).stdout)["partitiontable"]
+    sector = int(table.get("sectorsize", 512))
+    return [(int(p["start"]) * sector, int(p["size"]) * sector) for p in table["partitions"]]
+
+
+def _luks_partition(raw: Path, luks_uuid: str) -> str:
+    """A read-only loop device over the partition holding that LUKS volume (the caller detaches it)."""
+    for offset, size in _partitions(raw):
+        loop = subprocess.run(["losetup", "--find", "--show", "--read-only", "--offset", str(offset),
+                               "--sizelimit", str(size), raw], check=True, capture_output=True,
+                              text=True).stdout.strip()
+        found = subprocess.run(["cryptsetup", "luksUUID", loop], capture_output=True, text=True).stdout.strip()
+        if found == luks_uuid:
+            return loop
+        subprocess.run(["losetup", "--detach", loop], check=False)
+    raise AssertionError(f"no partition holds LUKS volume {luks_uuid}")
+
+
+def test_keyvault_encrypted_install_unlocks_at_boot(installer_iso: Path, standin: StandIn, tmp_path: Path) -> None:
+    run = run_encrypted_install(installer_iso, standin, tmp_path / "run")
+    assert run.returncode == 0, run.stderr[-3000:] + run.serial[-3000:]
+    check = run.check
+    print(run.timings())
+
+    # The root came up on dm-crypt, unlocked by the initramfs with the key from the vault.
+    assert re.search(r"^/dev/mapper/luks-[0-9a-f-]+\s+/\s+ext4", check, re.M), check
+    assert re.search(r"^lsblk luks-[0-9a-f-]+\s+crypt\s+/\s*$", check, re.M), check
+    assert "azl-unlock: key for luks-" in run.first_boot
+    assert f"marker: {run.marker}" in check
+    # the boot asked the vault to unwrap (the install only wraps, locally, with the public key)
+    assert any(m == "POST" and p.endswith("/unwrapkey") for m, p in standin.requests)
+
+    # The recovery key was escrowed, tagged with the volume's UUID and the host name.
+    [escrowed] = [v for name, versions in standin.secrets.items() if name.startswith("luks-recovery-")
+                  for v in versions]
+    assert escrowed.tags["hostname"] == HOSTNAME and escrowed.tags["volume"] == "/"
+    luks_uuid = escrowed.tags["luks-uuid"]
+    assert f"luks-{luks_uuid}" in check
+
+    # On the host: no plaintext on the disk, and the recovery key opens the volume (no dm needed).
+    raw = tmp_path / "disk.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", run.disk, raw], check=True)
+    assert subprocess.run(["grep", "-c", "-a", run.marker, raw], capture_output=True).returncode == 1
+    loop = _luks_partition(raw, luks_uuid)
+    try:
+        opened = subprocess.run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", loop],
+                                input=escrowed.value.encode(), capture_output=True)
+        assert opened.returncode == 0, opened.stderr
+        wrong = subprocess.run(["cryptsetup", "open", "--test-passphrase", "--key-file", "-", loop],
+                               input=b"not-the-recovery-key", capture_output=True)
+        assert wrong.returncode != 0
+    finally:
+        subprocess.run(["losetup", "--detach", loop], check=False)

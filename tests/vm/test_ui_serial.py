@@ -1,0 +1,194 @@
+"""The interactive installer on the ISO's serial console, driven like a person at a VT220.
+
+The real ISO boots in QEMU (UEFI, TCG) with no profile and one blank virtio disk (serial
+AZL-TARGET-0). The live system logs root in on ttyS0 by itself and starts the Textual installer
+at 80x24. The test renders the serial byte stream with pyte, waits for what a person would read,
+and types what a person would type (no F-keys): pick the disk, set the host name, user and
+password, confirm on Review (focus starts on Cancel), wait for Done and power off. Then the
+installed disk boots alone, and the user and password typed into the UI log in on its serial
+console, where `hostname` and `findmnt /` must say what the UI asked for. Every installer screen
+read on the way may hold only glyphs of the console-safe set (ui/glyphs.py).
+
+Slow (about 7 min under TCG). Needs root (the ISO build) and the tools scripts/setup-host.sh installs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from installer import vm
+from installer.vm_process import QemuProcess, probe_kvm
+from tests.vm.serial_screen import ENTER, SPACE, TAB, SerialScreen, ctrl
+from ui.glyphs import unsafe
+
+pytestmark = [pytest.mark.vm, pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")]
+
+DISK, DISK_NOTE = "/dev/vda", "AZL-TARGET-0"  # the blank target as the Disks screen lists it
+REPOSITORY = "file:///run/live/medium/repo"  # the ISO's sample repository
+HOSTNAME = "serial-ui-01"
+USER = "ada"
+PASSWORD = "Serial-Line-42"  # a test VM's throwaway password: typed into the UI, then at login
+BOOT_WAIT = 420.0  # seconds from power-on to the installer's first screen (about 2 min measured)
+INSTALL_WAIT = 900.0  # seconds from confirming to the Done screen
+RPM_QUERY = "rpm --dbpath /usr/lib/sysimage/rpm -q"  # the sample packages' database in the Debian payload
+STEP_WAIT = 120.0  # seconds for one screen to follow a key (catalog and plan run in the guest)
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """Unix socket paths are limited to 107 bytes: keep them out of pytest's deep tmp_path."""
+    path = Path(tempfile.mkdtemp(prefix="azl-ui-serial-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.marks: list[tuple[str, float]] = []
+
+    def mark(self, what: str) -> None:
+        self.marks.append((what, time.monotonic() - self.start))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{what} {seconds:.0f} s" for what, seconds in self.marks)
+
+
+def step(screen: SerialScreen, name: str) -> str:
+    """Wait for the title line of a step screen ("... step N of M: Name")."""
+    return screen.wait_for(rf"installer\s+step \d+ of \d+: {name}\s*$", STEP_WAIT, regex=True)
+
+
+def replace_field(screen: SerialScreen, text: str) -> None:
+    """The focused input: delete what it holds (ctrl+u, as in a shell), then type."""
+    screen.send(ctrl("u"))
+    screen.type_text(text)
+
+
+def drive_install(screen: SerialScreen, timings: Timings) -> None:
+    screen.wait_for("Welcome. This installs Azure Linux", BOOT_WAIT)
+    timings.mark("first screen")
+    screen.send(ctrl("n"))
+
+    step(screen, "Disks")
+    screen.wait_for(rf"^\W*\[ \] {re.escape(DISK)} .*{DISK_NOTE}", STEP_WAIT, regex=True)  # probed; focus on the list
+    screen.send(SPACE)
+    disks = screen.wait_for(rf"^\W*\[E\] {re.escape(DISK)} ", STEP_WAIT, regex=True)
+    assert "(*) ext4" in disks, disks  # the live medium's starting point chooses ext4 on UEFI
+    screen.send(ctrl("n"))
+
+    step(screen, "Encryption")
+    screen.send(ctrl("n"))
+
+    step(screen, "Software")
+    # The repository is the ISO's sample one, and its sample-extras group is chosen already (by
+    # the live medium's starting profile; the login below checks it was installed). Sizes appear
+    # once the catalog is read from the repository's metadata.
+    screen.wait_for(REPOSITORY, STEP_WAIT)
+    screen.wait_for(r"\(azure-server\), \d", STEP_WAIT, regex=True)
+    timings.mark("software catalog shown")
+    screen.send(ctrl("n"))
+
+    step(screen, "Users")  # focus starts on the host name
+    replace_field(screen, HOSTNAME)
+    screen.send(TAB)
+    replace_field(screen, USER)
+    screen.send(TAB)
+    screen.type_text(PASSWORD)
+    screen.send(TAB)
+    screen.type_text(PASSWORD)
+    # Both password fields show one mask character per character typed (the host name field
+    # is narrower than the name: the login prompt below checks it).
+    users = screen.wait_for(rf"Password\s+\*{{{len(PASSWORD)}}}\s+Again\s+\*{{{len(PASSWORD)}}}\s*$",
+                            STEP_WAIT, regex=True)
+    assert PASSWORD not in users, "the password is shown in clear on the screen"
+    assert re.search(rf"User name\s+{USER}\s*$", users, re.M), users
+    screen.send(ctrl("n"))
+
+    step(screen, "Review")
+    review = screen.wait_for(f"Erase {DISK} and install", STEP_WAIT)  # the plan is made and nothing blocks it
+    assert f"ERASES {DISK}" in review, review
+    timings.mark("review")
+    # Focus starts on Cancel: Enter there would go back. One Tab reaches the Erase button.
+    screen.send(ctrl("n"))
+    screen.wait_for("ctrl+n does not confirm", STEP_WAIT)
+    screen.send(TAB, ENTER)
+
+    screen.wait_for(r"\[>\]", STEP_WAIT, regex=True)  # Progress: a step is running
+    done = screen.wait_for("Azure Linux is installed", INSTALL_WAIT)
+    timings.mark("done")
+    assert "/var/log/azl-installer/profile.yaml" in done, done
+    # Done: focus starts on Exit, then come Reboot and Power off (QEMU runs with -no-reboot,
+    # so a reboot would end the VM as well).
+    screen.send(TAB, TAB, ENTER)
+
+
+def check_glyphs(screens: list[str]) -> None:
+    bad = {ch for text in screens for ch in unsafe(text)}
+    offending = next((text for text in screens if unsafe(text)), "")
+    assert not bad, f"glyphs outside the console-safe set: {sorted(bad)!r} on:\n{offending}"
+
+
+def test_interactive_install_on_the_serial_console_then_login(
+    installer_iso: Path, tmp_path: Path, socket_dir: Path
+) -> None:
+    disk = tmp_path / "disk-0.qcow2"
+    subprocess.run(vm.qcow2_create_argv(disk, 4 * 1024**3), check=True)
+    vars_file = tmp_path / "OVMF_VARS_4M.fd"
+    shutil.copyfile(vm.OVMF_VARS, vars_file)
+    machine = vm.Machine(kvm=probe_kvm(), firmware="uefi", vars_file=vars_file)
+    timings = Timings()
+
+    # 1. The ISO, interactive: the installer comes up on ttyS0 by itself.
+    console = vm.Console(tmp_path / "install-serial.log", terminal=False, socket=socket_dir / "install.sock")
+    argv = vm.install_argv(machine, iso=installer_iso, disks=[disk], console=console)
+    screen = SerialScreen(socket_dir / "install.sock", raw_log=tmp_path / "install-raw.bin")
+    with QemuProcess(argv) as qemu:
+        try:
+            screen.connect(timeout=30)
+            drive_install(screen, timings)
+            deadline = time.monotonic() + 120
+            while qemu.poll() is None and time.monotonic() < deadline:
+                screen.pump(1.0)
+            assert qemu.poll() == 0, f"the live system did not power off ({timings}):\n{screen.text()}"
+            timings.mark("powered off")
+        finally:
+            screen.close()
+    installer_screens = [text for text in screen.captured if "Azure Linux" in text]
+    assert len(installer_screens) >= 10, screen.captured
+    check_glyphs(installer_screens)
+
+    # 2. The installed disk alone: log in with what was typed into the UI.
+    console = vm.Console(tmp_path / "installed-serial.log", terminal=False, socket=socket_dir / "installed.sock")
+    argv = vm.installed_argv(machine, disk=disk, console=console)
+    login = SerialScreen(socket_dir / "installed.sock", raw_log=tmp_path / "installed-raw.bin")
+    with QemuProcess(argv):
+        try:
+            login.connect(timeout=30)
+            login.wait_for(f"{HOSTNAME} login:", BOOT_WAIT)
+            timings.mark("installed system's login prompt")
+            login.type_text(USER + ENTER)
+            login.wait_for("Password:", STEP_WAIT)
+            login.type_text(PASSWORD + ENTER)
+            login.wait_for(rf"{USER}@{HOSTNAME}:~\$\s*$", STEP_WAIT, regex=True)
+            login.type_text("echo AZL-UI-CHECK $(hostname) $(id -un) $(findmnt -n -o SOURCE,FSTYPE /) "
+                            f"$({RPM_QUERY} vim-minimal >/dev/null 2>&1 && echo sample-extras)" + ENTER)
+            report = login.wait_for(r"^AZL-UI-CHECK( \S+){4,5}\s*$", STEP_WAIT, regex=True)
+            timings.mark("logged in")
+        finally:
+            login.close()
+    line = re.search(r"^AZL-UI-CHECK .*$", report, re.M)
+    assert line is not None
+    print(f"timings: {timings}")
+    assert line.group(0).split() == ["AZL-UI-CHECK", HOSTNAME, USER, "/dev/vda3", "ext4", "sample-extras"], report
