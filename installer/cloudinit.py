@@ -9,7 +9,7 @@ comes from a file or is fetched from a URL at install time.
 A root image may hold cloud-init switched off: the installer ISO's live root does (its
 /etc/cloud/cloud-init.disabled keeps cloud-init from searching datasources during the live
 boot), and an install of that root copies the marker. This step removes it, because a profile
-that seeds cloud-init wants it to run; without a cloud_init (or azure) section the step does not
+that seeds cloud-init wants it to run; without cloud_init (or azure.cloud_init) the step does not
 run and the marker stays, so such a copy boots without cloud-init, as the live system did.
 """
 

@@ -82,10 +82,14 @@ def _refresh_partition_nodes(target: DiskPlan, runner: Runner) -> None:
     # Drop whatever the kernel knew of the old table, then add the new partitions (BLKPG):
     # this works also on kernels without partition-table parsing, where re-reading does not.
     runner.run(["partx", "--delete", target.disk.path], check=False)
-    runner.run(["partx", "--add", target.disk.path])
+    added = runner.run(["partx", "--add", target.disk.path], check=False)
     runner.run(["udevadm", "settle", "--timeout=10"], check=False)
     for part in target.partitions:
         _wait_for(part.device(target.disk.path))
+    # A kernel that parses tables may have re-read the new one already (udev asks it to when the
+    # disk is closed after writing), racing partx: then --add fails with EBUSY, yet every node is there.
+    if added.returncode != 0 and not all(os.path.exists(p.device(target.disk.path)) for p in target.partitions):
+        raise CommandError(added)
 
 
 def _wait_for(path: str, seconds: float = 5.0) -> None:

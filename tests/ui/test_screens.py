@@ -377,3 +377,22 @@ async def test_prefilled_from_a_profile() -> None:
         built = app.choices.to_profile(app.engine.probe())
         assert built.users[0].password_hash == "$6$x$y" and built.system.hostname == "web-01"
         assert built.storage.leave_alone == (DiskMatch(path="/dev/vdb", serial="DATA-KEEP-0001"),)
+
+
+async def test_confirm_button_grows_with_a_plan_that_arrives_after_layout() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, app)
+        await app.workers.wait_for_complete()
+        review = current(app)
+        assert isinstance(review, ReviewScreen)
+        confirm = review.query_one("#confirm", Button)
+        confirm.label = "Erase and install"  # as composed, before the plan (slow probing on a real ISO)
+        confirm.refresh(layout=True)
+        await pilot.pause()
+        review.plan = None
+        review.inventory_changed()  # planned again in a worker: the label changes after layout
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert str(confirm.label) == "Erase /dev/vda and install"
+        assert confirm.size.width >= len(str(confirm.label)) + 2  # the whole label shows, with its padding

@@ -77,3 +77,31 @@ def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pyt
     plan = session.plan_only(profile, None, None)
     assert plan.blockers == ()
     assert ("modprobe", "--quiet", "ext4") in runner.calls and ("modprobe", "--quiet", "vfat") in runner.calls
+
+
+@pytest.mark.parametrize("nodes_there", [True, False])
+def test_partx_losing_the_race_to_the_kernels_own_reread_is_no_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nodes_there: bool
+) -> None:
+    """The live kernel parses partition tables: udev has it re-read the new table when the disk is
+    closed after writing, and partx --add then fails with EBUSY although all partitions exist."""
+    from installer.runner import CommandError, RecordingRunner, Reply
+    from profiles.model import AutoLayout, DiskMatch, Storage
+    from storage import apply
+    from storage.inventory import DiskInfo, Inventory
+    from storage.layout import plan_storage
+
+    disk = str(tmp_path / "vda")
+    target = plan_storage(Storage(disks=(DiskMatch(path=disk),), auto=AutoLayout(filesystem="ext4")),
+                          Inventory((DiskInfo(disk, 4 * 1024**3),))).targets[0]
+    if nodes_there:
+        for part in target.partitions:
+            Path(part.device(disk)).touch()
+    monkeypatch.setattr(apply, "_wait_for", lambda _path: None)
+    runner = RecordingRunner()
+    runner.reply(["partx", "--add"], Reply(returncode=1, output="partx: error adding partitions 1-3"))
+    if nodes_there:
+        apply._refresh_partition_nodes(target, runner)
+    else:
+        with pytest.raises(CommandError, match="partx --add"):
+            apply._refresh_partition_nodes(target, runner)

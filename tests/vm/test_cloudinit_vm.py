@@ -25,6 +25,10 @@ from profiles import load_profile
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = REPO / "iso" / "profiles" / "vm-cloudinit.yaml"
+# The keys the profile's first-boot check prints (cloud-init-log only when the log has warnings).
+REPORTED = ("cloud-init-package", "marker", "cloud-init-status", "cloud-init-status-rc", "cloud-init-errors",
+            "cloud-init-stage-errors", "cloud-init-datasource", "cloud-init-ds-identify", "file", "user", "key",
+            "runcmd", "state")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")
 
@@ -63,6 +67,8 @@ def test_cloud_init_seed_runs_on_first_boot(installer_iso: Path, tmp_path: Path)
     report = _report(log)
     assert report, f"the installed system did not report:\n{log[-6000:]}"
     shown = "\n".join(f"{k}: {v}" for k, values in report.items() for v in values)
+    missing = [key for key in REPORTED if key not in report]
+    assert missing == [], f"the report lacks {missing}:\n{shown}"
 
     # cloud-init from the target's own packages, switched on by the install, finished without errors.
     assert report["cloud-init-package"][0].startswith("cloud-init 22."), shown

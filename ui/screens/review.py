@@ -74,7 +74,8 @@ class ReviewScreen(StepScreen):
             return
         erase.update(f"! Confirming ERASES {disks}. Everything on {'them' if ',' in disks else 'it'} is lost.")
         confirm.label = f"Erase {disks} and install"
-        confirm.disabled = False
+        confirm.refresh(layout=True)  # the label is not a layout reactive: without this, a plan that
+        confirm.disabled = False      # arrives after the first layout (slow probing) is cut to the old width
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
