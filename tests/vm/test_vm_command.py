@@ -113,14 +113,25 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
     wd = tmp_path / "wd"
     wd.mkdir()
     subprocess.run(vm.qcow2_create_argv(wd / "disk-0.qcow2", 64 * vm.MiB), check=True)  # nothing to boot
-    proc = subprocess.Popen([sys.executable, "-m", "installer", "vm", "--no-install", "--firmware", "bios",
-                             "--workdir", str(wd), "--console", str(tmp_path / "c.log")],
-                            cwd=images.REPO, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # stderr to a file, not a pipe nobody reads until the end: the test must not be able to block the
+    # command, and a failure shows what the command said.
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "installer", "vm", "--no-install", "--firmware", "bios",
+                                 "--workdir", str(wd), "--console", str(tmp_path / "c.log")],
+                                cwd=images.REPO, stdin=subprocess.DEVNULL, stderr=err)
     try:
         qemu = qemu_child(proc.pid)
         time.sleep(0.5)
+        sent = time.monotonic()
         proc.send_signal(signum)
-        assert proc.wait(20) == status
+        try:
+            code = proc.wait(60)  # QEMU gets SIGTERM and up to its grace period first; slow on a loaded host
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 60 s after {signal.Signals(signum).name}; stderr:\n"
+                                 + stderr.read_text()) from None
+        assert code == status, stderr.read_text()
+        print(f"{signal.Signals(signum).name}: exited {time.monotonic() - sent:.1f} s after the signal")
         assert gone(qemu), f"QEMU {qemu} survived {signal.Signals(signum).name}"
     finally:
         if proc.poll() is None:
