@@ -18,19 +18,17 @@ from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from installer.encryption_plan import EncryptedPartition
 from installer.events import EventBus
 from installer.keyvault import Credential, KeyDir, SecretBytes, VaultClient, VaultSettings
 from installer.keyvault.keysource import (
     VolumeKey,
-    escrow_mode,
     escrow_recovery_key,
     new_recovery_key,
     obtain_volume_key,
 )
 from installer.runner import Runner
-from installer.unlock import target_files
 from profiles.model import Encryption
-from storage.layout import StoragePlan
 from storage.luks import LuksVolume, close_argv, format_volume, luks_settings, open_argv
 
 # Hosts of the Azure clouds' vaults: only these get the SDK's check that a vault's sign-in
@@ -47,24 +45,6 @@ def vault_client(enc: Encryption) -> VaultClient | None:
     host = urlsplit(enc.vault_url).hostname or ""
     settings = VaultSettings(connection_verify=verify, verify_challenge_resource=host.endswith(_VAULT_SUFFIXES))
     return VaultClient(enc.vault_url, Credential(enc.identity, connection_verify=verify), settings)
-
-
-@dataclass(frozen=True)
-class EncryptedPartition:
-    device: str  # the partition, e.g. /dev/vda3
-    mount: str  # what it holds, for messages and the recovery secret's name ("/" for a btrfs / + /home)
-
-
-def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[EncryptedPartition]:
-    """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match)."""
-    found = []
-    for target in plan.targets:
-        for part in target.partitions:
-            mounts = [m for m in (part.mount, *(sv.mount for sv in part.subvolumes)) if m]
-            chosen = [m for m in mounts if m in volumes]
-            if chosen:
-                found.append(EncryptedPartition(part.device(target.disk.path), chosen[0]))
-    return found
 
 
 @dataclass
@@ -139,7 +119,7 @@ class VolumeEncryptor:
             key.wipe()
 
     def escrow(self) -> str:
-        return escrow_mode(self.enc)
+        return self.enc.recovery_escrow()
 
 
 def _check_passphrase_for_initramfs(secret: SecretBytes) -> None:
@@ -151,21 +131,3 @@ def _check_passphrase_for_initramfs(secret: SecretBytes) -> None:
                          "or key_source keyvault-key")
 
 
-
-def encryption_step(enc: Encryption, plan: StoragePlan, hostname: str) -> tuple[str, str, tuple[str, ...]]:
-    """The plan's step that runs before any disk is written; (id, title, details)."""
-    escrow = escrow_mode(enc)
-    if escrow == "keyvault":
-        where = f"escrowed in {enc.vault_url} as a secret tagged with the LUKS UUID and host name {hostname}"
-    else:
-        where = "shown once on the console, saved nowhere"
-    key = {"passphrase": "the profile's passphrase", "keyvault-secret": f"Key Vault secret '{enc.key_name}'",
-           "keyvault-key": f"a random key wrapped by Key Vault key '{enc.key_name}' (RSA-OAEP-256), kept in a "
-                           "LUKS2 token"}[enc.key_source]
-    details = [f"volume key: {key}", f"recovery key: one per volume, {where}"]
-    details += [f"LUKS2 on {p.device} ({p.mount}): {enc.cipher} {enc.key_size}-bit, {enc.pbkdf.type}"
-                for p in encrypted_partitions(plan, enc.volumes)]
-    details.append("unlock at boot: " + ", then ".join(enc.unlock))
-    details.append("writes " + ", ".join(target_files(enc)))
-    return ("encryption-keys", "Get the volume key and escrow recovery keys (before any disk is written)",
-            tuple(details))

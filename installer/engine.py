@@ -12,13 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from installer.azure import configure_azure, enabled, generalize
 from installer.bootloader import initramfs_tool, install_bootloader
 from installer.cloudinit import needs_cloud_init, seed_cloud_init
-from installer.encryption import VolumeEncryptor, encrypted_partitions
+from installer.encryption_plan import encrypted_partitions
 from installer.events import Event, EventBus
-from installer.keyvault import KeyDir
 from installer.payload import install_payload
 from installer.plan import Plan
 from installer.runner import Runner
@@ -27,6 +27,9 @@ from installer.system import configure_system
 from installer.unlock import configure_unlock, initramfs_modules
 from profiles import dump_profile
 from storage.apply import FstabEntry, MountTable, fstab_entries, mount_target, partition_and_format
+
+if TYPE_CHECKING:
+    from installer.encryption import VolumeEncryptor
 
 TARGET_LOG_DIR = "var/log/azl-installer"
 
@@ -66,6 +69,10 @@ class Engine:
             if enc is not None:
                 # Before any disk is written: a vault that refuses stops the install here.
                 with self.step("encryption-keys", "getting the volume key and escrowing recovery keys"):
+                    # imported here: the Azure SDK loads only for encrypted installs
+                    from installer.encryption import VolumeEncryptor
+                    from installer.keyvault.memory import KeyDir
+
                     keys = stack.enter_context(KeyDir())
                     self.encryptor = VolumeEncryptor(enc, profile.system.hostname, self.runner, self.events, keys)
                     stack.callback(self.encryptor.wipe)

@@ -12,7 +12,7 @@ from typing import Any
 
 from installer.azure import effective_profile, target_blockers, target_steps
 from installer.bootloader import cmdline, firmware_of
-from installer.encryption import encrypted_partitions, encryption_step
+from installer.encryption_plan import encrypted_partitions, encryption_step
 from installer.payload import describe_payload
 from profiles import Profile
 from profiles.sizes import format_size

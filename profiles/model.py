@@ -233,6 +233,12 @@ class Encryption:
         default=("passphrase",), metadata=doc("unlock at boot, tried in order: tpm2, keyvault, passphrase (console)")
     )
 
+    def recovery_escrow(self) -> str:
+        """Where recovery keys go: 'keyvault' or 'print' (auto: the vault when there is one)."""
+        if self.recovery.escrow == "auto":
+            return "keyvault" if self.vault_url else "print"
+        return self.recovery.escrow
+
 
 @dataclass(frozen=True)
 class CloudInit:

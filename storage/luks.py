@@ -14,18 +14,22 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from installer.events import EventBus
-from installer.keyvault.keysource import RECOVERY_SLOT, UNLOCK_SLOT, VolumeKey
 from installer.keyvault.memory import KeyDir, SecretBytes
 from installer.runner import Runner
 from profiles.model import Encryption
 from profiles.sizes import GiB, MiB
 
+if TYPE_CHECKING:  # the key sources import the Azure SDK; planning must not pay for it
+    from installer.keyvault.keysource import VolumeKey
+
 AUTO_MEMORY_MIN = 64 * MiB
 AUTO_MEMORY_MAX = GiB  # cryptsetup's own cap, and what a small VM can spare in its initramfs
 TOKEN_TYPE = "azure-keyvault"
+UNLOCK_SLOT = "0"  # the volume key (passphrase, Key Vault secret or unwrapped key)
+RECOVERY_SLOT = "1"  # the recovery key
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from installer.keyvault.client import VaultClient, WrappedKey
 from installer.keyvault.errors import VaultError
 from installer.keyvault.memory import SecretBytes
 from profiles.model import Encryption
+from storage.luks import UNLOCK_SLOT
 
 VOLUME_KEY_BYTES = 64
-UNLOCK_SLOT = "0"
-RECOVERY_SLOT = "1"
 _MODHEX = "cbdefghijklnrtuv"  # systemd's recovery key alphabet: unambiguous on any keyboard layout
 
 
@@ -89,16 +88,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-") or "root"
 
 
-def escrow_mode(enc: Encryption) -> str:
-    if enc.recovery.escrow == "auto":
-        return "keyvault" if enc.vault_url else "print"
-    return enc.recovery.escrow
-
-
 def escrow_recovery_key(enc: Encryption, vault: VaultClient | None, key: SecretBytes, *, luks_uuid: str,
                         hostname: str, mount: str, console: TextIO | None) -> str:
     """Escrow (or show once) the recovery key; returns where it went, for the log (never the key)."""
-    if escrow_mode(enc) == "keyvault":
+    if enc.recovery_escrow() == "keyvault":
         if vault is None:
             raise ValueError("recovery escrow to Key Vault needs vault_url")
         name = recovery_secret_name(enc, hostname, mount)

@@ -4,6 +4,8 @@ the files written into the target, and what never reaches a command line, an eve
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -159,3 +161,12 @@ def test_plan_puts_the_key_step_first_and_marks_encrypted_partitions(monkeypatch
     rpm = make_plan(replace(profile, payload=replace(profile.payload, image=None, groups=("core",))),
                     Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
     assert any("unlock keyvault is built for initramfs-tools targets only" in b for b in rpm.blockers)
+
+
+def test_planning_and_the_ui_do_not_import_the_azure_sdk() -> None:
+    # The SDK costs ~0.2 s and ~20 MB; the UI's first screen and `plan` must not pay for it.
+    code = ("import sys, installer.plan, installer.session, ui.app; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'msal')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], check=True)
+    assert done.stdout.strip() == "[]"
