@@ -234,7 +234,7 @@ async def test_the_not_applied_line_is_the_plans_blocker() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_encryption(pilot, app, "keyvault-key")
         text = " ".join(line.strip() for line in (await shown(pilot, app)).splitlines())
-        assert "! Not applied yet (Review lists it as a blocker and refuses):" in text
+        assert "! Cannot be done here (Review lists it as a blocker and refuses):" in text
 
 
 def test_line_mode_asks_the_identity_and_tests_the_connection(standin: StandIn) -> None:

@@ -155,7 +155,7 @@ async def test_encryption_validates_and_says_it_is_not_applied() -> None:
         assert isinstance(app.screen, EncryptionScreen)
         text = await shown(pilot, app)
         refused = not_applied(None)  # the plan's blocker on this machine (none where device-mapper exists)
-        assert refused is None or "not applied yet (Review lists it as a blocker" in text
+        assert refused is None or "cannot be done here (Review lists it as a blocker" in text
         await pilot.press("space")  # passphrase
         assert "Passphrase" in await shown(pilot, app)
         await pilot.press("tab")

@@ -1,8 +1,8 @@
 """Encryption: off, passphrase or Azure Key Vault (managed identity or service principal), with a live test.
 
 "Test connection" signs in and uses the key or secret with the real client in a worker thread
-(ui/keyvault_check.py). The line saying what is not applied yet is the engine's own plan
-blocker, so it goes away by itself when the engine learns to encrypt.
+(ui/keyvault_check.py). The line saying what cannot be done here is the engine's own plan
+blocker (no device-mapper on this kernel, an unlock method not built yet), so both always agree.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def not_applied(encryption: Encryption | None) -> str | None:
                if r.startswith("encryption")]
     if not reasons:
         return None
-    lead = "! Not applied yet" if encryption else "! If you choose encryption: not applied yet"
+    lead = "! Cannot be done here" if encryption else "! If you choose encryption: cannot be done here"
     return f"{lead} (Review lists it as a blocker and refuses): " + "; ".join(reasons).removeprefix("encryption: ")
 
 
