@@ -105,6 +105,13 @@ def gone(pid: int, timeout: float = 10) -> bool:
     return False
 
 
+def _as_on_a_terminal() -> None:
+    # A command run in the foreground of a terminal gets SIGINT's default action. A test run started in
+    # the background of a script inherits SIGINT ignored (POSIX shells do that to background jobs), and
+    # Python then never raises KeyboardInterrupt: the case under test would not be the Ctrl+C one.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130),
                                                (signal.SIGKILL, -9)])
 def test_qemu_is_stopped_when_the_command_is_interrupted(
@@ -119,7 +126,7 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
     with stderr.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "installer", "vm", "--no-install", "--firmware", "bios",
                                  "--workdir", str(wd), "--console", str(tmp_path / "c.log")],
-                                cwd=images.REPO, stdin=subprocess.DEVNULL, stderr=err)
+                                cwd=images.REPO, stdin=subprocess.DEVNULL, stderr=err, preexec_fn=_as_on_a_terminal)
     try:
         qemu = qemu_child(proc.pid)
         time.sleep(0.5)
