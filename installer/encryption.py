@@ -60,7 +60,7 @@ class VolumeEncryptor:
     volumes: list[LuksVolume] = field(default_factory=list)
     opened: list[LuksVolume] = field(default_factory=list)
     _key: VolumeKey | None = None
-    _recovery: dict[str, tuple[str, SecretBytes]] = field(default_factory=dict)  # device -> (uuid, key)
+    _recovery: dict[str, tuple[str, str, SecretBytes]] = field(default_factory=dict)  # device -> (mount, uuid, key)
 
     def prepare(self, partitions: Sequence[EncryptedPartition]) -> None:
         """Get the key and escrow the recovery keys; raises (one line) before any disk is written."""
@@ -73,7 +73,7 @@ class VolumeEncryptor:
             for part in partitions:
                 volume_uuid = str(uuid.uuid4())
                 recovery = new_recovery_key()
-                self._recovery[part.device] = (volume_uuid, recovery)
+                self._recovery[part.device] = (part.mount, volume_uuid, recovery)
                 where = escrow_recovery_key(self.enc, vault, recovery, luks_uuid=volume_uuid,
                                             hostname=self.hostname, mount=part.mount,
                                             console=self.console if self.console is not None else sys.stderr)
@@ -82,10 +82,14 @@ class VolumeEncryptor:
             if vault is not None:
                 vault.close()
 
-    def encrypt(self, device: str, mount: str) -> str:
-        """Format and open one volume; returns the mapper device that the filesystem goes on."""
+    def data_device(self, device: str) -> str:
+        """Where a partition's filesystem goes: for a chosen one, its new LUKS2 volume, formatted and
+        opened now (the mapper device); any other partition is returned as it is."""
+        if device not in self._recovery:
+            return device
         assert self._key is not None, "prepare() first"
-        volume_uuid, recovery = self._recovery[device]
+        mount, volume_uuid, recovery = self._recovery[device]
+        self.events.log(f"encrypting {device} ({mount}) with LUKS2")
         settings = luks_settings(self.enc)
         started = time.monotonic()
         volume = format_volume(device, mount, self._key, recovery, settings, self.keys, self.runner, self.events,
@@ -115,11 +119,9 @@ class VolumeEncryptor:
     def wipe(self) -> None:
         if self._key is not None:
             self._key.wipe()
-        for _, key in self._recovery.values():
+        for _, _, key in self._recovery.values():
             key.wipe()
 
-    def escrow(self) -> str:
-        return self.enc.recovery_escrow()
 
 
 def _check_passphrase_for_initramfs(secret: SecretBytes) -> None:

@@ -65,7 +65,6 @@ class Engine:
                 with self.step("pre-scripts", "pre-install scripts"):
                     run_scripts(profile.scripts.pre, "pre", self.runner, self.events, target=None,
                                 workdir=self.workdir)
-            to_encrypt: dict[str, str] = {}
             if enc is not None:
                 # Before any disk is written: a vault that refuses stops the install here.
                 with self.step("encryption-keys", "getting the volume key and escrowing recovery keys"):
@@ -78,10 +77,9 @@ class Engine:
                     stack.callback(self.encryptor.wipe)
                     partitions = encrypted_partitions(self.plan.storage, enc.volumes)
                     self.encryptor.prepare(partitions)
-                    to_encrypt = {p.device: p.mount for p in partitions}
             with self.step("storage", "partitioning and formatting"):
-                self.opened = partition_and_format(self.plan.storage, self.runner, self.events, encrypt=to_encrypt,
-                                                   encryptor=self.encryptor.encrypt if self.encryptor else None)
+                self.opened = partition_and_format(self.plan.storage, self.runner, self.events,
+                                                   data_device=self.encryptor.data_device if self.encryptor else None)
                 self.fstab = fstab_entries(self.plan.storage, self.runner, self.opened)
             with self.step("mount", f"mounting the target at {self.root}"):
                 mount_target(self.plan.storage, self.mounts, self.runner, self.opened)

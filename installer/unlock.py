@@ -25,10 +25,10 @@ CRYPTSETUP_HOOK_CONF = "/etc/cryptsetup-initramfs/conf-hook"
 NETWORK_MODULES = ("virtio_net", "hv_netvsc")
 
 
-def target_files(enc: Encryption, initramfs: str | None = None) -> list[str]:
-    """Every file unlock setup writes (for the plan; initramfs None = not known before the payload)."""
+def target_files(enc: Encryption) -> list[str]:
+    """Every file unlock setup writes, for the plan (keyvault unlock: initramfs-tools targets only)."""
     files = ["/etc/crypttab"]
-    if "keyvault" in enc.unlock and initramfs != "dracut":
+    if "keyvault" in enc.unlock:
         files += [KEYSCRIPT, UNLOCK_HOOK, UNLOCK_CONF, CRYPTSETUP_HOOK_CONF]
         files += [VAULT_CA] if enc.ca_bundle else []
     return files

@@ -46,14 +46,14 @@ def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[st
     return sorted(need - have)
 
 
-# Called with (partition device, mount) for each partition to encrypt; returns the opened device.
-Encrypt = Callable[[str, str], str]
+# Given a partition, the device its filesystem goes on: an opened LUKS2 volume, or the partition.
+DataDevice = Callable[[str], str]
 
 
 def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
-                         encrypt: dict[str, str] | None = None, encryptor: Encrypt | None = None) -> dict[str, str]:
-    """Partition, (encrypt,) create filesystems. encrypt maps partition devices to the mount they hold;
-    returns partition device -> the device holding its filesystem, for the encrypted ones."""
+                         data_device: DataDevice | None = None) -> dict[str, str]:
+    """Partition, (encrypt,) create filesystems. data_device encrypts the chosen partitions; returns
+    partition device -> the device holding its filesystem, for the encrypted ones."""
     from storage.partition import write_gpt  # imported here: pyparted loads only when disks are written
 
     jobs = [(t, p) for t in plan.targets for p in t.partitions]
@@ -66,10 +66,10 @@ def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
     for done, (target, part) in enumerate(jobs, start=1):
         mkfs = _MKFS.get(part.filesystem)
         dev = part.device(target.disk.path)
-        if encrypt and dev in encrypt and encryptor is not None:
-            events.progress(done / len(jobs), f"encrypting {dev} (LUKS2)")
-            opened[dev] = encryptor(dev, encrypt[dev])
-            dev = opened[dev]
+        inner = data_device(dev) if data_device is not None else dev
+        if inner != dev:
+            opened[dev] = inner
+            dev = inner
         if mkfs is not None:
             events.progress(done / len(jobs), f"creating {part.filesystem} on {dev}")
             runner.run(mkfs(dev, part.label))

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from installer.engine import Engine, InstallFailed
-from installer.events import Event, EventBus
+from installer.events import Event
 from installer.plan import make_plan
-from installer.runner import RecordingRunner, Reply
+from installer.runner import RecordingRunner
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
 from tests.keyvault_standin import StandIn, running_standin
+from tests.unit.recorded_engine import recorded_engine
 
 PASSPHRASE = "correct-horse-battery-staple"
 PROFILE = """\
@@ -36,28 +37,7 @@ PASSPHRASE_ENCRYPTION = f"encryption: {{enabled: true, passphrase: {PASSPHRASE},
 
 
 def _engine(tmp_path: Path, encryption: str) -> tuple[Engine, RecordingRunner, list[Event], Path, str]:
-    disk = tmp_path / "disk.img"
-    with disk.open("wb") as handle:
-        handle.truncate(4 * 1024**3)
-    profile = profile_from_text(PROFILE.replace("DISK", f"/dev/{disk.name}").replace("ENCRYPTION", encryption))
-    plan = make_plan(profile, Inventory((DiskInfo(f"/dev/{disk.name}", 4 * 1024**3),)))
-    # pyparted writes a real table into the image file the planned disk path now names
-    storage = replace(plan.storage, targets=tuple(replace(t, disk=replace(t.disk, path=str(disk)))
-                                                  for t in plan.storage.targets))
-    plan = replace(plan, storage=storage)
-    runner = RecordingRunner()
-
-    def make_nodes(argv: tuple[str, ...]) -> None:
-        for number in (1, 2, 3):
-            Path(f"{disk}{number}").touch()
-
-    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
-    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
-    seen: list[Event] = []
-    root = tmp_path / "target"
-    root.mkdir()
-    return (Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path, host_logs=[]),
-            runner, seen, root, str(disk))
+    return recorded_engine(tmp_path, PROFILE.replace("ENCRYPTION", encryption))
 
 
 def test_root_is_encrypted_opened_formatted_mounted_and_closed(tmp_path: Path,

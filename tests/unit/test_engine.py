@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 
 from installer.engine import Engine, InstallFailed
-from installer.events import Event, EventBus
-from installer.plan import make_plan
+from installer.events import Event
 from installer.runner import RecordingRunner, Reply
-from profiles import profile_from_text
-from storage.inventory import DiskInfo, Inventory
+from tests.unit.recorded_engine import recorded_engine
 
 PROFILE = """\
 storage:
@@ -29,32 +27,7 @@ scripts:
 
 
 def _setup(tmp_path: Path) -> tuple[Engine, RecordingRunner, list[Event], Path]:
-    disk = tmp_path / "disk.img"
-    disk.write_bytes(b"")
-    size = 4 * 1024**3
-    with disk.open("r+b") as handle:
-        handle.truncate(size)
-    profile = profile_from_text(PROFILE.replace("DISK", f"/dev/{disk.name}"))
-    inventory = Inventory((DiskInfo(f"/dev/{disk.name}", size),))
-    plan = make_plan(profile, inventory)
-    # The planned disk path points at the image file so pyparted can write a real table.
-    from dataclasses import replace
-
-    storage = replace(plan.storage, targets=tuple(replace(t, disk=replace(t.disk, path=str(disk)))
-                                                  for t in plan.storage.targets))
-    plan = replace(plan, storage=storage)
-    runner = RecordingRunner()
-
-    def make_nodes(argv: tuple[str, ...]) -> None:
-        for number in (1, 2, 3):
-            Path(f"{disk}{number}").touch()
-
-    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
-    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
-    seen: list[Event] = []
-    root = tmp_path / "target"
-    root.mkdir()
-    engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path, host_logs=[])
+    engine, runner, seen, root, _ = recorded_engine(tmp_path, PROFILE)
     return engine, runner, seen, root
 
 
