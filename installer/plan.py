@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from installer.azure import effective_profile, target_blockers, target_steps
@@ -84,6 +85,10 @@ def encryption_refusals(profile: Profile) -> list[str]:
     encryption = encryption_blocker(profile.encryption, rpm_payload=rpm_payload)  # what this machine lacks
     if encryption is not None:
         reasons.append(encryption)
+    enc = profile.encryption
+    if enc is not None and enc.enabled and enc.ca_bundle and not Path(enc.ca_bundle).is_file():
+        # read at install time (vault TLS) and copied into the target: missing, it would fail mid-install
+        reasons.append(f"encryption.ca_bundle: {enc.ca_bundle} is not a readable file")
     return reasons
 
 

@@ -150,3 +150,13 @@ def test_planning_and_the_ui_do_not_import_the_azure_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).parents[2], check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_ca_bundle_is_a_blocker_before_anything_is_written(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("storage.luks.device_mapper_available", lambda *a, **k: True)
+    encryption = ("encryption: {enabled: true, passphrase: x, "
+                  f"ca_bundle: '{tmp_path}/no-such-ca.pem'}}")
+    profile = profile_from_text(PROFILE.replace("DISK", "/dev/vda").replace("ENCRYPTION", encryption))
+    plan = make_plan(profile, Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
+    assert plan.blockers == (f"encryption.ca_bundle: {tmp_path}/no-such-ca.pem is not a readable file",)
