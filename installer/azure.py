@@ -19,9 +19,9 @@ from pathlib import Path
 
 from installer import cloudinit
 from installer.cloudinit import cloud_init_packages, enable_units
-from installer.events import EventBus
-from installer.runner import Runner
-from installer.system import write_file
+from installer.core.events import EventBus
+from installer.core.files import write_file
+from installer.core.runner import Runner
 from profiles.model import Azure, Profile
 
 

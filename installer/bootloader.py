@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.runner import Runner
-from installer.system import write_file
+from installer.core.events import EventBus
+from installer.core.files import write_file
+from installer.core.runner import Runner
 from profiles.model import Bootloader
 from storage.apply import FstabEntry
 from storage.layout import StoragePlan

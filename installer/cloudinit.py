@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from installer.events import EventBus
-from installer.runner import Runner
-from installer.system import write_file
+from installer.core.events import EventBus
+from installer.core.files import write_file
+from installer.core.runner import Runner
 from profiles.model import CloudInit, Profile
 from profiles.userdata import check_user_data
 

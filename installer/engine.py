@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from installer.azure import configure_azure, enabled, generalize
 from installer.bootloader import initramfs_tool, install_bootloader
 from installer.cloudinit import needs_cloud_init, seed_cloud_init
+from installer.core.events import Event, EventBus
+from installer.core.runner import Runner
 from installer.encryption_plan import encrypted_partitions
-from installer.events import Event, EventBus
 from installer.payload import install_payload
 from installer.plan import Plan
-from installer.runner import Runner
 from installer.scripts import run_scripts
 from installer.system import configure_system
 from installer.unlock import configure_unlock, initramfs_modules
@@ -69,8 +69,8 @@ class Engine:
                 # Before any disk is written: a vault that refuses stops the install here.
                 with self.step("encryption-keys", "getting the volume key and escrowing recovery keys"):
                     # imported here: the Azure SDK loads only for encrypted installs
+                    from installer.core.secrets import KeyDir
                     from installer.encryption import VolumeEncryptor
-                    from installer.keyvault.memory import KeyDir
 
                     keys = stack.enter_context(KeyDir())
                     self.encryptor = VolumeEncryptor(enc, profile.system.hostname, self.runner, self.events, keys)

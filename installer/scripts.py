@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.runner import Runner, write_private_file
+from installer.core.events import EventBus
+from installer.core.files import write_private_file
+from installer.core.runner import Runner
 from profiles.model import Script
 
 

@@ -15,10 +15,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
+from installer.core.runner import RealRunner, Runner
 from installer.engine import Engine, InstallFailed
-from installer.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.plan import Plan, make_plan
-from installer.runner import RealRunner, Runner
 from installer.targetimage import attached_image, image_profile, planned_image_inventory
 from profiles import Profile
 from storage.apply import KERNEL_FS

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from installer.accounts import AccountFiles, add_user, chown, configure_root, install_ssh_keys
-from installer.events import EventBus
+from installer.core.events import EventBus
+from installer.core.files import write_file
 from profiles.model import Profile
 from storage.apply import FstabEntry
-
-
-def write_file(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
-    target = root / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    os.chmod(target, mode)
-    return target
 
 
 def configure_system(profile: Profile, root: Path, fstab: Sequence[FstabEntry], events: EventBus) -> None:

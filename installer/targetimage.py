@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.runner import Runner
+from installer.core.events import EventBus
+from installer.core.runner import Runner
 from profiles.model import DiskMatch, Profile, Storage
 from storage.inventory import DiskInfo, Inventory
 

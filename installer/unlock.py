@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.system import write_file
+from installer.core.events import EventBus
+from installer.core.files import write_file
 from profiles.model import Encryption
 from storage.luks import KEYSCRIPT, LuksVolume, crypttab_line, kernel_arguments
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from installer.events import EventBus
+from installer.core.events import EventBus
 from installer.vm import PROBE_EXIT, probe_argv, probe_rom
 
 GRACE_SECONDS = 5.0

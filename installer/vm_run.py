@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from installer import vm
-from installer.events import EventBus, HumanLogReporter
-from installer.runner import CommandError, RealRunner, Runner
+from installer.core.events import EventBus, HumanLogReporter
+from installer.core.runner import CommandError, RealRunner, Runner
 from installer.vm_process import BootOutcome, Terminated, probe_kvm, run_qemu, termination_raises
 from profiles import load_profile, profile_from_text
 from profiles.sizes import SizeError, parse_size

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.runner import CommandError, Runner
+from installer.core.events import EventBus
+from installer.core.runner import CommandError, Runner
 from storage.layout import DiskPlan, PlannedPartition, StoragePlan
 
 _MKFS: dict[str, Callable[[str, str | None], list[str]]] = {

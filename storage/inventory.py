@@ -11,7 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from installer.runner import Runner
+from installer.core.runner import Runner
+from profiles.sizes import format_size
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,6 @@ class DiskInfo:
     fstype: str | None = None  # a filesystem on the whole disk, if any
 
     def describe(self) -> str:
-        from profiles.sizes import format_size
-
         bits = [self.path, format_size(self.size)]
         bits += [f"model {self.model!r}"] if self.model else []
         bits += [f"serial {self.serial!r}"] if self.serial else []

@@ -14,16 +14,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from installer.events import EventBus
-from installer.keyvault.memory import KeyDir, SecretBytes
-from installer.runner import Runner
+from installer.core.events import EventBus
+from installer.core.runner import Runner
+from installer.core.secrets import KeyDir, SecretBytes
 from profiles.model import Encryption
 from profiles.sizes import GiB, MiB
-
-if TYPE_CHECKING:  # the key sources import the Azure SDK; planning must not pay for it
-    from installer.keyvault.keysource import VolumeKey
 
 AUTO_MEMORY_MIN = 64 * MiB
 AUTO_MEMORY_MAX = GiB  # cryptsetup's own cap, and what a small VM can spare in its initramfs
@@ -130,6 +127,18 @@ def key_opens(runner: Runner, device: str, key_file: Path, slot: str | None = No
 def token_of(metadata: dict[str, Any], kind: str = TOKEN_TYPE) -> dict[str, Any] | None:
     tokens: dict[str, dict[str, Any]] = metadata.get("tokens", {})
     return next((t for t in tokens.values() if t.get("type") == kind), None)
+
+
+@dataclass
+class VolumeKey:
+    """The key for slot 0, and (keyvault-key) the LUKS2 token holding its wrapped form."""
+
+    secret: SecretBytes
+    token: dict[str, Any] | None
+    source: str  # for messages: "the profile's passphrase", "Key Vault secret 'x'", ...
+
+    def wipe(self) -> None:
+        self.secret.wipe()
 
 
 @dataclass(frozen=True)

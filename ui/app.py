@@ -26,7 +26,7 @@ from ui.choices import Choices
 from ui.engine import Engine, SessionEngine
 
 if TYPE_CHECKING:
-    from installer.keyvault import VaultSettings
+    from installer.keyvault.client import VaultSettings
 
 # The interactive_sections name of each step screen; steps not named here are always shown.
 STEP_SECTIONS = {"Welcome": "system", "Disks": "storage", "Encryption": "encryption", "Software": "software",

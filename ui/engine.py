@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from installer.events import Event
+from installer.core.events import Event
 from installer.payload.catalog import Catalog, load_catalog
 from installer.plan import Plan
 from profiles.model import Profile
@@ -51,8 +51,8 @@ class SessionEngine:
             from installer.targetimage import planned_image_inventory
 
             return planned_image_inventory(self.image, self._size())
-        from installer.events import EventBus
-        from installer.runner import RealRunner
+        from installer.core.events import EventBus
+        from installer.core.runner import RealRunner
         from storage.inventory import probe
 
         return probe(RealRunner(EventBus()))
@@ -80,7 +80,7 @@ class SessionEngine:
 
     def power(self, action: str) -> None:
         if action in ("reboot", "poweroff") and self.image is None:
-            from installer.events import EventBus
-            from installer.runner import RealRunner
+            from installer.core.events import EventBus
+            from installer.core.runner import RealRunner
 
             RealRunner(EventBus()).run(["systemctl", action], check=False)

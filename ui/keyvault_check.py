@@ -15,8 +15,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from installer.keyvault import Credential, Retry, SecretBytes, VaultClient, VaultError, VaultSettings
-from installer.keyvault.identity import describe
+from installer.core.secrets import SecretBytes
+from installer.keyvault.client import Retry, VaultClient, VaultSettings
+from installer.keyvault.errors import VaultError
+from installer.keyvault.identity import Credential, describe
 from profiles.model import Encryption
 
 # A person is waiting at the screen: fewer and shorter retries than an install uses.

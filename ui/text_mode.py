@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from installer.events import Event, format_human
+from installer.core.events import Event, format_human
 from profiles.sizes import format_size
 from storage.inventory import Inventory
 from ui import text_sections
@@ -21,7 +21,7 @@ from ui.screens.disks import partition_lines
 from ui.screens.encryption import not_applied
 
 if TYPE_CHECKING:
-    from installer.keyvault import VaultSettings
+    from installer.keyvault.client import VaultSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 SECTIONS = ("Welcome", "Disks", "Encryption", "Software", "Users")

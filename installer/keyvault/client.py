@@ -18,10 +18,10 @@ from azure.keyvault.keys import KeyClient, KeyType, KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
 from azure.keyvault.secrets import SecretClient
 
+from installer.core.secrets import SecretBytes
 from installer.keyvault import errors
 from installer.keyvault.errors import Operation, VaultError, explain
 from installer.keyvault.identity import Credential
-from installer.keyvault.memory import SecretBytes
 
 WRAP_ALGORITHM = "RSA-OAEP-256"
 _RETRY_STATUS = (429, 500, 502, 503, 504)

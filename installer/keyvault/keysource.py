@@ -11,29 +11,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any, TextIO
 
+from installer.core.secrets import SecretBytes
 from installer.keyvault.client import VaultClient, WrappedKey
 from installer.keyvault.errors import VaultError
-from installer.keyvault.memory import SecretBytes
 from profiles.model import Encryption
-from storage.luks import UNLOCK_SLOT
+from storage.luks import UNLOCK_SLOT, VolumeKey
 
 VOLUME_KEY_BYTES = 64
 _MODHEX = "cbdefghijklnrtuv"  # systemd's recovery key alphabet: unambiguous on any keyboard layout
-
-
-@dataclass
-class VolumeKey:
-    """The key for slot 0, and (keyvault-key) the LUKS2 token holding its wrapped form."""
-
-    secret: SecretBytes
-    token: dict[str, Any] | None
-    source: str  # for messages: "the profile's passphrase", "Key Vault secret 'x'", ...
-
-    def wipe(self) -> None:
-        self.secret.wipe()
 
 
 def obtain_volume_key(enc: Encryption, vault: VaultClient | None) -> VolumeKey:

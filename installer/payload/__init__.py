@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from installer.events import EventBus
+from installer.core.events import EventBus
+from installer.core.runner import Runner
 from installer.payload.dnf import PayloadError, ProgressFn, describe_repository, run_dnf
 from installer.payload.image import guess_format, unpack_image
-from installer.runner import Runner
 from profiles.model import Payload
 
 __all__ = ["PayloadError", "describe_payload", "install_payload"]

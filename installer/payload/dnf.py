@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from installer.events import EventBus
-from installer.runner import Runner
+from installer.core.events import EventBus
+from installer.core.runner import Runner
 from profiles.model import Payload, Repository
 
 COMPS_REPO_ID = "azl-installer-comps"

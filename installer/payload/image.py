@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from installer.events import EventBus
+from installer.core.events import EventBus
+from installer.core.runner import CommandError, Runner
 from installer.payload.dnf import PayloadError, ProgressFn
-from installer.runner import CommandError, Runner
 from profiles.model import RootImage
 
 ImageFormat = Literal["tar", "squashfs"]

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event, EventBus
-from installer.keyvault import Credential, KeyDir, Retry, SecretBytes, VaultClient, VaultSettings
+from installer.core.events import Event, EventBus
+from installer.core.runner import RealRunner
+from installer.core.secrets import KeyDir, SecretBytes
+from installer.keyvault.client import Retry, VaultClient, VaultSettings
+from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import new_recovery_key, obtain_volume_key, unwrap_volume_key
-from installer.runner import RealRunner
 from profiles.model import Encryption, Pbkdf
 from storage.luks import format_volume, key_opens, luks_metadata, luks_settings, token_of
 from tests.keyvault_standin import StandIn, running_standin

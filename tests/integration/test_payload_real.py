@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event, EventBus
+from installer.core.events import Event, EventBus
+from installer.core.runner import RealRunner
 from installer.payload import PayloadError, install_payload
-from installer.runner import RealRunner
 from profiles.model import Payload, Repository, RootImage
 from sample.build_repo import POST_MARKER, PackageSpec, build_repo
 

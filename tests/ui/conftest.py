@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event
+from installer.core.events import Event
 from installer.payload.catalog import Catalog, load_catalog
 from installer.plan import Plan, make_plan
 from profiles.model import Profile

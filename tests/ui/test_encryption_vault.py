@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from installer.keyvault import Retry, VaultSettings
+from installer.keyvault.client import Retry, VaultSettings
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
 from tests.keyvault_standin import StandIn, make_client_certificate, running_standin
 from tests.ui.conftest import FakeEngine, inventory, make_app, screen_text

@@ -329,7 +329,7 @@ async def test_progress_screen_states_by_glyph() -> None:
         screen = ProgressScreen(plan)
         screen.run_install = no_install  # type: ignore[method-assign,assignment]
         await app.push_screen(screen)
-        from installer.events import Event
+        from installer.core.events import Event
 
         screen.on_progress_screen_engine_event(ProgressScreen.EngineEvent(Event("step-started", "s", step="storage")))
         screen.on_progress_screen_engine_event(ProgressScreen.EngineEvent(Event("step-finished", "s", step="storage")))

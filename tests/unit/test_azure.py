@@ -17,9 +17,9 @@ from installer.azure import (
     set_keys,
     target_packages,
 )
-from installer.events import EventBus
+from installer.core.events import EventBus
+from installer.core.runner import RecordingRunner
 from installer.plan import make_plan
-from installer.runner import RecordingRunner
 from profiles import ProfileError, profile_from_text
 from profiles.model import VM_DRIVERS, Azure
 from storage.inventory import DiskInfo, Inventory

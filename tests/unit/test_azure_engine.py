@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
 from installer.engine import Engine
-from installer.events import Event, EventBus
 from installer.plan import make_plan
-from installer.runner import RecordingRunner, Reply
 from profiles import load_profile
 from storage.inventory import DiskInfo, Inventory
 from tests.unit.test_azure import azure_linux_target, snapshot, written

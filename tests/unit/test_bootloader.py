@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from installer.bootloader import BootloaderError, detect_tools, grub_defaults, install_bootloader
-from installer.events import EventBus
-from installer.runner import RecordingRunner
+from installer.core.events import EventBus
+from installer.core.runner import RecordingRunner
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
 from storage.apply import FstabEntry
 from storage.inventory import DiskInfo, Inventory

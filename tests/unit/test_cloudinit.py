@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from installer.cloudinit import CloudInitError, fetch_user_data, needs_cloud_init, seed_cloud_init
-from installer.events import EventBus
+from installer.core.events import EventBus
+from installer.core.runner import RecordingRunner
 from installer.plan import make_plan
-from installer.runner import RecordingRunner
 from profiles import ProfileError, load_profile, profile_from_text
 from profiles.userdata import check_network_config, check_user_data
 from storage.inventory import DiskInfo, Inventory

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from installer.core.events import Event
+from installer.core.runner import RecordingRunner
 from installer.engine import Engine, InstallFailed
-from installer.events import Event
 from installer.plan import make_plan
-from installer.runner import RecordingRunner
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
 from tests.keyvault_standin import StandIn, running_standin

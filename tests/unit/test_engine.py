@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from installer.core.events import Event
+from installer.core.runner import RecordingRunner, Reply
 from installer.engine import Engine, InstallFailed
-from installer.events import Event
-from installer.runner import RecordingRunner, Reply
 from tests.unit.recorded_engine import recorded_engine
 
 PROFILE = """\

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from installer.runner import RecordingRunner, Reply
+from installer.core.runner import RecordingRunner, Reply
 from storage.inventory import Inventory, probe
 
 LSBLK = {"blockdevices": [

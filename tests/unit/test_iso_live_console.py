@@ -62,7 +62,7 @@ def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pyt
     """On the live ISO ext4 and vfat are modules not loaded at boot: Review once listed them as
     missing kernel features although the install (which loads them) would have worked."""
     from installer import session
-    from installer.runner import RecordingRunner
+    from installer.core.runner import RecordingRunner
     from profiles.model import AutoLayout, DiskMatch, Payload, Profile, RootImage, Storage
     from storage.inventory import DiskInfo, Inventory
 
@@ -85,7 +85,7 @@ def test_partx_losing_the_race_to_the_kernels_own_reread_is_no_failure(
 ) -> None:
     """The live kernel parses partition tables: udev has it re-read the new table when the disk is
     closed after writing, and partx --add then fails with EBUSY although all partitions exist."""
-    from installer.runner import CommandError, RecordingRunner, Reply
+    from installer.core.runner import CommandError, RecordingRunner, Reply
     from profiles.model import AutoLayout, DiskMatch, Storage
     from storage import apply
     from storage.inventory import DiskInfo, Inventory

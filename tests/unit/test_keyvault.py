@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from installer.keyvault import Credential, Retry, SecretBytes, VaultClient, VaultError, VaultSettings
-from installer.keyvault.client import WrappedKey
+from installer.core.secrets import SecretBytes
+from installer.keyvault.client import Retry, VaultClient, VaultSettings, WrappedKey
+from installer.keyvault.errors import VaultError
+from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import (
     escrow_recovery_key,
     new_recovery_key,

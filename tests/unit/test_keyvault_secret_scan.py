@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import EventBus, HumanLogReporter, JsonLinesReporter
-from installer.keyvault import Credential, Retry, VaultClient, VaultSettings
+from installer.core.events import EventBus, HumanLogReporter, JsonLinesReporter
+from installer.core.runner import RecordingRunner, Reply
+from installer.core.secrets import KeyDir
+from installer.keyvault.client import Retry, VaultClient, VaultSettings
+from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import escrow_recovery_key, new_recovery_key, obtain_volume_key
-from installer.keyvault.memory import KeyDir
 from installer.plan import make_plan, plan_json
-from installer.runner import RecordingRunner, Reply
 from profiles import dump_profile, profile_from_text
 from storage.inventory import DiskInfo, Inventory
 from storage.luks import format_volume, luks_settings

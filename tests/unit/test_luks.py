@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event, EventBus
-from installer.keyvault.keysource import VolumeKey
-from installer.keyvault.memory import KeyDir, SecretBytes, filesystem_type
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
+from installer.core.secrets import KeyDir, SecretBytes, filesystem_type
 from installer.plan import make_plan
-from installer.runner import RecordingRunner, Reply
 from profiles import ProfileError, profile_from_text
 from profiles.model import Encryption, Pbkdf
 from profiles.sizes import GiB, MiB
 from storage.inventory import DiskInfo, Inventory
 from storage.luks import (
     LuksVolume,
+    VolumeKey,
     crypttab_line,
     device_mapper_available,
     encryption_blocker,

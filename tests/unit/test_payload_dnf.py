@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event, EventBus
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
 from installer.payload import PayloadError, describe_payload, install_payload
 from installer.payload.dnf import (
     COMPS_REPO_ID,
@@ -18,7 +19,6 @@ from installer.payload.dnf import (
     repo_url,
     run_dnf,
 )
-from installer.runner import RecordingRunner, Reply
 from profiles.model import Payload, Repository, RootImage
 
 SAMPLE = Repository("sample", "file:///srv/sample", gpgcheck=False)

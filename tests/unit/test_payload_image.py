@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from installer.events import Event, EventBus
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
 from installer.payload import PayloadError, install_payload
 from installer.payload.image import guess_format, image_format, unpack_argv, unpack_image
-from installer.runner import RecordingRunner, Reply
 from profiles.model import Payload, RootImage
 
 

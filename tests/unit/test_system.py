@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from installer.events import Event, EventBus
+from installer.core.events import Event, EventBus
 from installer.system import configure_system
 from profiles import profile_from_text
 from storage.apply import FstabEntry

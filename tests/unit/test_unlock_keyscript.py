@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from installer.keyvault import Credential, Retry, VaultClient, VaultSettings
+from installer.keyvault.client import Retry, VaultClient, VaultSettings
+from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import obtain_volume_key
 from profiles.model import Encryption
 from tests.keyvault_standin import StandIn, running_standin

@@ -15,8 +15,8 @@ import pytest
 
 from installer import vm, vm_run
 from installer.cli import build_parser, main
-from installer.events import Event, EventBus
-from installer.runner import RecordingRunner, Reply
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
 from installer.vm_process import BootOutcome
 
 PROFILE = """storage:

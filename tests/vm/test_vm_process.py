@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from installer.events import Event, EventBus
+from installer.core.events import Event, EventBus
 from installer.vm_process import QemuProcess, Terminated, termination_raises
 
 

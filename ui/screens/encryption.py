@@ -23,7 +23,7 @@ from ui.screens.base import StepScreen
 from ui.widgets import Choice, Plain, SecretInput
 
 if TYPE_CHECKING:
-    from installer.keyvault import VaultSettings
+    from installer.keyvault.client import VaultSettings
     from ui.keyvault_check import CheckResult
 
 # The text fields of the screen and the Choices attribute each one edits.

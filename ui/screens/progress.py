@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Footer, RichLog, Static
 
-from installer.events import Event, format_human
+from installer.core.events import Event, format_human
 from installer.plan import Plan
 from ui import glyphs
 from ui.screens.base import StepScreen

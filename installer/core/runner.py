@@ -12,10 +12,9 @@ import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
-from installer.events import EventBus
+from installer.core.events import EventBus
 
 Arg = str | os.PathLike[str]
 LineCallback = Callable[[str], None]
@@ -162,9 +161,3 @@ class RecordingRunner:
         """The recorded commands as shell lines, for readable assertions."""
         return [shlex.join(c) for c in self.calls]
 
-
-def write_private_file(path: Path, text: str) -> None:
-    """Create a file readable only by root (0600) before any content is written."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
