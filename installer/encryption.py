@@ -21,12 +21,11 @@ from urllib.parse import urlsplit
 from installer.core.events import EventBus
 from installer.core.runner import Runner
 from installer.core.secrets import KeyDir, SecretBytes
-from installer.encryption_plan import EncryptedPartition
 from installer.keyvault.client import VaultClient, VaultSettings
 from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import escrow_recovery_key, new_recovery_key, obtain_volume_key
 from profiles.model import Encryption
-from storage.luks import LuksVolume, VolumeKey, close_argv, format_volume, luks_settings, open_argv
+from storage.luks import EncryptedPartition, LuksVolume, VolumeKey, close_argv, format_volume, luks_settings, open_argv
 
 # Hosts of the Azure clouds' vaults: only these get the SDK's check that a vault's sign-in
 # challenge names the vault's own domain. A private endpoint or a test vault at an address has no

@@ -153,5 +153,5 @@ def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Pla
     _load_filesystem_modules(plan, runner)
     plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems())
     if plan.blockers:
-        raise Refused("; ".join(plan.blockers))
+        raise Refused("; ".join(str(b) for b in plan.blockers))
     return plan

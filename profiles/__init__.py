@@ -13,6 +13,7 @@ from profiles.model import AutoLayout, Profile
 from profiles.source import Document, SourceError, parse
 
 __all__ = [
+    "Problem",
     "Profile",
     "ProfileError",
     "ProfileIssue",

@@ -19,17 +19,33 @@ from profiles.sizes import SizeError, format_size, parse_size
 from profiles.source import KeyPath
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: KeyPath
-    message: str
-
-
 def path_text(path: KeyPath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text or "(top)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a profile, or one reason a plan cannot be carried out, as data: where (the key
+    path into the profile; empty for the machine itself) and what (one line). Front ends place it by its
+    path and show the message as it is; nobody parses the text."""
+
+    path: KeyPath
+    message: str
+
+    @property
+    def section(self) -> str:
+        """The profile's top-level section it is about ('storage', 'encryption', ...), '' for the machine."""
+        return str(self.path[0]) if self.path else ""
+
+    @property
+    def key(self) -> str:
+        return path_text(self.path) if self.path else ""
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.path else self.message
 
 
 def _type_name(tp: Any) -> str:

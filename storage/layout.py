@@ -58,6 +58,19 @@ class DiskPlan:
 
 
 @dataclass(frozen=True)
+class Firmware:
+    """How the layout boots: GRUB for BIOS on each disk with a BIOS boot partition, UEFI with an ESP."""
+
+    bios_disks: tuple[str, ...]  # disks holding a BIOS boot partition: grub-install i386-pc on each
+    uefi: bool  # an EFI system partition is mounted at /boot/efi
+
+    def describe(self) -> str:
+        parts = [f"BIOS (GRUB on {', '.join(self.bios_disks)})"] if self.bios_disks else []
+        parts += ["UEFI (ESP, removable fallback path EFI/BOOT/BOOTX64.EFI)"] if self.uefi else []
+        return " and ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
 class StoragePlan:
     targets: tuple[DiskPlan, ...]
     left_alone: tuple[DiskInfo, ...]  # named by the profile as never to be touched
@@ -72,6 +85,11 @@ class StoragePlan:
                     found.append((part.mount, part, target, None))
                 found += [(sv.mount, part, target, sv) for sv in part.subvolumes]
         return sorted(found, key=lambda m: (m[0].count("/") - (m[0] == "/"), m[0]))
+
+    def firmware(self) -> Firmware:
+        bios = tuple(t.disk.path for t in self.targets if any(p.filesystem == "biosboot" for p in t.partitions))
+        uefi = any(p.filesystem == "vfat" and p.mount == "/boot/efi" for t in self.targets for p in t.partitions)
+        return Firmware(bios, uefi)
 
 
 def matches(rule: DiskMatch, disk: DiskInfo) -> bool:

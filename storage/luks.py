@@ -4,7 +4,7 @@ in a LUKS2 token, and describe the result for crypttab and the kernel command li
 Every command goes through the Runner with argv lists; keys reach cryptsetup only as files in a
 private tmpfs directory (KeyDir), never as arguments, so no key appears in the command log.
 Opening a volume needs device-mapper, which the development hosts lack: the plan refuses
-encryption there (encryption_blocker) before anything is written.
+encryption there (the encryption-keys step's blockers) before anything is written.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from installer.core.runner import Runner
 from installer.core.secrets import KeyDir, SecretBytes
 from profiles.model import Encryption
 from profiles.sizes import GiB, MiB
+from storage.layout import StoragePlan
 
 AUTO_MEMORY_MIN = 64 * MiB
 AUTO_MEMORY_MAX = GiB  # cryptsetup's own cap, and what a small VM can spare in its initramfs
@@ -74,6 +75,24 @@ def luks_settings(enc: Encryption, *, ram: int | None = None, cpus: int | None =
         memory_kib = max(32 * 1024, min(wanted, ram // 2)) // 1024
         parallel = pbkdf.parallel or max(1, min(4, cpus if cpus is not None else (os.cpu_count() or 1)))
     return LuksSettings(enc.cipher, enc.key_size, pbkdf.type, memory_kib, parallel, pbkdf.iter_time)
+
+
+@dataclass(frozen=True)
+class EncryptedPartition:
+    device: str  # the partition, e.g. /dev/vda3
+    mount: str  # what it holds, for messages and the recovery secret's name ("/" for a btrfs / + /home)
+
+
+def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[EncryptedPartition]:
+    """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match)."""
+    found = []
+    for target in plan.targets:
+        for part in target.partitions:
+            mounts = [m for m in (part.mount, *(sv.mount for sv in part.subvolumes)) if m]
+            chosen = [m for m in mounts if m in volumes]
+            if chosen:
+                found.append(EncryptedPartition(part.device(target.disk.path), chosen[0]))
+    return found
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -222,26 +241,3 @@ def device_mapper_available(proc_misc: str | None = None, control: Path = Path("
         except OSError:
             return control.exists()
     return any(line.split()[-1:] == ["device-mapper"] for line in proc_misc.splitlines())
-
-
-def encryption_blocker(enc: Encryption | None, *, device_mapper: bool | None = None,
-                       rpm_payload: bool = False) -> str | None:
-    """Why encryption cannot be done here (one line), or None: checked before anything is written."""
-    if enc is None or not enc.enabled:
-        return None
-    if device_mapper is None:
-        device_mapper = device_mapper_available()
-    reasons = []
-    if not device_mapper:
-        reasons.append("this kernel has no device-mapper (dm-crypt; no 'device-mapper' in /proc/misc), so a LUKS "
-                       "volume cannot be opened here; install from the ISO in a VM")
-    if "tpm2" in enc.unlock:
-        reasons.append("unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet; use keyvault and/or "
-                       "passphrase")
-    if "keyvault" in enc.unlock and rpm_payload:
-        reasons.append("unlock keyvault is built for initramfs-tools targets only, and an RPM payload (Azure Linux) "
-                       "boots with dracut; use unlock [passphrase] for now")
-    if not reasons:
-        return None
-    return ("encryption: " + "; ".join(reasons)
-            + "; or remove the section (an unencrypted install is never made silently)")

@@ -83,7 +83,7 @@ def layout_problems(storage: Storage, inventory: Inventory, targets: list[DiskIn
         blockers = make_plan(replace(profile, storage=storage), inventory).blockers
     except Exception:  # another section's problem: Review shows the whole plan and says what it is
         return []
-    return [b for b in blockers if b.startswith("bootloader:") or "layout" in b]
+    return [str(b) for b in blockers if b.section in ("bootloader", "storage", "") or b.key == "azure.trusted_launch"]
 
 
 def planned(storage: Storage, inventory: Inventory) -> StoragePlan | None:

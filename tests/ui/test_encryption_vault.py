@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from installer.keyvault.client import Retry, VaultSettings
+from installer.steps.encryption_keys import refusals
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
 from tests.keyvault_standin import StandIn, make_client_certificate, running_standin
 from tests.ui.conftest import FakeEngine, inventory, make_app, screen_text
@@ -225,11 +226,8 @@ async def test_test_connection_is_only_for_key_vault() -> None:
 async def test_the_not_applied_line_is_the_plans_blocker() -> None:
     enc = Encryption(enabled=True, key_source="keyvault-key", vault_url="https://v.vault.azure.net", key_name="k")
     line = not_applied(enc)
-    from installer.plan import encryption_refusals
-
-    blocker = next(r for r in encryption_refusals(Profile(storage=Storage(disks=()), encryption=enc))
-                   if r.startswith("encryption"))
-    assert line is not None and line.endswith(blocker.removeprefix("encryption: "))
+    blockers = refusals(Profile(storage=Storage(disks=()), encryption=enc))
+    assert line is not None and line.endswith("; ".join(b.message for b in blockers))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await to_encryption(pilot, app, "keyvault-key")

@@ -7,19 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from installer.azure import (
-    SRIOV_RULE_TEXT,
-    AzureError,
-    chrony_conf,
-    configure_azure,
-    effective_profile,
-    generalize,
-    set_keys,
-    target_packages,
-)
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
-from installer.plan import make_plan
+from installer.plan import effective_profile, make_plan
+from installer.steps.azure import SRIOV_RULE_TEXT, AzureError, azure_packages, chrony_conf, configure_azure, set_keys
+from installer.steps.generalize import generalize
 from profiles import ProfileError, profile_from_text
 from profiles.model import VM_DRIVERS, Azure
 from storage.inventory import DiskInfo, Inventory
@@ -100,7 +92,7 @@ def test_switches_turn_pieces_off() -> None:
     azure = Azure(agent=False, cloud_init=False, vm_utils=False, hyperv_daemons=False, chrony=False,
                   kernel="kernel-hci")
     profile = replace(profile_from_text(BASE), azure=azure)
-    assert target_packages(profile) == ("kernel-hci",)
+    assert azure_packages(azure) == ("kernel-hci",)
     assert effective_profile(replace(profile, azure=replace(azure, enabled=False))).payload.packages == ()
 
 
@@ -229,7 +221,7 @@ def test_plan_blocks_trusted_launch_without_esp_and_excluded_agents() -> None:
                         "{size: 4GiB, mount: /, grow: true}]\n")
     text = text.replace("  groups: [core]\n", "  groups: [core]\n  exclude: [WALinuxAgent]\n")
     plan = make_plan(profile_from_text(text + "azure: {trusted_launch: true}\n"), INVENTORY)
-    assert plan.blockers == (
+    assert tuple(map(str, plan.blockers)) == (
         "payload.exclude: WALinuxAgent is needed by the azure/cloud_init sections; remove it from exclude or "
         "turn its switch off",
         "azure.trusted_launch: Trusted Launch needs UEFI boot, but the layout has no EFI system partition at "

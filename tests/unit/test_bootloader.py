@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from installer.bootloader import BootloaderError, detect_tools, grub_defaults, install_bootloader
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
+from installer.steps.bootloader import grub_defaults, install_bootloader
+from installer.target_tools import TargetError, detect_tools
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
 from storage.apply import FstabEntry
 from storage.inventory import DiskInfo, Inventory
@@ -92,7 +93,7 @@ def test_missing_target_tools_are_named(tmp_path: Path, files: list[str], messag
     for name in files:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
-    with pytest.raises(BootloaderError, match=message):
+    with pytest.raises(TargetError, match=message):
         detect_tools(tmp_path)
 
 

@@ -11,10 +11,10 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from installer.cloudinit import CloudInitError, fetch_user_data, needs_cloud_init, seed_cloud_init
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import make_plan
+from installer.steps.cloud_init import CloudInitError, fetch_user_data, needs_cloud_init, seed_cloud_init
 from profiles import ProfileError, load_profile, profile_from_text
 from profiles.userdata import check_network_config, check_user_data
 from storage.inventory import DiskInfo, Inventory
@@ -184,11 +184,11 @@ def test_user_data_file_is_relative_to_the_profile_and_checked_by_the_plan(tmp_p
     seed_cloud_init(profile, root, RecordingRunner(), EventBus())
     assert (root / "var/lib/cloud/seed/nocloud/user-data").read_text() == USER_DATA
     (tmp_path / "seed/user-data").write_text("#cloud-config\nuser: x\nrncmd: []\n")
-    assert make_plan(load_profile(path), INVENTORY).blockers == (
+    assert tuple(map(str, make_plan(load_profile(path), INVENTORY).blockers)) == (
         f"cloud_init.user_data_file: {tmp_path}/seed/user-data: user-data line 3: unknown cloud-config key "
         "'rncmd' (did you mean 'runcmd'?)",)
     (tmp_path / "seed/user-data").unlink()
-    assert make_plan(load_profile(path), INVENTORY).blockers == (
+    assert tuple(map(str, make_plan(load_profile(path), INVENTORY).blockers)) == (
         f"cloud_init.user_data_file: cannot read {tmp_path}/seed/user-data: No such file or directory",)
 
 

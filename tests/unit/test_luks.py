@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from installer.core.events import Event, EventBus
 from installer.core.runner import RecordingRunner, Reply
 from installer.core.secrets import KeyDir, SecretBytes, filesystem_type
 from installer.plan import make_plan
+from installer.steps.encryption_keys import refusals
 from profiles import ProfileError, profile_from_text
-from profiles.model import Encryption, Pbkdf
+from profiles.model import Encryption, Payload, Pbkdf
 from profiles.sizes import GiB, MiB
 from storage.inventory import DiskInfo, Inventory
 from storage.luks import (
@@ -22,7 +24,6 @@ from storage.luks import (
     VolumeKey,
     crypttab_line,
     device_mapper_available,
-    encryption_blocker,
     format_volume,
     kernel_arguments,
     luks_settings,
@@ -131,20 +132,20 @@ def test_device_mapper_detection() -> None:
 
 def test_plan_refuses_encryption_without_device_mapper_and_names_it() -> None:
     enc = Encryption(enabled=True, passphrase="s3cret", unlock=("tpm2", "passphrase"))
-    host = encryption_blocker(enc, device_mapper=False)
-    assert host is not None and host.startswith("encryption: this kernel has no device-mapper (dm-crypt; no "
-                                                "'device-mapper' in /proc/misc)")
-    assert "unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet" in host
-    assert encryption_blocker(Encryption(enabled=True, passphrase="s3cret"), device_mapper=True) is None
+    base = profile_from_text(PROFILE)
+    host = [str(p) for p in refusals(replace(base, encryption=enc), device_mapper=False)]
+    assert host[0].startswith("encryption: this kernel has no device-mapper (dm-crypt; no 'device-mapper' in "
+                              "/proc/misc)")
+    assert "unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet" in host[1]
+    assert refusals(replace(base, encryption=Encryption(enabled=True, passphrase="s3cret")), device_mapper=True) == []
     keyvault = Encryption(enabled=True, key_source="keyvault-key", vault_url="https://v.vault.azure.net",
                           key_name="k", unlock=("keyvault", "passphrase"))
-    assert encryption_blocker(keyvault, device_mapper=True) is None
-    rpm = encryption_blocker(keyvault, device_mapper=True, rpm_payload=True)
-    assert rpm is not None and "unlock keyvault is built for initramfs-tools targets only" in rpm
-    assert encryption_blocker(Encryption(enabled=False), device_mapper=False) is None
+    assert refusals(replace(base, encryption=keyvault), device_mapper=True) == []
+    rpm = refusals(replace(base, encryption=keyvault, payload=Payload(groups=("core",))), device_mapper=True)
+    assert len(rpm) == 1 and "unlock keyvault is built for initramfs-tools targets only" in rpm[0].message
+    assert refusals(replace(base, encryption=Encryption(enabled=False)), device_mapper=False) == []
     plan = make_plan(profile_from_text(PROFILE + "encryption: {enabled: true, passphrase: s3cret}\n"), INVENTORY)
-    assert [b for b in plan.blockers if b.startswith("encryption:")] == [
-        b for b in [encryption_blocker(Encryption(enabled=True, passphrase="s3cret"))] if b]
+    assert [b for b in plan.blockers if b.section == "encryption"] == refusals(plan.profile)
     assert "s3cret" not in plan.render()
 
 

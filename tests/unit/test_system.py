@@ -4,9 +4,10 @@ import os
 from pathlib import Path
 
 from installer.core.events import Event, EventBus
-from installer.system import configure_system
+from installer.steps.system import SystemStep
 from profiles import profile_from_text
 from storage.apply import FstabEntry
+from tests.support.steps import step_context
 
 PROFILE = """\
 storage: {disks: [{path: /dev/vda}]}
@@ -36,7 +37,7 @@ def test_configure_writes_every_file(tmp_path: Path) -> None:
     root = _root(tmp_path)
     seen: list[Event] = []
     fstab = [FstabEntry("UUID=1234", "/", "xfs", "defaults", 0), FstabEntry("UUID=99", "/boot", "ext4", "defaults", 2)]
-    configure_system(profile_from_text(PROFILE), root, fstab, EventBus(seen.append))
+    SystemStep().run(step_context(profile_from_text(PROFILE), root, fstab=fstab, events=EventBus(seen.append)))
     assert (root / "etc/fstab").read_text().splitlines()[1:] == [
         "UUID=1234 / xfs defaults 0 0", "UUID=99 /boot ext4 defaults 0 2"]
     assert (root / "etc/hostname").read_text() == "web-01\n"
@@ -59,5 +60,5 @@ def test_configure_writes_every_file(tmp_path: Path) -> None:
 
 def test_unlocked_root_gets_its_hash(tmp_path: Path) -> None:
     text = PROFILE.replace("root: {ssh_keys", "root: {locked: false, password_hash: '$y$j9T$abc$def', ssh_keys")
-    configure_system(profile_from_text(text), _root(tmp_path), [], EventBus())
+    SystemStep().run(step_context(profile_from_text(text), _root(tmp_path)))
     assert (tmp_path / "etc/shadow").read_text().startswith("root:$y$j9T$abc$def:")

@@ -35,15 +35,14 @@ def not_applied(encryption: Encryption | None) -> str | None:
 
     With encryption off, what it would refuse for a plain passphrase volume, so the user knows before choosing.
     """
-    from installer.plan import encryption_refusals  # the plan's own reasons: one source for Review and this screen
+    from installer.steps.encryption_keys import refusals  # the plan's own reasons: one source for Review and this
 
     asked = encryption or Encryption(enabled=True, passphrase="-")
-    reasons = [r for r in encryption_refusals(Profile(storage=Storage(disks=()), encryption=asked))
-               if r.startswith("encryption")]
+    reasons = [r.message for r in refusals(Profile(storage=Storage(disks=()), encryption=asked))]
     if not reasons:
         return None
     lead = "! Cannot be done here" if encryption else "! If you choose encryption: cannot be done here"
-    return f"{lead} (Review lists it as a blocker and refuses): " + "; ".join(reasons).removeprefix("encryption: ")
+    return f"{lead} (Review lists it as a blocker and refuses): " + "; ".join(reasons)
 
 
 def any_vault_host(settings: VaultSettings | None, choices: Choices) -> bool:

@@ -1,4 +1,4 @@
-"""The cloud-init step: a NoCloud seed for first boot and the datasource list that fits.
+"""Cloud-init: a NoCloud seed for first boot and the datasource list that fits.
 
 The seed (user-data, meta-data, optional network-config) goes to /var/lib/cloud/seed/nocloud/
 of the target, where cloud-init's NoCloud datasource finds it without any extra media. The
@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from installer.core.events import EventBus
-from installer.core.files import write_file
+from installer.core.files import inside, write_file
 from installer.core.runner import Runner
+from installer.steps.base import InstallContext, PlanContext, Step, add_packages, excluded
+from installer.target_tools import enable_units, installed_units
+from profiles import Problem
 from profiles.model import CloudInit, Profile
 from profiles.userdata import check_user_data
 
@@ -130,15 +132,16 @@ def plan_details(profile: Profile) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def plan_blockers(profile: Profile) -> list[str]:
+def plan_blockers(profile: Profile) -> list[Problem]:
     ci = profile.cloud_init
+    problems = excluded(profile, cloud_init_packages(profile))
     if ci is None or ci.user_data_file is None:
-        return []
+        return problems
     try:
         read_user_data_file(ci.user_data_file)
     except CloudInitError as err:
-        return [f"cloud_init.user_data_file: {err}"]
-    return []
+        problems.append(Problem(("cloud_init", "user_data_file"), str(err)))
+    return problems
 
 
 def _checked(text: str, where: str) -> str:
@@ -185,16 +188,6 @@ def user_data(ci: CloudInit, timeout: float = FETCH_TIMEOUT) -> str:
     return "#cloud-config\n"
 
 
-def enable_units(root: Path, units: Sequence[str], runner: Runner) -> None:
-    """Enable units with the target's own systemctl (works offline in a chroot)."""
-    runner.run(["chroot", root, "systemctl", "enable", *units])
-
-
-def _installed(root: Path, names: Sequence[str]) -> list[str]:
-    dirs = ("usr/lib/systemd/system", "lib/systemd/system")
-    return [n for n in names if any((root / d / n).exists() for d in dirs)]
-
-
 def seed_cloud_init(profile: Profile, root: Path, runner: Runner, events: EventBus,
                     timeout: float = FETCH_TIMEOUT) -> None:
     ci = profile.cloud_init
@@ -204,18 +197,39 @@ def seed_cloud_init(profile: Profile, root: Path, runner: Runner, events: EventB
         write_file(root, f"{SEED_DIR}/meta-data", meta_data(profile), mode=0o600)
         if ci.network_config is not None:
             write_file(root, f"{SEED_DIR}/network-config", ci.network_config.rstrip("\n") + "\n", mode=0o600)
-        (root / SEED_DIR.lstrip("/")).chmod(0o700)
+        inside(root, SEED_DIR).chmod(0o700)
         events.progress(0.5, f"NoCloud seed written to {SEED_DIR} (user-data {_source(ci)})")
     network_manager = any((root / d / "NetworkManager").exists() for d in ("usr/sbin", "usr/bin"))
     write_file(root, datasource_path(profile), datasource_cfg(profile, network_manager))
     write_file(root, LOCALE_CFG, locale_cfg(profile))
-    marker = root / DISABLED_MARKER.lstrip("/")
+    marker = inside(root, DISABLED_MARKER)
     if marker.exists() or marker.is_symlink():
         marker.unlink()
         events.log(f"removed {DISABLED_MARKER} (the payload had cloud-init switched off)")
-    units = _installed(root, UNITS)
+    units = installed_units(root, UNITS)
     if units:
         enable_units(root, units, runner)
     elif not (root / "usr/bin/cloud-init").exists():
         events.log("the target has no cloud-init: the seed stays unused until it is installed", level="warning")
     events.progress(1.0, f"datasource_list [ {', '.join(datasource_list(profile))} ]")
+
+
+class CloudInitStep(Step):
+    id = "cloud-init"
+    title = "Seed cloud-init for first boot"
+    doing = "seeding cloud-init for first boot"
+
+    def applies(self, profile: Profile) -> bool:
+        return needs_cloud_init(profile)
+
+    def amend(self, profile: Profile) -> Profile:
+        return add_packages(profile, cloud_init_packages(profile))
+
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        return plan_details(plan.profile)
+
+    def blockers(self, plan: PlanContext) -> list[Problem]:
+        return plan_blockers(plan.profile)
+
+    def run(self, ctx: InstallContext) -> None:
+        seed_cloud_init(ctx.profile, ctx.root, ctx.runner, ctx.events)

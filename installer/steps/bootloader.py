@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from installer.core.chroot import in_target
 from installer.core.events import EventBus
-from installer.core.files import write_file
+from installer.core.files import read_file, write_file
 from installer.core.runner import Runner
+from installer.steps.base import InstallContext, PlanContext, Step
+from installer.target_tools import TargetTools, detect_tools
+from profiles import Problem, Profile
 from profiles.model import Bootloader
 from storage.apply import FstabEntry
 from storage.layout import StoragePlan
@@ -25,71 +28,6 @@ SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
 
 class BootloaderError(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class Firmware:
-    bios_disks: tuple[str, ...]  # disks holding a BIOS boot partition: grub-install i386-pc on each
-    uefi: bool  # an EFI system partition is mounted at /boot/efi
-
-    def describe(self) -> str:
-        parts = [f"BIOS (GRUB on {', '.join(self.bios_disks)})"] if self.bios_disks else []
-        parts += ["UEFI (ESP, removable fallback path EFI/BOOT/BOOTX64.EFI)"] if self.uefi else []
-        return " and ".join(parts) or "none"
-
-
-def firmware_of(plan: StoragePlan) -> Firmware:
-    bios = tuple(t.disk.path for t in plan.targets if any(p.filesystem == "biosboot" for p in t.partitions))
-    uefi = any(p.filesystem == "vfat" and p.mount == "/boot/efi" for t in plan.targets for p in t.partitions)
-    return Firmware(bios, uefi)
-
-
-@dataclass(frozen=True)
-class TargetTools:
-    """What the installed system brings: tool names and where its GRUB files live."""
-
-    grub: str  # "grub2" (Fedora family) or "grub" (Debian family)
-    initramfs: str  # "dracut" or "initramfs-tools"
-    kernels: tuple[str, ...]  # kernel versions with modules in the target
-    shim: Path | None  # directory under /boot/efi/EFI holding signed shim + grub, if shipped
-
-    @property
-    def grub_cfg(self) -> str:
-        return f"/boot/{self.grub}/grub.cfg"
-
-
-def _exists(root: Path, names: Sequence[str]) -> bool:
-    return any((root / d / n).exists() for d in ("usr/sbin", "usr/bin", "sbin", "bin") for n in names)
-
-
-def initramfs_tool(root: Path) -> str | None:
-    """'dracut' (Azure Linux, Fedora), 'initramfs-tools' (Debian) or None."""
-    if _exists(root, ["dracut"]):
-        return "dracut"
-    if _exists(root, ["update-initramfs"]):
-        return "initramfs-tools"
-    return None
-
-
-def detect_tools(root: Path) -> TargetTools:
-    if _exists(root, ["grub2-install", "grub2-mkconfig"]):
-        grub = "grub2"
-    elif _exists(root, ["grub-install", "grub-mkconfig"]):
-        grub = "grub"
-    else:
-        raise BootloaderError("the target has no GRUB (grub2-install or grub-install): add the grub2 packages "
-                              "to the payload, or set bootloader.enabled: false")
-    initramfs = initramfs_tool(root)
-    if initramfs is None:
-        raise BootloaderError("the target has no initramfs tool (dracut or update-initramfs): add dracut")
-    modules = next((root / d for d in ("usr/lib/modules", "lib/modules") if (root / d).is_dir()), None)
-    kernels = tuple(sorted(p.name for p in modules.iterdir() if p.is_dir())) if modules else ()
-    if not kernels:
-        raise BootloaderError("the payload installed no kernel (no /lib/modules/*): add the kernel package, "
-                              "or set bootloader.enabled: false")
-    efi = root / "boot/efi/EFI"
-    shim = next((d for d in sorted(efi.iterdir()) if (d / "shimx64.efi").exists()), None) if efi.is_dir() else None
-    return TargetTools(grub, initramfs, kernels, shim)
 
 
 def cmdline(config: Bootloader, extra: Sequence[str] = ()) -> str:
@@ -120,23 +58,21 @@ def _boot_uuid(fstab: Sequence[FstabEntry]) -> tuple[str, str]:
 def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[FstabEntry], root: Path,
                        runner: Runner, events: EventBus, *, extra_modules: Sequence[str] = (),
                        extra_cmdline: Sequence[str] = ()) -> None:
-    firmware = firmware_of(plan)
+    firmware = plan.firmware()
     if not firmware.bios_disks and not firmware.uefi:
         raise BootloaderError("the layout has neither a BIOS boot partition nor an EFI system partition")
     tools = detect_tools(root)
     events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
-    defaults = root / "etc/default/grub"
-    write_file(root, "/etc/default/grub",
-               grub_defaults(defaults.read_text() if defaults.exists() else "", config, extra_cmdline))
+    write_file(root, "/etc/default/grub", grub_defaults(read_file(root, "/etc/default/grub"), config, extra_cmdline))
     _initramfs(config, tools, root, runner, events, (*_filesystem_modules(plan), *extra_modules))
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
-        runner.run(["chroot", root, f"{tools.grub}-install", "--target=i386-pc", disk])
+        runner.run(in_target(root, [f"{tools.grub}-install", "--target=i386-pc", disk]))
     if firmware.uefi:
         events.progress(0.7, "installing GRUB for UEFI")
         _uefi(tools, fstab, root, runner)
     events.progress(0.9, f"writing {tools.grub_cfg}")
-    runner.run(["chroot", root, f"{tools.grub}-mkconfig", "-o", tools.grub_cfg])
+    runner.run(in_target(root, [f"{tools.grub}-mkconfig", "-o", tools.grub_cfg]))
 
 
 def _filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
@@ -155,7 +91,7 @@ def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runne
             write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
                        f'add_drivers+=" {drivers} "\nhostonly="no"\n'
                        + ('add_dracutmodules+=" crypt "\n' if "dm_crypt" in modules else ""))
-            runner.run(["chroot", root, "dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"])
+            runner.run(in_target(root, ["dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"]))
         else:
             # MODULES=list: exactly the VM disk drivers, the layout's filesystems (and dm-crypt). Unlike
             # MODULES=dep it does not depend on the installer's own hardware, and unlike
@@ -164,7 +100,7 @@ def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runne
             write_file(root, "/etc/initramfs-tools/modules",
                        "".join(f"{d}\n" for d in (*config.initramfs_drivers, *modules)))
             mode = "-u" if (root / f"boot/initrd.img-{kver}").exists() else "-c"
-            runner.run(["chroot", root, "update-initramfs", mode, "-k", kver])
+            runner.run(in_target(root, ["update-initramfs", mode, "-k", kver]))
 
 
 def _uefi(tools: TargetTools, fstab: Sequence[FstabEntry], root: Path, runner: Runner) -> None:
@@ -181,9 +117,45 @@ def _uefi(tools: TargetTools, fstab: Sequence[FstabEntry], root: Path, runner: R
         stub = (f"search --no-floppy --fs-uuid --set=dev {uuid}\nset prefix=($dev){prefix}/{tools.grub}\n"
                 "export $prefix\nconfigfile $prefix/grub.cfg\n")
         for where in (tools.shim, fallback):
-            (where / "grub.cfg").write_text(stub)
+            write_file(root, f"/{where.relative_to(root)}/grub.cfg", stub)
         return
     # No signed binaries: build a GRUB EFI image at the removable path; --no-nvram because
     # the installer must not depend on (or change) the firmware's boot entries.
-    runner.run(["chroot", root, f"{tools.grub}-install", "--target=x86_64-efi", "--efi-directory=/boot/efi",
-                "--boot-directory=/boot", "--removable", "--no-nvram"])
+    runner.run(in_target(root, [f"{tools.grub}-install", "--target=x86_64-efi", "--efi-directory=/boot/efi",
+                                "--boot-directory=/boot", "--removable", "--no-nvram"]))
+
+
+class BootloaderStep(Step):
+    id = "bootloader"
+    title = "Install the boot loader and build the initramfs"
+    doing = "installing the boot loader and initramfs"
+
+    def applies(self, profile: Profile) -> bool:
+        return profile.bootloader.enabled
+
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        config = plan.profile.bootloader
+        firmware = plan.firmware
+        commands = [f"grub2-install --target=i386-pc {d} (grub-install on Debian-family targets)"
+                    for d in firmware.bios_disks]
+        if firmware.uefi:
+            commands.append("UEFI: the payload's signed shim and GRUB copied to EFI/BOOT, else grub2-install "
+                            "--target=x86_64-efi --removable --no-nvram")
+        return (f"firmware: {firmware.describe()}",
+                f"kernel command line: {cmdline(config)}",
+                "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, timeout "
+                f"{config.timeout}); other lines kept",
+                "initramfs by the target's own tool (dracut, or update-initramfs) with "
+                + " ".join(config.initramfs_drivers),
+                *commands, "grub2-mkconfig -o /boot/grub2/grub.cfg (grub-mkconfig, /boot/grub on Debian)")
+
+    def blockers(self, plan: PlanContext) -> list[Problem]:
+        firmware = plan.firmware
+        if not firmware.bios_disks and not firmware.uefi:
+            return [Problem(("bootloader",), "the layout has neither a BIOS boot partition nor an EFI system "
+                                             "partition (/boot/efi); add one, or set bootloader.enabled: false")]
+        return []
+
+    def run(self, ctx: InstallContext) -> None:
+        install_bootloader(ctx.profile.bootloader, ctx.storage, ctx.fstab, ctx.root, ctx.runner, ctx.events,
+                           extra_modules=ctx.initramfs_modules, extra_cmdline=ctx.boot_args)

@@ -1,8 +1,8 @@
-"""The Azure step: an installed system that boots, provisions and keeps time on Azure.
+"""Azure: an installed system that boots, provisions and keeps time on Azure.
 
 Azure Linux ships the pieces (the Azure kernel, WALinuxAgent, cloud-init, azure-vm-utils,
 hyperv-daemons, chrony); the installer adds them to the payload's one dnf transaction
-(effective_profile, applied when the plan is made) and then writes only what the packages
+(amend(), applied when the plan is made) and then writes only what the packages
 leave at generic defaults: waagent.conf settings, chrony's Hyper-V PTP clock, an sshd
 keep-alive drop-in, and the SR-IOV udev rule where no package ships one. Sources for each
 setting: docs/azure.md.
@@ -11,17 +11,15 @@ setting: docs/azure.md.
 from __future__ import annotations
 
 import glob
-import os
-import shutil
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from installer import cloudinit
-from installer.cloudinit import cloud_init_packages, enable_units
 from installer.core.events import EventBus
-from installer.core.files import write_file
+from installer.core.files import read_file, write_file
 from installer.core.runner import Runner
+from installer.steps.base import InstallContext, PlanContext, Step, add_packages, excluded
+from installer.target_tools import enable_units, installed_units
+from profiles import Problem
 from profiles.model import Azure, Profile
 
 
@@ -66,37 +64,6 @@ def azure_packages(azure: Azure) -> tuple[str, ...]:
     return tuple(wanted)
 
 
-def target_packages(profile: Profile) -> tuple[str, ...]:
-    """Every package the azure and cloud_init sections add to the payload (the one pure source)."""
-    azure = enabled(profile)
-    wanted = list(azure_packages(azure)) if azure is not None else []
-    wanted += [p for p in cloud_init_packages(profile) if p not in wanted]
-    return tuple(wanted)
-
-
-def _merged(have: Sequence[str], more: Sequence[str]) -> tuple[str, ...]:
-    return (*have, *(m for m in more if m not in have))
-
-
-def effective_profile(profile: Profile) -> Profile:
-    """The profile with the azure/cloud_init additions folded in: packages join the payload's dnf
-    transaction, command line and drivers join the boot loader's. Idempotent, so a saved effective
-    profile replays to the same install. An image-only payload (no repositories) gets no packages:
-    the image must already hold them."""
-    payload, bootloader = profile.payload, profile.bootloader
-    if payload.repositories:
-        payload = replace(payload, packages=_merged(payload.packages, target_packages(profile)))
-    azure = enabled(profile)
-    if azure is not None:
-        have = (*bootloader.cmdline, *bootloader.extra_cmdline)
-        bootloader = replace(bootloader,
-                             extra_cmdline=(*bootloader.extra_cmdline, *(a for a in azure.cmdline if a not in have)),
-                             initramfs_drivers=_merged(bootloader.initramfs_drivers, azure.initramfs_drivers))
-    if payload == profile.payload and bootloader == profile.bootloader:
-        return profile
-    return replace(profile, payload=payload, bootloader=bootloader)
-
-
 def plan_details(profile: Profile, uefi: bool) -> tuple[str, ...]:
     azure = enabled(profile)
     if azure is None:
@@ -125,17 +92,25 @@ def plan_details(profile: Profile, uefi: bool) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def plan_blockers(profile: Profile, uefi: bool) -> list[str]:
+def plan_blockers(profile: Profile, uefi: bool) -> list[Problem]:
     azure = enabled(profile)
-    blockers = []
-    for package in target_packages(profile):
-        if package in profile.payload.exclude:
-            blockers.append(f"payload.exclude: {package} is needed by the azure/cloud_init sections; remove it "
-                            "from exclude or turn its switch off")
-    if azure is not None and azure.trusted_launch and not uefi:
-        blockers.append("azure.trusted_launch: Trusted Launch needs UEFI boot, but the layout has no EFI system "
-                        "partition at /boot/efi")
+    if azure is None:
+        return []
+    blockers = excluded(profile, azure_packages(azure))
+    if azure.trusted_launch and not uefi:
+        blockers.append(Problem(("azure", "trusted_launch"), "Trusted Launch needs UEFI boot, but the layout has no "
+                                "EFI system partition at /boot/efi"))
     return blockers
+
+
+def with_boot_settings(profile: Profile, azure: Azure) -> Profile:
+    """The boot loader's command line and initramfs drivers with Azure's added (each once)."""
+    bootloader = profile.bootloader
+    have, drivers = (*bootloader.cmdline, *bootloader.extra_cmdline), bootloader.initramfs_drivers
+    changed = replace(bootloader,
+                      extra_cmdline=(*bootloader.extra_cmdline, *(a for a in azure.cmdline if a not in have)),
+                      initramfs_drivers=(*drivers, *(d for d in azure.initramfs_drivers if d not in drivers)))
+    return profile if changed == bootloader else replace(profile, bootloader=changed)
 
 
 def _units(azure: Azure) -> tuple[str, ...]:
@@ -176,25 +151,19 @@ def _ships_sriov_rule(root: Path) -> bool:
     return False
 
 
-def _installed_units(root: Path, names: Sequence[str]) -> list[str]:
-    dirs = ("usr/lib/systemd/system", "lib/systemd/system", "etc/systemd/system")
-    return [n for n in names if any((root / d / n).exists() for d in dirs)]
-
-
 def configure_azure(profile: Profile, root: Path, runner: Runner, events: EventBus) -> None:
     azure = enabled(profile)
     if azure is None:
         return
     if azure.agent:
-        path = root / WAAGENT_CONF.lstrip("/")
-        if not path.exists():
+        existing = read_file(root, WAAGENT_CONF)
+        if not existing:
             events.log(f"{WAAGENT_CONF} was not installed by WALinuxAgent: writing the Azure settings alone",
                        level="warning")
-        write_file(root, WAAGENT_CONF, set_keys(path.read_text() if path.exists() else "", waagent_settings(azure)))
+        write_file(root, WAAGENT_CONF, set_keys(existing, waagent_settings(azure)))
         events.progress(0.2, f"{WAAGENT_CONF}: Provisioning.Agent={azure.provisioning}, no resource disk swap")
     if azure.chrony:
-        path = root / CHRONY_CONF.lstrip("/")
-        write_file(root, CHRONY_CONF, chrony_conf(path.read_text() if path.exists() else ""))
+        write_file(root, CHRONY_CONF, chrony_conf(read_file(root, CHRONY_CONF)))
         events.progress(0.4, f"{CHRONY_CONF}: time from /dev/ptp_hyperv")
     if azure.ssh_keepalive:
         write_file(root, SSHD_DROPIN, "# Written by azl-installer: keep idle sessions open through Azure's load "
@@ -210,72 +179,30 @@ def configure_azure(profile: Profile, root: Path, runner: Runner, events: EventB
             raise AzureError("Trusted Launch needs the signed shim, but the payload installed no "
                              "/boot/efi/EFI/*/shimx64.efi: add the shim and grub2-efi-x64 packages")
         events.log(f"Secure Boot chain: {Path(shims[0]).relative_to(root)}")
-    units = _installed_units(root, _units(azure))
+    units = installed_units(root, _units(azure))
     if units:
         enable_units(root, units, runner)
     events.progress(1.0, "Azure configuration written")
 
 
-# Deprovisioning as `waagent -deprovision` and `cloud-init clean --logs` do it, as file removals.
-GENERALIZE_REMOVE = (
-    "/etc/ssh/ssh_host_*",  # host keys: each VM made from the image creates its own
-    "/var/lib/systemd/random-seed",
-    "/var/lib/waagent", "/var/log/azure", "/var/log/waagent.log",  # the agent's state and logs
-    "/var/lib/dhclient", "/var/lib/dhcpcd", "/var/lib/dhcp", "/var/lib/NetworkManager/*.lease",  # DHCP leases
-    "/var/log/cloud-init.log", "/var/log/cloud-init-output.log",
-    "/root/.bash_history",
-)
-GENERALIZED_HOSTNAME = "localhost.localdomain"
+class AzureStep(Step):
+    id = "azure"
+    title = "Configure the target for Azure"
+    doing = "configuring the target for Azure"
 
+    def applies(self, profile: Profile) -> bool:
+        return enabled(profile) is not None
 
-def generalize_details() -> tuple[str, ...]:
-    return ("/etc/machine-id emptied (a new id on first boot)",
-            f"/etc/hostname: {GENERALIZED_HOSTNAME} (set again by provisioning)",
-            "removed: " + ", ".join(GENERALIZE_REMOVE),
-            "removed: /var/lib/cloud/* except the seed (cloud-init clean); /etc/resolv.conf unless a symlink")
+    def amend(self, profile: Profile) -> Profile:
+        azure = enabled(profile)
+        assert azure is not None
+        return with_boot_settings(add_packages(profile, azure_packages(azure)), azure)
 
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        return plan_details(plan.profile, plan.firmware.uefi)
 
-def generalize(root: Path, events: EventBus) -> list[str]:
-    """Leave the installed disk ready for capture; returns the removed paths (inside the target)."""
-    removed: list[str] = []
-    patterns = [*GENERALIZE_REMOVE, "/var/lib/cloud/*"]
-    for pattern in patterns:
-        for found in sorted(glob.glob(str(root / pattern.lstrip("/")))):
-            path = Path(found)
-            inside = "/" + str(path.relative_to(root))
-            if inside == "/var/lib/cloud/seed":
-                continue
-            _remove(path)
-            removed.append(inside)
-    resolv = root / "etc/resolv.conf"
-    if resolv.exists() and not resolv.is_symlink():
-        resolv.unlink()
-        removed.append("/etc/resolv.conf")
-    write_file(root, "/etc/machine-id", "", mode=0o444)
-    write_file(root, "/etc/hostname", GENERALIZED_HOSTNAME + "\n")
-    events.log(f"generalized: machine-id emptied, removed {len(removed)} paths: {', '.join(removed) or 'none'}")
-    return removed
+    def blockers(self, plan: PlanContext) -> list[Problem]:
+        return plan_blockers(plan.profile, plan.firmware.uefi)
 
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
-def target_steps(profile: Profile, uefi: bool) -> list[tuple[str, str, tuple[str, ...]]]:
-    """The plan's azure, cloud-init and generalize steps: (id, title, details listing every file written)."""
-    steps = []
-    azure = enabled(profile)
-    if azure is not None:
-        steps.append(("azure", "Configure the target for Azure", plan_details(profile, uefi)))
-    if cloudinit.needs_cloud_init(profile):
-        steps.append(("cloud-init", "Seed cloud-init for first boot", cloudinit.plan_details(profile)))
-    if azure is not None and azure.generalize:
-        steps.append(("generalize", "Generalize the disk for capture (deprovision)", generalize_details()))
-    return steps
-
-
-def target_blockers(profile: Profile, uefi: bool) -> list[str]:
-    return plan_blockers(profile, uefi) + cloudinit.plan_blockers(profile)
+    def run(self, ctx: InstallContext) -> None:
+        configure_azure(ctx.profile, ctx.root, ctx.runner, ctx.events)

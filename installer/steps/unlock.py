@@ -1,9 +1,10 @@
-"""What the installed system needs to open its encrypted volumes at boot.
+"""Unlock: what the installed system needs to open its encrypted volumes at boot.
 
 /etc/crypttab for the target's initramfs tool, and for unlock keyvault on initramfs-tools
 targets: the keyscript (installer/data/unlock-keyvault), an initramfs hook that brings curl,
 the CAs and NIC drivers, and its settings. No key material is written: the key stays in the
-vault and, wrapped, in the volume's LUKS2 header.
+vault and, wrapped, in the volume's LUKS2 header. Runs after the payload (the initramfs tool is
+then known) and before the boot loader step, which builds the initramfs with what this step adds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from pathlib import Path
 
 from installer.core.events import EventBus
 from installer.core.files import write_file
+from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.encryption_keys import enabled
+from installer.target_tools import initramfs_tool
+from profiles import Profile
 from profiles.model import Encryption
 from storage.luks import KEYSCRIPT, LuksVolume, crypttab_line, kernel_arguments
 
@@ -78,8 +83,29 @@ def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str |
     return []
 
 
-def initramfs_modules(enc: Encryption | None) -> tuple[str, ...]:
+def initramfs_modules(enc: Encryption) -> tuple[str, ...]:
     """Extra modules for MODULES=list: dm-crypt, and NIC drivers when the initramfs fetches the key."""
-    if enc is None or not enc.enabled:
-        return ()
     return ("dm_crypt", *(NETWORK_MODULES if "keyvault" in enc.unlock else ()))
+
+
+class UnlockStep(Step):
+    id = "unlock"
+    title = "Set up unlocking of the encrypted volumes at boot"
+    doing = "writing crypttab and the unlock helpers"
+
+    def applies(self, profile: Profile) -> bool:
+        return enabled(profile) is not None
+
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        enc = enabled(plan.profile)
+        assert enc is not None
+        return ("unlock at boot: " + ", then ".join(enc.unlock),
+                "writes " + ", ".join(target_files(enc)),
+                f"initramfs modules {' '.join(initramfs_modules(enc))}; kernel argument rd.luks.uuid= per volume "
+                "on dracut targets (boot loader step)")
+
+    def run(self, ctx: InstallContext) -> None:
+        enc = enabled(ctx.profile)
+        assert enc is not None and ctx.encrypted is not None, "the encryption-keys step runs first"
+        ctx.boot_args += configure_unlock(enc, ctx.encrypted.volumes, initramfs_tool(ctx.root), ctx.root, ctx.events)
+        ctx.initramfs_modules += initramfs_modules(enc)

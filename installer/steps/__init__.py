@@ -1,0 +1,40 @@
+"""The install steps, in the order an install runs them: the one list the plan and the engine walk.
+
+Each step is one module (see base.py for what a step declares). Adding a step means adding its
+module and one line here; the plan then shows it and the engine runs it, in this order.
+"""
+
+from __future__ import annotations
+
+from installer.steps.azure import AzureStep
+from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.bootloader import BootloaderStep
+from installer.steps.cloud_init import CloudInitStep
+from installer.steps.encryption_keys import EncryptionKeysStep
+from installer.steps.finish import FinishStep
+from installer.steps.generalize import GeneralizeStep
+from installer.steps.mount import MountStep
+from installer.steps.payload import PayloadStep
+from installer.steps.post_scripts import PostScriptsStep
+from installer.steps.pre_scripts import PreScriptsStep
+from installer.steps.storage import StorageStep
+from installer.steps.system import SystemStep
+from installer.steps.unlock import UnlockStep
+
+STEPS: tuple[Step, ...] = (
+    PreScriptsStep(),  # on the installer's system, before anything is written
+    EncryptionKeysStep(),  # a vault that refuses stops the install before any disk is written
+    StorageStep(),  # every destructive action happens here
+    MountStep(),
+    PayloadStep(),
+    SystemStep(),
+    UnlockStep(),  # crypttab and unlock helpers, before the initramfs is built
+    BootloaderStep(),
+    AzureStep(),
+    CloudInitStep(),
+    GeneralizeStep(),
+    PostScriptsStep(),
+    FinishStep(),
+)
+
+__all__ = ["STEPS", "InstallContext", "PlanContext", "Step"]

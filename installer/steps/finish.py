@@ -1,0 +1,47 @@
+"""Finish: the log, the plan and the profile (secrets removed) into the target, then unmount.
+
+Unmounting here is the normal ending; the engine's teardown does the same for every other way an
+install can end, so the target is never left mounted or its volumes open.
+"""
+
+from __future__ import annotations
+
+from installer.core.files import inside, write_file
+from installer.steps.base import InstallContext, PlanContext, Step
+from profiles import dump_profile
+
+TARGET_LOG_DIR = "/var/log/azl-installer"
+PROFILE_HEADER = "# The profile this system was installed with (secrets removed).\n"
+
+
+def unmount(ctx: InstallContext) -> None:
+    """Unmount the target and close its encrypted volumes; what stays is logged as an error."""
+    failed = ctx.mounts.unmount_all(ctx.runner, ctx.events)
+    if failed:
+        ctx.events.log(f"could not unmount: {', '.join(failed)}", level="error")
+    if ctx.encrypted is not None:
+        closed_not = ctx.encrypted.close_all()
+        if closed_not:
+            ctx.events.log(f"could not close: {', '.join(closed_not)}", level="error")
+
+
+class FinishStep(Step):
+    id = "finish"
+    title = f"Save logs and the profile to {TARGET_LOG_DIR}, unmount"
+    doing = "saving logs and unmounting"
+
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        return (f"{TARGET_LOG_DIR}/profile.yaml (secrets removed), plan.txt, the install log and events",
+                "unmount the target" + (", close the LUKS2 volumes" if plan.profile.encryption is not None
+                                        and plan.profile.encryption.enabled else ""))
+
+    def run(self, ctx: InstallContext) -> None:
+        write_file(ctx.root, f"{TARGET_LOG_DIR}/profile.yaml", PROFILE_HEADER + dump_profile(ctx.profile, redact=True),
+                   mode=0o600)
+        write_file(ctx.root, f"{TARGET_LOG_DIR}/plan.txt", ctx.plan_text + "\n", mode=0o600)
+        inside(ctx.root, TARGET_LOG_DIR).chmod(0o700)
+        ctx.events.log(f"logs and profile saved to {TARGET_LOG_DIR}")
+        for path in ctx.host_logs:
+            if path.exists():
+                write_file(ctx.root, f"{TARGET_LOG_DIR}/{path.name}", path.read_bytes(), mode=0o600)
+        unmount(ctx)

@@ -1,0 +1,51 @@
+"""Storage: erase the target disks, write the new GPT, encrypt the chosen partitions, create filesystems.
+
+Every destructive action of an install happens here and is listed, in order, in the plan. The
+fstab entries are read back from the new filesystems (by UUID) for the system step.
+"""
+
+from __future__ import annotations
+
+from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.encryption_keys import enabled
+from profiles import Problem
+from profiles.sizes import format_size
+from storage.apply import fstab_entries, missing_kernel_features, partition_and_format
+from storage.luks import encrypted_partitions
+
+
+def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
+    """Every change to a disk, in the order it happens (the plan's "Destructive actions")."""
+    enc = enabled(plan.profile)
+    encrypted = {p.device for p in encrypted_partitions(plan.storage, enc.volumes)} if enc else set()
+    actions = []
+    for target in plan.storage.targets:
+        existing = len(target.disk.partitions)
+        was = f" (holds {existing} partition{'s' if existing != 1 else ''} now)" if existing else ""
+        actions.append(f"erase {target.disk.describe()}{was} and write a new GPT partition table")
+        for part in target.partitions:
+            what = part.mount or (", ".join(s.mount for s in part.subvolumes)) or part.filesystem
+            fs = "" if part.filesystem in ("biosboot", "none") else f", format {part.filesystem}"
+            luks = ", LUKS2-encrypted" if part.device(target.disk.path) in encrypted else ""
+            actions.append(f"create {part.device(target.disk.path)} {format_size(part.size)} ({what}){luks}{fs}")
+    return tuple(actions)
+
+
+class StorageStep(Step):
+    id = "storage"
+    title = "Partition and format disks"
+    doing = "partitioning and formatting"
+
+    def describe(self, plan: PlanContext) -> tuple[str, ...]:
+        return destructive_actions(plan)
+
+    def blockers(self, plan: PlanContext) -> list[Problem]:
+        if plan.kernel_filesystems is None:
+            return []
+        return [Problem((), f"this kernel cannot mount {fs} (needed by the layout); install from the ISO in a VM "
+                        "instead") for fs in missing_kernel_features(plan.storage, plan.kernel_filesystems)]
+
+    def run(self, ctx: InstallContext) -> None:
+        data_device = ctx.encrypted.data_device if ctx.encrypted is not None else None
+        ctx.opened = partition_and_format(ctx.storage, ctx.runner, ctx.events, data_device=data_device)
+        ctx.fstab = fstab_entries(ctx.storage, ctx.runner, ctx.opened)
