@@ -7,7 +7,7 @@ BUILD := build
 SAMPLE_REPO := $(BUILD)/sample-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo demo demo-image test lint bench clean
+.PHONY: setup sample-repo demo demo-image test test-fast lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -37,9 +37,15 @@ demo-image: sample-repo
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
+# Everything: lint, types, the import contract, then every tier (tests/unit, integration, ui, vm).
 test: setup sample-repo lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+# The inner loop: all of the above but the QEMU tier (tests/vm), in a few minutes.
+test-fast: setup sample-repo lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not vm" tests
 
 bench: sample-repo
 	$(PY) -m tests.bench

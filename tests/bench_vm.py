@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.keyvault_standin import running_standin
+from tests.support.keyvault_standin import running_standin
 from tests.vm.encrypted import VAULT_URL, run_encrypted_install
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.conftest import ROOT_ONLY, mount_ro, sh
+from tests.support.loop import ROOT_ONLY, mount_ro, sh
 
 EXAMPLES = Path(__file__).parents[2] / "profiles" / "examples"
 HASH = "$6$demosalt$pep2rFsAdnlyXj4mGOrrHEf7MdBKXMRAgvW.g3Skgxqkr1JllvY8JE7HzasHlLRWwL9avcCI43qk/JcTuErnA/"

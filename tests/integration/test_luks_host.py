@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import new_recovery_key, obtain_volume_key, unwrap_volume_key
 from profiles.model import Encryption, Pbkdf
 from storage.luks import format_volume, key_opens, luks_metadata, luks_settings, token_of
-from tests.keyvault_standin import StandIn, running_standin
+from tests.support.keyvault_standin import StandIn
 
 pytestmark = [
     pytest.mark.root,
@@ -34,24 +34,8 @@ FAST = Pbkdf(memory=32 * 1024**2, iter_time=100)  # argon2id still, sized for a 
 
 
 @pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[str]:
-    image = tmp_path / "luks.img"
-    with image.open("wb") as handle:
-        handle.truncate(64 * 1024**2)
-    device = subprocess.run(["losetup", "--find", "--show", image], check=True, capture_output=True,
-                            text=True).stdout.strip()
-    try:
-        yield device
-    finally:
-        subprocess.run(["losetup", "--detach", device], check=False)
-
-
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin") as running:
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", running.imds_url)
-        running.add_rsa_key("disk-kek")
-        yield running
+def loop_device(loop_disk: Callable[[str, int], str]) -> str:
+    return loop_disk("luks", 64 * 1024**2)
 
 
 def test_envelope_encrypted_volume_on_a_loop_device(loop_device: str, standin: StandIn) -> None:

@@ -1,5 +1,5 @@
 """The Encryption screen at 80x24: Key Vault fields, every validation error, and "Test connection"
-through the real Azure SDK against the local HTTPS stand-in (tests/keyvault_standin)."""
+through the real Azure SDK against the local HTTPS stand-in (tests/support/keyvault_standin)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from textual.widgets import Input
 from installer.keyvault.client import Retry, VaultSettings
 from installer.steps.encryption_keys import refusals
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
-from tests.keyvault_standin import StandIn, make_client_certificate, running_standin
+from tests.support.keyvault_standin import StandIn, make_client_certificate, running_standin
 from tests.ui.conftest import FakeEngine, inventory, make_app, screen_text
 from ui.app import InstallerApp
 from ui.choices import Choices

@@ -6,54 +6,32 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from installer.core.events import Event, EventBus
-from installer.core.runner import RecordingRunner, Reply
+from installer.core.events import Event
+from installer.core.runner import RecordingRunner
 from installer.engine import Engine
-from installer.plan import make_plan
 from profiles import load_profile
-from storage.inventory import DiskInfo, Inventory
-from tests.unit.test_azure import azure_linux_target, snapshot, written
+from tests.support.engine import recorded
+from tests.support.targets import azure_linux_target, snapshot, written
 
 EXAMPLES = Path(__file__).parents[2] / "profiles" / "examples"
 
 
 def _install(tmp_path: Path, example: str) -> tuple[Engine, RecordingRunner, list[Event], dict[str, str]]:
-    disk = tmp_path / "disk.img"
-    size = 8 * 1024**3
-    with disk.open("wb") as handle:
-        handle.truncate(size)
     profile = load_profile(EXAMPLES / example)
-    profile = replace(profile, storage=replace(profile.storage, disks=(replace(profile.storage.disks[0],
-                                                                               path=f"/dev/{disk.name}"),)),
-                      bootloader=replace(profile.bootloader, enabled=False))
-    plan = make_plan(profile, Inventory((DiskInfo(f"/dev/{disk.name}", size),)))
-    plan = replace(plan, storage=replace(plan.storage, targets=tuple(
-        replace(t, disk=replace(t.disk, path=str(disk))) for t in plan.storage.targets)))
-    root = tmp_path / "target"
-    root.mkdir()
-    runner = RecordingRunner()
-
-    def make_nodes(argv: tuple[str, ...]) -> None:
-        for number in (1, 2, 3, 4):
-            Path(f"{disk}{number}").touch()
-
-    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
-    runner.reply(["blkid"], Reply(output="0a1b2c3d-0000-4000-8000-000000000001\n"))
     before: dict[str, str] = {}
 
-    def dnf_installs(argv: tuple[str, ...]) -> None:
+    def dnf_installs(root: Path) -> None:
         azure_linux_target(root)
         for key in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"):
             (root / "etc/ssh" / key).write_text("key\n")
         (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
         before.update(snapshot(root))
 
-    runner.reply(["dnf"], Reply(effect=dnf_installs))
-    seen: list[Event] = []
-    engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path / "work", host_logs=[])
-    engine.run()
-    return engine, runner, seen, {k: v for k, v in written(before, snapshot(root)).items()
-                                  if not k.startswith("/var/log/azl-installer/")}
+    run = recorded(tmp_path, replace(profile, bootloader=replace(profile.bootloader, enabled=False)),
+                   size=8 * 1024**3, on_dnf=dnf_installs)
+    run.engine.run()
+    return run.engine, run.runner, run.seen, {k: v for k, v in written(before, snapshot(run.root)).items()
+                                              if not k.startswith("/var/log/azl-installer/")}
 
 
 def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path: Path) -> None:

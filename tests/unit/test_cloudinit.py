@@ -18,7 +18,8 @@ from installer.steps.cloud_init import CloudInitError, fetch_user_data, needs_cl
 from profiles import ProfileError, load_profile, profile_from_text
 from profiles.userdata import check_network_config, check_user_data
 from storage.inventory import DiskInfo, Inventory
-from tests.unit.test_azure import BASE, azure_linux_target, snapshot, written
+from tests.support.targets import AZURE_LINUX_BASE as BASE
+from tests.support.targets import azure_linux_target, snapshot, written
 
 INVENTORY = Inventory((DiskInfo("/dev/sda", 30 * 1024**3),))
 USER_DATA = """#cloud-config

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from installer.engine import Engine, InstallFailed
 from installer.plan import make_plan
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
-from tests.keyvault_standin import StandIn, running_standin
-from tests.unit.recorded_engine import recorded_engine
+from tests.support.engine import recorded_engine
+from tests.support.keyvault_standin import StandIn
 
 PASSPHRASE = "correct-horse-battery-staple"
 PROFILE = """\
@@ -73,14 +72,6 @@ def test_root_is_encrypted_opened_formatted_mounted_and_closed(tmp_path: Path,
     assert recovery not in text and PASSPHRASE not in text
     saved = (root / "var/log/azl-installer/profile.yaml").read_text()
     assert PASSPHRASE not in saved and recovery not in saved
-
-
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin") as running:
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", running.imds_url)
-        running.add_rsa_key("disk-kek")
-        yield running
 
 
 def test_a_vault_failure_stops_before_any_disk_is_written(tmp_path: Path, standin: StandIn) -> None:

@@ -9,7 +9,7 @@ import pytest
 from installer.core.events import Event
 from installer.core.runner import RecordingRunner, Reply
 from installer.engine import Engine, InstallFailed
-from tests.unit.recorded_engine import recorded_engine
+from tests.support.engine import recorded_engine
 
 PROFILE = """\
 storage:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,22 +21,9 @@ from installer.keyvault.keysource import (
     unwrap_volume_key,
 )
 from profiles.model import Encryption, Recovery, VaultIdentity
-from tests.keyvault_standin import StandIn, make_ca, make_client_certificate, running_standin
-
-PASSPHRASE = "vault-held-passphrase-7Qx"
-SP_SECRET = "sp-client-secret-Zr9"
-
-
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin") as running:
-        # The managed identity's token request goes to the stand-in instead of 169.254.169.254.
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", running.imds_url)
-        running.add_secret("disk-passphrase", PASSPHRASE)
-        running.add_rsa_key("disk-kek")
-        running.add_ec_key("ec-key")
-        running.add_service_principal("0000aaaa-sp-secret", secret=SP_SECRET)
-        yield running
+from tests.support.keyvault_standin import StandIn, make_ca, make_client_certificate
+from tests.support.vault import SP_ID, SP_SECRET
+from tests.support.vault import VAULT_PASSPHRASE as PASSPHRASE
 
 
 class Sleeps(list[float]):
@@ -59,7 +45,7 @@ def client(standin: StandIn, identity: VaultIdentity | None = None, **kwargs: ob
 
 
 def sp_identity(standin: StandIn, **changes: str) -> VaultIdentity:
-    values = {"kind": "service-principal", "tenant_id": standin.tenant_id, "client_id": "0000aaaa-sp-secret",
+    values = {"kind": "service-principal", "tenant_id": standin.tenant_id, "client_id": SP_ID,
               "client_secret": SP_SECRET, "authority": standin.authority, **changes}
     return VaultIdentity(**values)  # type: ignore[arg-type]
 

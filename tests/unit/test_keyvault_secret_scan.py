@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,10 @@ from installer.plan import make_plan, plan_json
 from profiles import dump_profile, profile_from_text
 from storage.inventory import DiskInfo, Inventory
 from storage.luks import format_volume, luks_settings
-from tests.keyvault_standin import StandIn, running_standin
+from tests.support.keyvault_standin import StandIn
+from tests.support.vault import SP_ID, SP_SECRET, VAULT_PASSPHRASE
 
-VAULT_PASSPHRASE = "held-in-the-vault-Pq8"
 PROFILE_PASSPHRASE = "typed-into-the-profile-Wv3"
-SP_SECRET = "service-principal-secret-Lm5"
 BASE = """\
 storage:
   disks: [{serial: OS}]
@@ -42,20 +40,11 @@ SOURCES = {
 }
 
 
-@pytest.fixture
-def standin(tmp_path: Path) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin") as running:
-        running.add_secret("disk-passphrase", VAULT_PASSPHRASE)
-        running.add_rsa_key("disk-kek")
-        running.add_service_principal("0000cccc-installer", secret=SP_SECRET)
-        yield running
-
-
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_no_secret_reaches_logs_events_profile_or_plan(source: str, standin: StandIn, tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # the Azure SDK's own request logging included
-    identity = (f"{{kind: service-principal, tenant_id: {standin.tenant_id}, client_id: 0000cccc-installer, "
+    identity = (f"{{kind: service-principal, tenant_id: {standin.tenant_id}, client_id: {SP_ID}, "
                 f"client_secret: {SP_SECRET}, authority: '{standin.authority}'}}")
     text = BASE + SOURCES[source].replace("VAULT", f"'{standin.vault_url}'").replace("IDENTITY", identity)
     profile = profile_from_text(text)

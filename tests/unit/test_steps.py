@@ -16,7 +16,7 @@ from installer.plan import make_plan
 from installer.steps import STEPS, Step
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
-from tests.unit.recorded_engine import recorded_engine
+from tests.support.engine import recorded_engine
 
 EVERYTHING = """\
 storage:

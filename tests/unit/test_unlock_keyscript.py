@@ -11,36 +11,24 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from installer.keyvault.client import Retry, VaultClient, VaultSettings
-from installer.keyvault.identity import Credential
+from installer.keyvault.client import VaultClient
 from installer.keyvault.keysource import obtain_volume_key
 from profiles.model import Encryption
-from tests.keyvault_standin import StandIn, running_standin
+from tests.support.keyvault_standin import StandIn
+from tests.support.vault import VAULT_PASSPHRASE, standin_client
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 SCRIPT = resources.files("installer") / "data" / "unlock-keyvault"
 
 
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin") as running:
-        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", running.imds_url)
-        running.add_rsa_key("disk-kek")
-        running.add_secret("disk-passphrase", "passphrase-from-the-vault")
-        yield running
-
-
 def _vault(standin: StandIn) -> VaultClient:
-    return VaultClient(standin.vault_url, Credential(Encryption().identity, retry_total=0, timeout=3),
-                       VaultSettings(connection_verify=str(standin.ca.ca_pem), verify_challenge_resource=False,
-                                     timeout=3, retry=Retry(attempts=1)))
+    return standin_client(standin)
 
 
 def _run(tmp_path: Path, standin: StandIn, token: dict[str, Any], *, passphrase: str = "no",
@@ -89,7 +77,7 @@ def test_reads_the_secret_named_by_the_token(tmp_path: Path, standin: StandIn) -
     assert key.token is not None
     done = _run(tmp_path, standin, key.token)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == b"passphrase-from-the-vault" == bytes(key.secret.view())
+    assert done.stdout == VAULT_PASSPHRASE.encode() == bytes(key.secret.view())
 
 
 def test_vault_refusal_falls_back_to_the_console_only_when_allowed(tmp_path: Path, standin: StandIn) -> None:
@@ -110,5 +98,5 @@ def test_no_secret_reaches_stderr(tmp_path: Path, standin: StandIn) -> None:
     assert key.token is not None
     done = _run(tmp_path, standin, key.token)
     assert done.returncode == 0
-    assert b"passphrase-from-the-vault" not in done.stderr
+    assert VAULT_PASSPHRASE.encode() not in done.stderr
     assert standin.tokens and all(t.encode() not in done.stderr for t in standin.tokens)  # bearer tokens

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.keyvault_standin import StandIn
+from tests.support.keyvault_standin import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
 VAULT_IP = "169.254.169.250"

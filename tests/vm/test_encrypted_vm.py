@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.keyvault_standin import StandIn, running_standin
+from tests.support.keyvault_standin import StandIn, running_standin
 from tests.vm.encrypted import HOSTNAME, VAULT_URL, run_encrypted_install
 
 pytestmark = pytest.mark.vm

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tests.keyvault_standin.ca import TestCA, make_ca
+from tests.support.keyvault_standin.ca import TestCA, make_ca
 
 VAULT_RESOURCE = "https://vault.azure.net"
 # Built-in Key Vault roles and the data actions each grants (the subset the installer uses).

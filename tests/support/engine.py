@@ -1,0 +1,70 @@
+"""The engine over a recording runner and a real image file (pyparted writes its table), for engine tests.
+
+Commands are recorded, not run; `partx --add` makes the partition nodes and `blkid` answers a UUID, so
+the storage step goes through; what the payload would install is up to the test (on_dnf).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from installer.core.events import Event, EventBus
+from installer.core.runner import RecordingRunner, Reply
+from installer.engine import Engine
+from installer.plan import make_plan
+from profiles import Profile, profile_from_text
+from storage.inventory import DiskInfo, Inventory
+
+DISK_SIZE = 4 * 1024**3
+FS_UUID = "0a1b2c3d-0000-4000-8000-000000000001"
+
+
+@dataclass
+class Recorded:
+    engine: Engine
+    runner: RecordingRunner
+    seen: list[Event]  # every event, in order
+    root: Path  # the target root (a directory)
+    disk: str  # the image file standing in for the disk
+
+
+def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
+             on_dnf: Callable[[Path], None] | None = None) -> Recorded:
+    """An engine ready to run; a profile given as text names the disk DISK (any disk rule is replaced)."""
+    disk = tmp_path / "disk.img"
+    with disk.open("wb") as handle:
+        handle.truncate(size)
+    device = f"/dev/{disk.name}"
+    if isinstance(profile, str):
+        profile = profile_from_text(profile.replace("DISK", device))
+    rule = replace(profile.storage.disks[0], path=device, serial=None, model=None, min_size=None, max_size=None)
+    profile = replace(profile, storage=replace(profile.storage, disks=(rule,)))
+    plan = make_plan(profile, Inventory((DiskInfo(device, size),)))
+    # The planned disk path points at the image file so pyparted can write a real table.
+    plan = replace(plan, storage=replace(plan.storage, targets=tuple(
+        replace(t, disk=replace(t.disk, path=str(disk))) for t in plan.storage.targets)))
+    root = tmp_path / "target"
+    root.mkdir()
+    runner = RecordingRunner()
+
+    def make_nodes(argv: tuple[str, ...]) -> None:
+        for target in plan.storage.targets:
+            for part in target.partitions:
+                Path(part.device(str(disk))).touch()
+
+    runner.reply(["partx", "--add"], Reply(effect=make_nodes))
+    runner.reply(["blkid"], Reply(output=FS_UUID + "\n"))
+    if on_dnf is not None:
+        runner.reply(["dnf"], Reply(effect=lambda argv: on_dnf(root)))
+    seen: list[Event] = []
+    engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path / "work", host_logs=[])
+    (tmp_path / "work").mkdir()
+    return Recorded(engine, runner, seen, root, str(disk))
+
+
+def recorded_engine(tmp_path: Path, profile_text: str) -> tuple[Engine, RecordingRunner, list[Event], Path, str]:
+    """(engine, runner, events seen, target root, disk image path); DISK in the profile names the disk."""
+    r = recorded(tmp_path, profile_text)
+    return r.engine, r.runner, r.seen, r.root, r.disk
