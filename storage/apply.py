@@ -23,6 +23,7 @@ _MKFS: dict[str, Callable[[str, str | None], list[str]]] = {
     "vfat": lambda dev, label: ["mkfs.vfat", "-F", "32", *(["-n", label] if label else []), dev],
     "swap": lambda dev, label: ["mkswap", *(["-L", label] if label else []), dev],
 }
+MKFS_COMMANDS = {fs: make("DEV", None)[0] for fs, make in _MKFS.items()}  # the program, for the plan
 # Kernel filesystem names each on-disk format needs for mounting.
 KERNEL_FS = {"ext4": "ext4", "xfs": "xfs", "btrfs": "btrfs", "vfat": "vfat"}
 

@@ -10,7 +10,7 @@ from installer.steps.base import InstallContext, PlanContext, Step
 from installer.steps.encryption_keys import enabled
 from profiles import Problem
 from profiles.sizes import format_size
-from storage.apply import fstab_entries, missing_kernel_features, partition_and_format
+from storage.apply import MKFS_COMMANDS, fstab_entries, missing_kernel_features, partition_and_format
 from storage.luks import encrypted_partitions
 
 
@@ -31,13 +31,26 @@ def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
     return tuple(actions)
 
 
+def storage_commands(plan: PlanContext) -> list[str]:
+    """The commands the step runs, by kind (each disk and partition gets its own)."""
+    filesystems = sorted({p.filesystem for t in plan.storage.targets for p in t.partitions} & set(MKFS_COMMANDS))
+    commands = ["wipefs --all DISK", "GPT written with libparted", "partx --add DISK"]
+    if enabled(plan.profile) is not None:
+        commands.append("cryptsetup luksFormat, luksAddKey (recovery slot), token import, open")
+    commands += [f"{MKFS_COMMANDS[fs]} for {fs}" for fs in filesystems]
+    if any(p.subvolumes for t in plan.storage.targets for p in t.partitions):
+        commands.append("btrfs subvolume create")
+    commands.append("blkid (the new UUIDs, for fstab)")
+    return commands
+
+
 class StorageStep(Step):
     id = "storage"
     title = "Partition and format disks"
     doing = "partitioning and formatting"
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
-        return destructive_actions(plan)
+        return (*destructive_actions(plan), "commands: " + "; ".join(storage_commands(plan)))
 
     def blockers(self, plan: PlanContext) -> list[Problem]:
         if plan.kernel_filesystems is None:

@@ -96,7 +96,8 @@ def test_tests_import_only_the_shared_support() -> None:
         if path.is_relative_to(tests / "support"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            module = node.module if isinstance(node, ast.ImportFrom) else None
-            if module and module.startswith("tests.") and not module.startswith("tests.support"):
-                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {module} import ...")
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.startswith("tests.") and not node.module.startswith("tests.support"):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {node.module} import ...")
     assert not wrong, "move what these share into tests/support:\n" + "\n".join(wrong)
