@@ -86,7 +86,7 @@ class Engine:
             with self.step("payload", "installing software"):
                 install_payload(profile.payload, self.root, self.runner, self.events, self.workdir)
             with self.step("system", "configuring the system"):
-                configure_system(profile, self.root, self.fstab, self.events)
+                configure_system(profile, self.root, self.fstab, self.events, self.runner)
                 if enc is not None and self.encryptor is not None:
                     self.boot_args = configure_unlock(enc, self.encryptor.volumes, initramfs_tool(self.root),
                                                       self.root, self.events)

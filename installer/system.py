@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from installer.accounts import AccountFiles, add_user, chown, configure_root, install_ssh_keys
+from installer.accounts import configure_accounts
 from installer.core.events import EventBus
 from installer.core.files import write_file
+from installer.core.runner import Runner
 from profiles.model import Profile
 from storage.apply import FstabEntry
 
 
-def configure_system(profile: Profile, root: Path, fstab: Sequence[FstabEntry], events: EventBus) -> None:
+def configure_system(profile: Profile, root: Path, fstab: Sequence[FstabEntry], events: EventBus,
+                     runner: Runner) -> None:
     header = "# Written by azl-installer. Filesystems by UUID; see fstab(5).\n"
     write_file(root, "/etc/fstab", header + "".join(e.line() + "\n" for e in fstab))
     events.progress(0.2, "wrote /etc/fstab")
@@ -26,19 +28,6 @@ def configure_system(profile: Profile, root: Path, fstab: Sequence[FstabEntry], 
     # Relative link, so it resolves inside the installed system and not on the installer.
     localtime.symlink_to(f"../usr/share/zoneinfo/{system.timezone}")
     events.progress(0.5, f"host name {system.hostname}, time zone {system.timezone}, locale {system.locale}")
-    accounts = AccountFiles.read(root)
-    configure_root(accounts, profile.root)
-    created = []
-    for user in profile.users:
-        uid, gid, home = add_user(accounts, user)
-        created.append((user, uid, gid, home))
-    accounts.write()
-    for user, uid, gid, home in created:
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        chown(home, uid, gid)
-        install_ssh_keys(home, user.ssh_keys, uid, gid)
-    root_home = root / "root"
-    root_home.mkdir(mode=0o550, exist_ok=True)
-    install_ssh_keys(root_home, profile.root.ssh_keys, 0, 0)
+    configure_accounts(profile, root, runner, events)
     events.progress(1.0, f"accounts: {', '.join(u.name for u in profile.users) or 'no users'}; "
                          f"root {'locked' if profile.root.locked else 'with password'}")

@@ -17,7 +17,11 @@ from profiles.sizes import MiB, format_size
 
 _HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_CRYPT_HASH = re.compile(r"^\$(1|5|6|y|gy|7|2[abxy])\$[./A-Za-z0-9$=,]+$")
+# The crypt(3) methods a profile may use: yescrypt ($y$, what passwd writes on Azure Linux), SHA-512
+# and SHA-256 crypt ($6$, $5$: openssl passwd -6/-5) and bcrypt ($2b$: Python's bcrypt). libxcrypt
+# on Azure Linux verifies all four; MD5 ($1$), DES and the buggy early bcrypt ($2a$) are refused as weak.
+_CRYPT_HASH = re.compile(r"^\$(y|6|5|2b)\$[./A-Za-z0-9$=,]+$")
+_CRYPT_EXPECTED = "expected $y$..., $6$..., $5$... or $2b$..."
 _SSH_KEY = re.compile(
     r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
     r"\s+[A-Za-z0-9+/]+=*(\s.*)?$"
@@ -174,7 +178,7 @@ def _accounts(profile: Profile) -> Iterator[Problem]:
             yield Problem((*path, "name"), f"user '{user.name}' is defined twice")
         names.add(user.name)
         if user.password_hash is not None and not _CRYPT_HASH.match(user.password_hash):
-            yield Problem((*path, "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...; "
+            yield Problem((*path, "password_hash"), f"not a crypt(3) hash ({_CRYPT_EXPECTED}; "
                           "never a plain password)")
         if user.uid is not None and not 1 <= user.uid < 60000:
             yield Problem((*path, "uid"), "uid must be between 1 and 59999")
@@ -189,7 +193,7 @@ def _accounts(profile: Profile) -> Iterator[Problem]:
         if root.locked:
             yield Problem(("root", "password_hash"), "root is locked: set root.locked: false to use a password")
         if not _CRYPT_HASH.match(root.password_hash):
-            yield Problem(("root", "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...)")
+            yield Problem(("root", "password_hash"), f"not a crypt(3) hash ({_CRYPT_EXPECTED})")
     yield from _keys(root.ssh_keys, ("root",))
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from installer.core.passwords import hash_password
 from profiles import problems_of
 from profiles.model import (
     AutoLayout,
@@ -31,7 +32,6 @@ from storage.inventory import DiskInfo, Inventory
 from storage.layout import LayoutError, StoragePlan, plan_storage
 from ui import custom_layout
 from ui.accounts import UserChoice, duplicate_names, user_problems
-from ui.passwords import hash_password
 
 LANGUAGES = ("C.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "es_ES.UTF-8",
              "ja_JP.UTF-8", "zh_CN.UTF-8")
