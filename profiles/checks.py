@@ -6,10 +6,9 @@ Each check returns Problems with the key path to blame; positions come from the 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator
-from functools import lru_cache
 
+from installer.localization import Listing, system_lists
 from profiles.azure_checks import azure_problems, cloud_init_problems
 from profiles.convert import Problem, path_text
 from profiles.model import DiskMatch, Partition, Profile
@@ -30,11 +29,6 @@ _LOCALE = re.compile(r"^[A-Za-z]{1,8}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]
 _KEYMAP = re.compile(r"^[A-Za-z0-9_.-]+$")
 _LABEL_LIMITS = {"ext4": 16, "xfs": 12, "vfat": 11, "btrfs": 255, "swap": 15}
 _NO_MOUNT = ("swap", "biosboot", "none")
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
 
 
 def check_profile(profile: Profile) -> list[Problem]:
@@ -157,13 +151,26 @@ def _system(profile: Profile) -> Iterator[Problem]:
     if len(system.hostname) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
         yield Problem(("system", "hostname"), f"'{system.hostname}' is not a valid host name "
                       "(letters, digits and '-', dot-separated labels of up to 63 characters)")
-    zones = _timezones()
-    if len(zones) > 1 and system.timezone not in zones:
+    # Checked against the lists the installer offers (installer/localization.py), but only where
+    # the list is complete: a host without tzdata, glibc's locale list or kbd's keymaps (or with
+    # only a partial list, such as xkb layouts) refuses nothing it cannot know about.
+    lists = system_lists()
+    if not _known(lists.timezones, system.timezone):
         yield Problem(("system", "timezone"), f"unknown time zone '{system.timezone}' (e.g. Europe/Berlin, UTC)")
     if not _LOCALE.match(system.locale):
         yield Problem(("system", "locale"), f"'{system.locale}' is not a locale name such as en_US.UTF-8")
+    elif not _known(lists.locales, system.locale):
+        yield Problem(("system", "locale"), f"unknown locale '{system.locale}' (not in {lists.locales.source}; "
+                      "e.g. en_US.UTF-8, de_DE.UTF-8)")
     if not _KEYMAP.match(system.keyboard):
         yield Problem(("system", "keyboard"), f"'{system.keyboard}' is not a keymap name such as us or de")
+    elif not _known(lists.keymaps, system.keyboard):
+        yield Problem(("system", "keyboard"), f"unknown console keymap '{system.keyboard}' (not in "
+                      f"{lists.keymaps.source}; e.g. us, de-latin1)")
+
+
+def _known(listing: Listing, name: str) -> bool:
+    return not listing.complete or listing.knows(name)
 
 
 def _accounts(profile: Profile) -> Iterator[Problem]:
