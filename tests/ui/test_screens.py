@@ -88,7 +88,7 @@ async def test_welcome_is_usable_at_once_and_changes_values() -> None:
         assert "Language        < C.UTF-8 >" in text and "ctrl+n Next" in text and "ctrl+q Quit" in text
         await pilot.press("right", "tab", "right", "right", "tab", "left")
         assert (app.choices.locale, app.choices.keyboard, app.choices.timezone) == (
-            "en_US.UTF-8", "de", "Australia/Sydney")
+            "de_AT.UTF-8", "de-latin1", "Europe/Paris")
         assert "Found 3 disks." in await shown(pilot, app)
 
 
