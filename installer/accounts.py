@@ -1,134 +1,133 @@
-"""Users and groups written straight into the target's /etc files.
+"""Users, groups, passwords and SSH keys, created the way the target's own tools create them.
 
-Editing passwd/shadow/group directly (as systemd-firstboot and image builders do) needs no
-tool inside the target and behaves the same for every payload.
+The installer runs the host's shadow-utils with `--root TARGET`: useradd, groupadd, usermod and
+chpasswd chroot into the target themselves and read its /etc/login.defs, /etc/default/useradd
+and /etc/skel, so ids, home modes and skeleton files come out as an administrator's useradd
+would make them on the installed system. They need nothing inside the target but its /etc
+account files (passwd, group, shadow, gshadow): no shell, no libraries, no PAM.
+
+Password hashes travel only on chpasswd's standard input, never in an argv (which every user
+of the machine can read in /proc and which the runner logs) and never in an event.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.model import Root, User
-
-FIRST_UID = 1000
-FIRST_SYSTEM_GID = 900  # supplementary groups the payload does not provide (system range)
-
-
-@dataclass
-class AccountFiles:
-    """The four account databases of a root, as lists of colon-separated fields."""
-
-    root: Path
-    passwd: list[list[str]]
-    shadow: list[list[str]]
-    group: list[list[str]]
-    gshadow: list[list[str]]
-
-    @staticmethod
-    def read(root: Path) -> AccountFiles:
-        def rows(name: str) -> list[list[str]]:
-            path = root / "etc" / name
-            if not path.exists():
-                return []
-            return [line.split(":") for line in path.read_text().splitlines() if line.strip()]
-
-        return AccountFiles(root, rows("passwd"), rows("shadow"), rows("group"), rows("gshadow"))
-
-    def write(self) -> None:
-        etc = self.root / "etc"
-        etc.mkdir(parents=True, exist_ok=True)
-        for name, data, mode in (("passwd", self.passwd, 0o644), ("group", self.group, 0o644),
-                                 ("shadow", self.shadow, 0o000), ("gshadow", self.gshadow, 0o000)):
-            path = etc / name
-            tmp = etc / f".{name}.azl-new"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "w") as handle:
-                handle.write("".join(":".join(row) + "\n" for row in data))
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-
-    def _ids(self, table: list[list[str]]) -> set[int]:
-        return {int(row[2]) for row in table if len(row) > 2 and row[2].isdigit()}
-
-    def group_gid(self, name: str) -> int | None:
-        return next((int(r[2]) for r in self.group if r[0] == name and len(r) > 2), None)
-
-    def ensure_group(self, name: str, gid: int | None = None, *, system: bool = False) -> int:
-        existing = self.group_gid(name)
-        if existing is not None:
-            return existing
-        used = self._ids(self.group)
-        if gid is None:
-            gid = FIRST_SYSTEM_GID if system else FIRST_UID
-            step = -1 if system else 1
-            while gid in used:
-                gid += step
-        self.group.append([name, "x", str(gid), ""])
-        self.gshadow.append([name, "!", "", ""])
-        return gid
-
-    def add_member(self, group: str, user: str) -> None:
-        for table in (self.group, self.gshadow):
-            for row in table:
-                if row[0] == group:
-                    members = [m for m in row[-1].split(",") if m]
-                    if user not in members:
-                        row[-1] = ",".join([*members, user])
-
-    def set_password(self, user: str, value: str) -> None:
-        for row in self.shadow:
-            if row[0] == user:
-                row[1] = value
-                return
-        self.shadow.append([user, value, "", "0", "99999", "7", "", "", ""])
+from installer.core.events import EventBus
+from installer.core.files import inside, read_file, write_file
+from installer.core.runner import Runner
+from profiles.model import Profile, User
 
 
-def add_user(files: AccountFiles, user: User) -> tuple[int, int, Path]:
-    """Add one user with a private group; returns uid, gid and the home directory (in root)."""
-    if any(row[0] == user.name for row in files.passwd):
-        raise ValueError(f"user '{user.name}' already exists in the installed system")
-    used = files._ids(files.passwd)
-    uid = user.uid if user.uid is not None else FIRST_UID
-    while user.uid is None and uid in used:
-        uid += 1
-    gid = files.ensure_group(user.name, uid if uid not in files._ids(files.group) else None)
-    home = f"/home/{user.name}"
-    files.passwd.append([user.name, "x", str(uid), str(gid), user.gecos, home, user.shell])
-    # "!" locks password login while SSH keys still work.
-    files.set_password(user.name, user.password_hash or "!")
-    for group in user.groups:
-        files.ensure_group(group, system=True)
-        files.add_member(group, user.name)
-    return uid, gid, files.root / home.lstrip("/")
+@dataclass(frozen=True)
+class Account:
+    """One line of the target's /etc/passwd, as useradd left it."""
+
+    name: str
+    uid: int
+    gid: int
+    home: str  # inside the target
 
 
-def configure_root(files: AccountFiles, root: Root) -> None:
-    if not any(row[0] == "root" for row in files.passwd):
-        files.passwd.insert(0, ["root", "x", "0", "0", "root", "/root", "/bin/bash"])
-        files.ensure_group("root", 0)
-    current = next((row[1] for row in files.shadow if row[0] == "root"), "")
-    if root.locked:
-        files.set_password("root", current if current.startswith("!") else "!" + (current or "*"))
-    else:
-        files.set_password("root", root.password_hash or "!*")
+def passwd_entries(root: Path) -> dict[str, Account]:
+    accounts = {}
+    for line in read_file(root, "/etc/passwd").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[2].isdigit() and fields[3].isdigit():
+            accounts[fields[0]] = Account(fields[0], int(fields[2]), int(fields[3]), fields[5])
+    return accounts
 
 
-def chown(path: Path, uid: int, gid: int) -> None:
-    # Installs run as root; unit tests build roots as an ordinary user, where ownership
-    # cannot be given away and the numeric ids are checked in the files instead.
-    if os.geteuid() == 0:
-        os.chown(path, uid, gid)
+def group_names(root: Path) -> set[str]:
+    return {line.split(":", 1)[0] for line in read_file(root, "/etc/group").splitlines() if line.strip()}
 
 
-def install_ssh_keys(home: Path, keys: tuple[str, ...], uid: int, gid: int) -> None:
+def groupadd_argv(root: Path, group: str) -> list[str | Path]:
+    # -r: a group the payload does not ship (docker, ...) is a system group, as a package would create it.
+    return ["groupadd", "--root", root, "--system", group]
+
+
+def useradd_argv(root: Path, user: User) -> list[str | Path]:
+    argv: list[str | Path] = ["useradd", "--root", root, "--create-home", "--user-group", "--shell", user.shell]
+    if user.uid is not None:
+        argv += ["--uid", str(user.uid)]
+    if user.gecos:
+        argv += ["--comment", user.gecos]
+    if user.groups:
+        argv += ["--groups", ",".join(user.groups)]
+    return [*argv, user.name]
+
+
+def missing_groups(users: Iterable[User], existing: set[str]) -> list[str]:
+    """Supplementary groups no user's useradd could find, each once, in the order first named."""
+    wanted: list[str] = []
+    for user in users:
+        wanted += [g for g in user.groups if g not in existing and g not in wanted]
+    return wanted
+
+
+def set_passwords(root: Path, hashes: dict[str, str], runner: Runner) -> None:
+    """chpasswd --encrypted with 'name:hash' lines on stdin: the hashes never appear in an argv."""
+    if hashes:
+        lines = "".join(f"{name}:{value}\n" for name, value in hashes.items())
+        runner.run(["chpasswd", "--root", root, "--encrypted"], stdin_text=lines)
+
+
+def install_ssh_keys(root: Path, account: Account, keys: tuple[str, ...]) -> None:
+    """~/.ssh (0700) and ~/.ssh/authorized_keys (0600), owned by the account, never through a link."""
     if not keys:
         return
-    ssh = home / ".ssh"
-    ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
-    auth = ssh / "authorized_keys"
-    auth.write_text("".join(k.strip() + "\n" for k in keys))
-    os.chmod(auth, 0o600)
-    for path in (ssh, auth):
-        chown(path, uid, gid)
+    ssh = f"{account.home.rstrip('/')}/.ssh"
+    directory = inside(root, ssh)
+    if directory.is_symlink():
+        raise OSError(f"refusing to use {ssh} in the target: it is a symbolic link")
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700, follow_symlinks=False)
+    auth = write_file(root, f"{ssh}/authorized_keys", "".join(k.strip() + "\n" for k in keys), 0o600)
+    for path in (directory, auth):
+        _chown(path, account)
+
+
+def _chown(path: Path, account: Account) -> None:
+    # Installs run as root; unit tests may build roots as an ordinary user, who cannot give
+    # files away (the numeric ids are checked in passwd there instead).
+    if os.geteuid() == 0:
+        os.chown(path, account.uid, account.gid, follow_symlinks=False)
+
+
+def configure_accounts(profile: Profile, root: Path, runner: Runner, events: EventBus) -> None:
+    """Create the profile's users with their groups, passwords and SSH keys; lock or set root's password."""
+    existing = passwd_entries(root)
+    for user in profile.users:
+        if user.name in existing:
+            raise ValueError(f"user '{user.name}' already exists in the installed system")
+    for group in missing_groups(profile.users, group_names(root)):
+        runner.run(groupadd_argv(root, group))
+        events.log(f"created group {group}")
+    for user in profile.users:
+        # A user without a password hash keeps useradd's locked '!' password: SSH keys still work.
+        runner.run(useradd_argv(root, user))
+        events.log(f"created user {user.name}" + (f" in {', '.join(user.groups)}" if user.groups else ""))
+    hashes = {u.name: u.password_hash for u in profile.users if u.password_hash}
+    if not profile.root.locked and profile.root.password_hash:
+        hashes["root"] = profile.root.password_hash
+    set_passwords(root, hashes, runner)
+    if "root" not in hashes:
+        # usermod --lock puts '!' before root's hash: password logins fail, keys and su from wheel work.
+        runner.run(["usermod", "--root", root, "--lock", "root"])
+    created = passwd_entries(root)
+    for user in profile.users:
+        if user.ssh_keys:
+            if user.name not in created:
+                raise ValueError(f"useradd reported success but '{user.name}' is not in the target's /etc/passwd")
+            install_ssh_keys(root, created[user.name], user.ssh_keys)
+    if profile.root.ssh_keys:
+        account = created.get("root", Account("root", 0, 0, "/root"))
+        home = inside(root, account.home)
+        if not home.exists() and not home.is_symlink():
+            home.mkdir(mode=0o550, parents=True)  # as the filesystem package ships /root
+        install_ssh_keys(root, account, profile.root.ssh_keys)

@@ -21,8 +21,13 @@ PACKAGES: tuple[str, ...] = (
     # itself is removed again once the initramfs is built: see liveroot.py)
     "linux-image-amd64", "systemd-sysv", "udev", "kmod", "live-boot", "live-boot-initramfs-tools",
     "initramfs-tools", "zstd",
-    # the installer's runtime: Debian's python with the bindings it imports
-    "python3", "python3-yaml", "python3-parted", "dnf", "python3-dnf", "createrepo-c", "rpm",
+    # the installer's runtime: Debian's python with the bindings it imports (libcomps reads comps;
+    # python3-dnf pulls it in today, but the catalog imports it itself)
+    "python3", "python3-yaml", "python3-parted", "dnf", "python3-dnf", "python3-libcomps", "createrepo-c", "rpm",
+    # the lists the Welcome screen offers: time zones (tzdata, also /usr/share/zoneinfo of the installed
+    # root), locales (/usr/share/i18n/SUPPORTED from locales), xkb layouts (xkb-data): see
+    # installer/localization.py; passwd brings shadow-utils' useradd/chpasswd (installer/accounts.py)
+    "tzdata", "locales", "xkb-data",
     # what the installer runs: disks, filesystems, images
     "parted", "fdisk", "util-linux", "mount", "e2fsprogs", "xfsprogs", "dosfstools", "btrfs-progs",
     "squashfs-tools",

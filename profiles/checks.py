@@ -6,10 +6,9 @@ Each check returns Problems with the key path to blame; positions come from the 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator
-from functools import lru_cache
 
+from installer.localization import Listing, system_lists
 from profiles.azure_checks import azure_problems, cloud_init_problems
 from profiles.convert import Problem, path_text
 from profiles.model import DiskMatch, Partition, Profile
@@ -17,7 +16,11 @@ from profiles.sizes import MiB, format_size
 
 _HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_CRYPT_HASH = re.compile(r"^\$(1|5|6|y|gy|7|2[abxy])\$[./A-Za-z0-9$=,]+$")
+# The crypt(3) methods a profile may use: yescrypt ($y$, what passwd writes on Azure Linux), SHA-512
+# and SHA-256 crypt ($6$, $5$: openssl passwd -6/-5) and bcrypt ($2b$: Python's bcrypt). libxcrypt
+# on Azure Linux verifies all four; MD5 ($1$), DES and the buggy early bcrypt ($2a$) are refused as weak.
+_CRYPT_HASH = re.compile(r"^\$(y|6|5|2b)\$[./A-Za-z0-9$=,]+$")
+_CRYPT_EXPECTED = "expected $y$..., $6$..., $5$... or $2b$..."
 _SSH_KEY = re.compile(
     r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
     r"\s+[A-Za-z0-9+/]+=*(\s.*)?$"
@@ -26,11 +29,6 @@ _LOCALE = re.compile(r"^[A-Za-z]{1,8}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]
 _KEYMAP = re.compile(r"^[A-Za-z0-9_.-]+$")
 _LABEL_LIMITS = {"ext4": 16, "xfs": 12, "vfat": 11, "btrfs": 255, "swap": 15}
 _NO_MOUNT = ("swap", "biosboot", "none")
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
 
 
 def check_profile(profile: Profile) -> list[Problem]:
@@ -153,13 +151,26 @@ def _system(profile: Profile) -> Iterator[Problem]:
     if len(system.hostname) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
         yield Problem(("system", "hostname"), f"'{system.hostname}' is not a valid host name "
                       "(letters, digits and '-', dot-separated labels of up to 63 characters)")
-    zones = _timezones()
-    if len(zones) > 1 and system.timezone not in zones:
+    # Checked against the lists the installer offers (installer/localization.py), but only where
+    # the list is complete: a host without tzdata, glibc's locale list or kbd's keymaps (or with
+    # only a partial list, such as xkb layouts) refuses nothing it cannot know about.
+    lists = system_lists()
+    if not _known(lists.timezones, system.timezone):
         yield Problem(("system", "timezone"), f"unknown time zone '{system.timezone}' (e.g. Europe/Berlin, UTC)")
     if not _LOCALE.match(system.locale):
         yield Problem(("system", "locale"), f"'{system.locale}' is not a locale name such as en_US.UTF-8")
+    elif not _known(lists.locales, system.locale):
+        yield Problem(("system", "locale"), f"unknown locale '{system.locale}' (not in {lists.locales.source}; "
+                      "e.g. en_US.UTF-8, de_DE.UTF-8)")
     if not _KEYMAP.match(system.keyboard):
         yield Problem(("system", "keyboard"), f"'{system.keyboard}' is not a keymap name such as us or de")
+    elif not _known(lists.keymaps, system.keyboard):
+        yield Problem(("system", "keyboard"), f"unknown console keymap '{system.keyboard}' (not in "
+                      f"{lists.keymaps.source}; e.g. us, de-latin1)")
+
+
+def _known(listing: Listing, name: str) -> bool:
+    return not listing.complete or listing.knows(name)
 
 
 def _accounts(profile: Profile) -> Iterator[Problem]:
@@ -174,7 +185,7 @@ def _accounts(profile: Profile) -> Iterator[Problem]:
             yield Problem((*path, "name"), f"user '{user.name}' is defined twice")
         names.add(user.name)
         if user.password_hash is not None and not _CRYPT_HASH.match(user.password_hash):
-            yield Problem((*path, "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...; "
+            yield Problem((*path, "password_hash"), f"not a crypt(3) hash ({_CRYPT_EXPECTED}; "
                           "never a plain password)")
         if user.uid is not None and not 1 <= user.uid < 60000:
             yield Problem((*path, "uid"), "uid must be between 1 and 59999")
@@ -189,7 +200,7 @@ def _accounts(profile: Profile) -> Iterator[Problem]:
         if root.locked:
             yield Problem(("root", "password_hash"), "root is locked: set root.locked: false to use a password")
         if not _CRYPT_HASH.match(root.password_hash):
-            yield Problem(("root", "password_hash"), "not a crypt(3) hash (expected $6$... or $y$...)")
+            yield Problem(("root", "password_hash"), f"not a crypt(3) hash ({_CRYPT_EXPECTED})")
     yield from _keys(root.ssh_keys, ("root",))
 
 

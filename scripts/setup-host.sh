@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libparted-dev parted fdisk util-linux udev kmod
   e2fsprogs xfsprogs dosfstools btrfs-progs squashfs-tools tar zstd
   rpm dnf python3-dnf python3-libcomps createrepo-c busybox-static curl
-  tzdata tmux
+  tzdata tmux locales
   qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
   mmdebstrap grub-common
   cryptsetup-bin

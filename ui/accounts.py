@@ -2,7 +2,7 @@
 
 A UserChoice is mutable while the user edits; to_user() makes the profile's User, keeping
 what a --profile user had beyond these fields (uid, shell, other groups). Passwords are
-never stored: the front ends hash them at once with ui.passwords.
+never stored: the front ends hash them at once with installer.core.passwords (libxcrypt).
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ class InstallerApp(App[Outcome]):
         ScrollBar.renderer = SafeScrollBarRender
         self.engine = engine
         self.choices = choices or Choices()
+        self.lists = engine.localization()  # what Welcome offers: the installer system's own lists
         self.inventory: Inventory | None = None
         self.probe_error: str | None = None
         self.catalog: Catalog | None = None

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from installer.core.passwords import hash_password
 from profiles import problems_of
 from profiles.model import (
     AutoLayout,
@@ -31,13 +32,7 @@ from storage.inventory import DiskInfo, Inventory
 from storage.layout import LayoutError, StoragePlan, plan_storage
 from ui import custom_layout
 from ui.accounts import UserChoice, duplicate_names, user_problems
-from ui.passwords import hash_password
 
-LANGUAGES = ("C.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "es_ES.UTF-8",
-             "ja_JP.UTF-8", "zh_CN.UTF-8")
-KEYBOARDS = ("us", "uk", "de", "fr", "es", "it", "jp106", "dvorak")
-TIMEZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
-             "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Asia/Shanghai", "Australia/Sydney")
 FILESYSTEMS: tuple[Literal["xfs", "ext4", "btrfs"], ...] = ("xfs", "ext4", "btrfs")
 FIRMWARES: tuple[Literal["uefi", "bios", "both"], ...] = ("uefi", "bios", "both")
 ENCRYPTION_MODES = ("off", "passphrase", "keyvault-secret", "keyvault-key")

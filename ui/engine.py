@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from installer.core.events import Event
+from installer.localization import SystemLists, system_lists
 from installer.payload.catalog import Catalog, load_catalog
 from installer.plan import Plan
 from profiles.model import Profile
@@ -25,6 +26,8 @@ class Engine(Protocol):
     def probe(self) -> Inventory: ...
 
     def catalog(self, profile: Profile) -> Catalog: ...
+
+    def localization(self) -> SystemLists: ...  # the time zones, keymaps and locales to offer
 
     def plan(self, profile: Profile) -> Plan: ...
 
@@ -59,6 +62,9 @@ class SessionEngine:
 
     def catalog(self, profile: Profile) -> Catalog:
         return load_catalog(profile.payload.repositories)
+
+    def localization(self) -> SystemLists:
+        return system_lists()
 
     def plan(self, profile: Profile) -> Plan:
         from installer.session import plan_only

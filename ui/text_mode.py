@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from installer.core.events import Event, format_human
+from installer.localization import matches
 from profiles.sizes import format_size
 from storage.inventory import Inventory
 from ui import text_sections
-from ui.choices import ENCRYPTION_MODES, IDENTITIES, KEYBOARDS, LANGUAGES, TIMEZONES, Choices
+from ui.choices import ENCRYPTION_MODES, IDENTITIES, Choices
 from ui.engine import Engine
 from ui.screens.disks import partition_lines
 from ui.screens.encryption import not_applied
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from installer.keyvault.client import VaultSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+SHOWN = 15  # a longer list is not printed whole: typing part of a name narrows it first
 SECTIONS = ("Welcome", "Disks", "Encryption", "Software", "Users")
 SECTION_NAMES = ("system", "storage", "encryption", "software", "users")  # interactive_sections, in step order
 
@@ -38,6 +40,7 @@ class TextInstaller:
     def __init__(self, engine: Engine, choices: Choices, ask: Ask, out: TextIO, secret: Ask) -> None:
         self.engine, self.choices, self._ask, self.out, self._secret = engine, choices, ask, out, secret
         self.inventory: Inventory | None = None
+        self.lists = engine.localization()
         self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
 
     def say(self, text: str = "") -> None:
@@ -76,12 +79,42 @@ class TextInstaller:
                 return options[int(answer) - 1]
             self.say(f"! type a number from 1 to {len(options)}, Enter, or q to quit")
 
+    def pick(self, title: str, options: Sequence[str], current: str) -> str:
+        """One of many: typing part of a name narrows the list (one match is taken), a number picks
+        from the numbered list last shown, Enter keeps the current value."""
+        shown = list(options)
+        self.say(f"{title} {len(options)} to choose from; type part of a name to narrow the list.")
+        while True:
+            if len(shown) <= SHOWN:
+                for i, option in enumerate(shown, start=1):
+                    self.say(f"  {i}) {option}{'  (current)' if option == current else ''}")
+            else:
+                self.say(f"  {', '.join(shown[:SHOWN])}, ... ({len(shown) - SHOWN} more: type more of the name)")
+            answer = self.ask(f"{title} [Enter keeps {current}]: ")
+            if not answer:
+                return current
+            if answer in options:
+                return answer
+            if answer.isdigit() and len(shown) <= SHOWN:
+                if 1 <= int(answer) <= len(shown):
+                    return shown[int(answer) - 1]
+                self.say(f"! type a number from 1 to {len(shown)}, part of a name, Enter, or q to quit")
+                continue
+            found = matches(options, answer)
+            if len(found) == 1:
+                self.say(f"{title} {found[0]}")
+                return found[0]
+            if not found:
+                self.say(f"! nothing matches '{answer}'; type another part of the name")
+                continue
+            shown = found
+
     # -- sections --------------------------------------------------------------------------
     def welcome(self) -> None:
-        c = self.choices
-        c.locale = self.menu("Language:", LANGUAGES, c.locale)
-        c.keyboard = self.menu("Keyboard:", KEYBOARDS, c.keyboard)
-        c.timezone = self.menu("Time zone:", TIMEZONES, c.timezone)
+        c, lists = self.choices, self.lists
+        c.locale = self.pick("Language:", lists.locales.values, c.locale)
+        c.keyboard = self.pick("Keyboard:", lists.keymaps.values, c.keyboard)
+        c.timezone = self.pick("Time zone:", lists.timezones.values, c.timezone)
 
     def disks(self) -> None:
         if self.inventory is None:

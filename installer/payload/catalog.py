@@ -1,8 +1,9 @@
 """What can be installed: comps environments and groups, with names, descriptions and sizes.
 
-Pure parsing, no dnf: the installer's own comps file plus, for every repository that is a
-local directory (file:// or a plain path), its repodata (repomd.xml -> group and primary
-metadata). Sizes are the installed sizes of a group's mandatory and default packages found
+No dnf: comps is read by libcomps (the library dnf itself reads it with), the installer's
+own comps file plus, for every repository that is a local directory (file:// or a plain
+path), its repodata (repomd.xml -> group and primary metadata; those two small XML files
+are read with ElementTree). Sizes are the installed sizes of a group's mandatory and default packages found
 in those repositories; None where no local metadata is available (remote repositories).
 """
 
@@ -15,11 +16,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import libcomps
+
 from installer.payload.dnf import comps_path
 from profiles.model import Repository
 
 _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 _COMMON_NS = "{http://linux.duke.edu/metadata/common}"
+# What installing a group brings: its mandatory and default packages (optional ones only by
+# name, conditional ones only with the package they depend on).
+_INSTALLED_TYPES = (libcomps.PACKAGE_TYPE_MANDATORY, libcomps.PACKAGE_TYPE_DEFAULT)
 
 
 class CatalogError(ValueError):
@@ -72,33 +78,38 @@ def _read_maybe_gz(path: Path) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
-def _text(node: ET.Element, tag: str) -> str:
-    # comps carries translated <name xml:lang=..>; the untranslated one has no attribute.
-    for child in node.findall(tag):
-        if not child.attrib:
-            return (child.text or "").strip()
-    return ""
+def _read_comps(data: bytes) -> libcomps.Comps:
+    """One comps document parsed by libcomps; CatalogError when it is not comps at all.
+
+    libcomps reports recoverable defects (a group without a description) as log lines and
+    keeps going, as dnf does; only a document it cannot parse at all is refused."""
+    comps = libcomps.Comps()
+    try:
+        comps.fromxml_str(data.decode("utf-8", errors="replace"))
+    except libcomps.ParserError as err:
+        detail = " ".join("; ".join(comps.get_last_errors()).split()) or str(err)  # one line
+        raise CatalogError(f"comps: {detail}") from None
+    return comps
+
+
+def _catalog_entries(comps: libcomps.Comps) -> tuple[list[GroupInfo], list[EnvironmentInfo]]:
+    # libcomps gives the untranslated name and description as .name/.desc (translations live
+    # in name_by_lang/desc_by_lang, which the installer does not show).
+    groups = [
+        GroupInfo(g.id, g.name or g.id, g.desc or "",
+                  tuple(p.name for p in g.packages if p.type in _INSTALLED_TYPES), bool(g.uservisible))
+        for g in comps.groups if g.id
+    ]
+    envs = [
+        EnvironmentInfo(e.id, e.name or e.id, e.desc or "", tuple(gid.name for gid in e.group_ids),
+                        e.display_order or 0)
+        for e in comps.environments if e.id
+    ]
+    return groups, envs
 
 
 def parse_comps(data: bytes) -> tuple[list[GroupInfo], list[EnvironmentInfo]]:
-    root = ET.fromstring(data)
-    groups = []
-    for g in root.findall("group"):
-        packages = tuple(
-            (p.text or "").strip() for p in g.findall("packagelist/packagereq")
-            if p.get("type", "mandatory") in ("mandatory", "default")
-        )
-        visible = _text(g, "uservisible").lower() != "false"
-        groups.append(GroupInfo(_text(g, "id"), _text(g, "name"), _text(g, "description"), packages, visible))
-    envs = []
-    for e in root.findall("environment"):
-        order = _text(e, "display_order")
-        envs.append(EnvironmentInfo(
-            _text(e, "id"), _text(e, "name"), _text(e, "description"),
-            tuple((g.text or "").strip() for g in e.findall("grouplist/groupid")),
-            int(order) if order.isdigit() else 0,
-        ))
-    return groups, envs
+    return _catalog_entries(_read_comps(data))
 
 
 def parse_primary_sizes(data: bytes) -> dict[str, int]:
@@ -134,12 +145,13 @@ def _sized_groups(groups: Iterable[GroupInfo], sizes: dict[str, int] | None) -> 
 
 
 def load_catalog(repositories: Sequence[Repository], builtin: Path | None = None) -> Catalog:
-    """The installer's own comps merged with each local repository's comps (later ids win)."""
-    groups: dict[str, GroupInfo] = {}
-    envs: dict[str, EnvironmentInfo] = {}
+    """The installer's own comps merged with each local repository's comps.
+
+    Merged with libcomps' union, as dnf merges the comps of its repositories: a group defined
+    twice keeps the later name and description and the packages of both."""
+    merged = _read_comps(_read_maybe_gz(builtin or comps_path()))
     problems: list[str] = []
     sizes: dict[str, int] | None = None
-    sources = [_read_maybe_gz(builtin or comps_path())]
     for repo in repositories:
         directory = local_directory(repo.baseurl)
         if directory is None:
@@ -150,20 +162,13 @@ def load_catalog(repositories: Sequence[Repository], builtin: Path | None = None
                 sizes = {**(sizes or {}), **parse_primary_sizes(_read_maybe_gz(meta["primary"]))}
             comps = meta.get("group") or meta.get("group_gz")
             if comps is not None:
-                sources.append(_read_maybe_gz(comps))
+                merged += _read_comps(_read_maybe_gz(comps))
         except (OSError, ET.ParseError, CatalogError) as err:
             problems.append(f"repository {repo.name}: {err}")
-    for data in sources:
-        try:
-            parsed_groups, parsed_envs = parse_comps(data)
-        except ET.ParseError as err:
-            problems.append(f"comps: {err}")
-            continue
-        groups.update((g.id, g) for g in parsed_groups)
-        envs.update((e.id, e) for e in parsed_envs)
-    sized = {g.id: g for g in _sized_groups(groups.values(), sizes)}
+    groups, envs = _catalog_entries(merged)
+    sized = {g.id: g for g in _sized_groups(groups, sizes)}
     env_list = []
-    for env in envs.values():
+    for env in envs:
         size = None
         if sizes is not None:
             packages = {p for gid in env.groups if gid in sized for p in sized[gid].packages}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from installer.core.events import Event
+from installer.localization import Listing, SystemLists
 from installer.payload.catalog import Catalog, load_catalog
 from installer.plan import Plan, make_plan
 from profiles.model import Profile
@@ -26,6 +27,15 @@ time.tzset()
 STAMP = 1_790_000_000.0
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# What the fake engine's system offers: fixed, so screens and snapshots do not depend on the test host.
+LISTS = SystemLists(
+    Listing(("UTC", "America/Chicago", "America/Los_Angeles", "America/New_York", "Asia/Shanghai", "Asia/Tokyo",
+             "Australia/Sydney", "Europe/Berlin", "Europe/London", "Europe/Paris"), "tzdata", complete=True),
+    Listing(("us", "de", "de-latin1", "de-nodeadkeys", "dvorak", "es", "fr", "gb", "it", "jp106", "uk",
+             "us-dvorak"), "kbd", complete=True),
+    Listing(("C.UTF-8", "de_AT.UTF-8", "de_CH.UTF-8", "de_DE.UTF-8", "en_GB.UTF-8", "en_US.UTF-8", "es_ES.UTF-8",
+             "fr_FR.UTF-8", "ja_JP.UTF-8", "zh_CN.UTF-8"), "SUPPORTED", complete=True),
+)
 
 
 def inventory(name: str) -> Inventory:
@@ -42,9 +52,13 @@ class FakeEngine:
     gate: threading.Event | None = None  # install waits for it, so tests can look at a running install
     installed: list[Profile] = field(default_factory=list)
     powered: list[str] = field(default_factory=list)
+    lists: SystemLists = LISTS
 
     def probe(self) -> Inventory:
         return self.inventory
+
+    def localization(self) -> SystemLists:
+        return self.lists
 
     def catalog(self, profile: Profile) -> Catalog:
         return load_catalog(profile.payload.repositories)

@@ -27,7 +27,7 @@ def run(answers: list[str], engine: FakeEngine | None = None) -> tuple[int, str,
     return code, out.getvalue(), engine
 
 
-HAPPY = ["2", "", "3",  # language en_US.UTF-8, keyboard kept, time zone Europe/Berlin
+HAPPY = ["en_US", "", "berlin",  # language en_US.UTF-8 (a unique match), keyboard kept, time zone Europe/Berlin
          "1", "2", "", "", "",  # target vda, keep vdb, automatic layout, filesystem and firmware kept
          "",  # encryption off
          "", "1", "azure-agents", "vim-minimal",  # repository, environment, groups, packages

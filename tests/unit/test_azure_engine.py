@@ -51,11 +51,13 @@ def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path
     ]
     assert sorted(files) == [
         "/etc/chrony.conf", "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg",
-        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg", "/etc/fstab", "/etc/group",
-        "/etc/gshadow", "/etc/hostname", "/etc/locale.conf", "/etc/machine-id", "/etc/passwd", "/etc/shadow",
+        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg", "/etc/fstab",
+        "/etc/hostname", "/etc/locale.conf", "/etc/machine-id",
         "/etc/ssh/sshd_config.d/40-azl-azure.conf", "/etc/udev/rules.d/10-azure-unmanaged-sriov.rules",
         "/etc/vconsole.conf", "/etc/waagent.conf",
     ]
+    # Accounts are shadow-utils' work (recorded here, so passwd and friends stay as the payload left them).
+    assert f"usermod --root {root} --lock root" in runner.commands()
     assert (root / "etc/machine-id").read_text() == "" and not list((root / "etc/ssh").glob("ssh_host_*"))
     rendered = engine.plan.render()
     system_files = {"/etc/fstab", "/etc/locale.conf", "/etc/vconsole.conf", "/etc/group", "/etc/gshadow",

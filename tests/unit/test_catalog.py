@@ -80,3 +80,32 @@ def test_local_directory() -> None:
     assert local_directory("file:///srv/my%20repo") == Path("/srv/my repo")
     assert local_directory("/srv/repo") == Path("/srv/repo")
     assert local_directory("https://example.com/repo") is None
+
+
+def test_libcomps_reads_types_visibility_and_skips_translations() -> None:
+    comps = b"""<comps><group><id>g</id><name>G</name><name xml:lang="fr">Ge</name>
+      <uservisible>false</uservisible><packagelist>
+      <packagereq>plain</packagereq><packagereq type="conditional" requires="x">cond</packagereq>
+      <packagereq type="optional">opt</packagereq></packagelist></group></comps>"""
+    groups, envs = parse_comps(comps)  # no <description>: libcomps logs it and goes on, as dnf does
+    assert [(g.id, g.name, g.description, g.packages, g.uservisible) for g in groups] == [
+        ("g", "G", "", ("plain",), False)]
+    assert envs == []
+
+
+def test_a_group_defined_twice_is_merged_as_dnf_merges_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "repodata" / "c-comps.xml").write_bytes(
+        b"<comps><group><id>core</id><name>Core (repo)</name><description>d</description><packagelist>"
+        b"<packagereq>vim</packagereq></packagelist></group></comps>")
+    core = load_catalog([Repository("local", repo.as_uri())]).group("core")
+    assert core is not None and core.name == "Core (repo)"
+    assert "bash" in core.packages and "vim" in core.packages  # the builtin's packages and the repo's
+
+
+def test_comps_that_cannot_be_parsed_is_a_problem(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "repodata" / "c-comps.xml").write_bytes(b"<comps><group>")
+    catalog = load_catalog([Repository("broken", repo.as_uri())])
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("repository broken: comps:")
+    assert catalog.environment("azure-server") is not None

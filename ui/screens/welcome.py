@@ -1,13 +1,16 @@
-"""Welcome: language, keyboard and time zone, with what was detected."""
+"""Welcome: language, keyboard and time zone, with what was detected.
+
+The three lists are the installer system's own (installer.localization, through the engine);
+each field opens a searchable list when typed into.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ui.choices import KEYBOARDS, LANGUAGES, TIMEZONES
 from ui.screens.base import StepScreen
-from ui.widgets import Choice, Plain
+from ui.widgets import Choice, PickField, Plain
 
 
 class WelcomeScreen(StepScreen):
@@ -15,14 +18,14 @@ class WelcomeScreen(StepScreen):
     STEP = "Welcome"
 
     def body(self) -> ComposeResult:
-        c = self.installer.choices
+        c, lists = self.installer.choices, self.installer.lists
         yield Plain("Welcome. This installs Azure Linux 4.0. Nothing is written to any disk before you "
                      "confirm the plan on the Review screen.", classes="intro")
         yield Plain(f"Detected: {self.installer.detected}", classes="note")
-        yield Choice("Language", LANGUAGES, c.locale, id="locale")
-        yield Choice("Keyboard", KEYBOARDS, c.keyboard, id="keyboard")
-        yield Choice("Time zone", TIMEZONES, c.timezone, id="timezone")
-        yield Plain("Tab moves between fields; Left/Right or Space changes a value; ctrl+n goes on.",
+        yield PickField("Language", lists.locales.values, c.locale, id="locale")
+        yield PickField("Keyboard", lists.keymaps.values, c.keyboard, id="keyboard")
+        yield PickField("Time zone", lists.timezones.values, c.timezone, id="timezone")
+        yield Plain("Tab moves between fields; typing or Enter searches a list; ctrl+n goes on.",
                      classes="note")
         yield Plain("", id="probe", classes="note")
 
