@@ -1,4 +1,4 @@
-"""azl-installer's command line: validate, schema, plan, install.
+"""azl-installer's command line: validate, schema, plan, install, and the dispatch of `vm` to iso/vm.
 
 User mistakes end in one clear line and exit 2; a failed install names the step and the
 log and exits 1. Tracebacks appear only with --debug.
@@ -65,13 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--log-dir", type=Path, metavar="DIR",
                          help="where the install log goes (default /var/log/azl-installer)")
 
-    from installer import vm_run
-
-    vm = sub.add_parser("vm", help="for testers: install from the ISO into QEMU disks, then boot the result",
-                        description="Install Azure Linux from the installer ISO into QEMU disks (unattended with "
-                        "--profile, else interactive), optionally export the first disk as a fixed VHD, then boot "
-                        "the installed disk. Exit codes: 0 done, 1 install failed or timed out, 2 bad input.")
-    vm_run.add_arguments(vm)
+    # `vm` declares no options here: everything after it is left over by parse_known_args and parsed by
+    # the QEMU harness's own parser (iso/vm/cli.py), which also prints `vm --help`. So building this
+    # parser, and every other command, never imports the harness.
+    sub.add_parser("vm", add_help=False,
+                   help="for testers: install from the ISO into QEMU disks, then boot the result (vm --help)")
     return parser
 
 
@@ -133,17 +131,19 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_vm(args: argparse.Namespace) -> int:
-    from installer import vm_run
+    # Imported here and only here: the QEMU harness belongs to the tester's tools in iso/, and
+    # validate, plan and install must neither load it nor depend on it being shipped.
+    from iso.vm.cli import main as vm_main
 
-    try:
-        return vm_run.main(args)
-    except vm_run.VmUsageError as err:
-        raise UsageError(str(err)) from None
+    return vm_main(args.vm_args, debug=args.debug)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "vm":  # what parse_args would say; only vm takes what is left over
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.vm_args = rest
     commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install,
                 "vm": cmd_vm}
     try:

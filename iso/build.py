@@ -19,14 +19,14 @@ from typing import get_args
 
 from iso.assemble import PROFILES_DIR, Compression, make_iso, make_squashfs, populate_tree
 from iso.chroot import BuildError, Timer
-from iso.customize import REPO, customize
+from iso.customize import customize
 from iso.liveroot import DEFAULT_CACHE_DIR, cached_root, check_live_initramfs, kernel_files, unpack_root
 from iso.pydeps import cached_site_packages
 from iso.recipe import LiveRootRecipe, ModulesPolicy, OsReleaseError, suite_from_os_release
 from sample.build_repo import BuildError as RepoBuildError
 from sample.build_repo import build_repo
 
-DEFAULT_WORK_DIR = REPO / "build" / "iso-work"
+WORK_DIR_NAME = "iso-work"  # the default scratch space, beside the ISO
 REQUIRED_TOOLS = ("mmdebstrap", "mksquashfs", "grub-mkrescue", "xorriso", "mformat", "unshare", "tar", "zstd",
                   "createrepo_c", "rpmbuild")
 # grub-mkrescue quietly leaves out a firmware whose GRUB files are missing: check both.
@@ -49,14 +49,16 @@ def host_recipe(modules: ModulesPolicy = "most") -> LiveRootRecipe:
 def build_iso(
     out: Path,
     *,
-    work_dir: Path = DEFAULT_WORK_DIR,
+    work_dir: Path | None = None,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     recipe: LiveRootRecipe | None = None,
     compression: Compression = "zstd",
     rebuild_root: bool = False,
 ) -> Path:
-    """Build the hybrid BIOS/UEFI installer ISO at out; returns out."""
+    """Build the hybrid BIOS/UEFI installer ISO at out (scratch space: work_dir, by default
+    iso-work beside out); returns out."""
     check_host()
+    work_dir = work_dir or out.parent / WORK_DIR_NAME
     recipe = recipe or host_recipe()
     timer = Timer()
     tarball = cached_root(recipe, cache_dir, rebuild=rebuild_root)
@@ -90,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m iso.build", description=__doc__.split("\n")[0] if __doc__
                                      else None)
     parser.add_argument("--out", type=Path, required=True, help="the ISO file to write")
-    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="scratch space (about 2 GB)")
+    parser.add_argument("--work-dir", type=Path, help=f"scratch space, about 2 GB (default: {WORK_DIR_NAME} in "
+                        "the directory of --out)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="where live roots are cached")
     parser.add_argument("--modules", choices=get_args(ModulesPolicy), default="most",
                         help="initramfs MODULES= policy of the live root (default: most)")

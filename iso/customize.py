@@ -7,43 +7,48 @@ python, inside the chroot, so the .pyc files match the interpreter that runs the
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
-import tomllib
 from pathlib import Path
 
 from iso.chroot import run_chroot
 from iso.pydeps import install_site_packages
 
-REPO = Path(__file__).resolve().parents[1]
 CODE_DIR = "usr/lib/azl-installer"  # inside the root
+# The packages the installer runs from (tests/unit/test_iso_build.py checks that these, with the
+# build-time iso and sample, are exactly what pyproject.toml ships). Each is copied from where this
+# python imports it: an installed wheel, or a checkout run with `python -m`.
+CODE_PACKAGES = ("installer", "profiles", "storage", "ui")
 # The launcher runs on the live system as `python3 -m iso.launcher`: only these two files of
 # the iso package go there (the rest is build-time code that needs the host).
 LAUNCHER_FILES = ("__init__.py", "launcher.py")
-OVERLAY = Path(__file__).resolve().parent / "rootfs"
+ISO_DIR = Path(__file__).resolve().parent
+OVERLAY = ISO_DIR / "rootfs"
 # Overlay files that must be executable; set here rather than trusting the checkout's modes.
 EXECUTABLES = ("usr/bin/azl-installer", "usr/lib/systemd/system-generators/azl-live-generator")
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".mypy_cache")
 
 
-def code_packages(pyproject_text: str) -> list[str]:
-    """The top-level packages the project installs (pyproject's packages.find include list),
-    so a package added there (ui/, say) reaches the ISO without a change here."""
-    config = tomllib.loads(pyproject_text)["tool"]["setuptools"]["packages"]["find"]
-    return sorted({pattern.rstrip("*").rstrip(".") for pattern in config["include"]} - {""})
+def package_dir(name: str) -> Path:
+    """The directory python imports package `name` from."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the installer's package {name} cannot be imported here")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
-def install_code(root: Path, repo: Path = REPO) -> Path:
+def install_code(root: Path) -> Path:
     """Copy the installer's packages and the launcher into root; returns the code directory."""
     code = root / CODE_DIR
     if code.exists():
         shutil.rmtree(code)
     code.mkdir(parents=True)
-    for package in code_packages((repo / "pyproject.toml").read_text()):
-        shutil.copytree(repo / package, code / package, ignore=_IGNORE)
+    for package in CODE_PACKAGES:
+        shutil.copytree(package_dir(package), code / package, ignore=_IGNORE)
     (code / "iso").mkdir()
     for name in LAUNCHER_FILES:
-        shutil.copy2(repo / "iso" / name, code / "iso" / name)
+        shutil.copy2(ISO_DIR / name, code / "iso" / name)
     return code
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from iso import assemble, customize, grubcfg, liveroot, pydeps, recipe
 from iso.recipe import LiveRootRecipe
 from profiles import load_profile
 
-ISO_DIR = Path(__file__).parents[2] / "iso"
+TOP = Path(__file__).resolve().parents[2]
+ISO_DIR = TOP / "iso"
 GENERATOR = ISO_DIR / "rootfs/usr/lib/systemd/system-generators/azl-live-generator"
 
 
@@ -209,33 +212,60 @@ def test_code_and_overlay_go_into_the_root(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "etc/hostname").stat().st_mode) == 0o644
 
 
-def test_code_packages_follow_pyproject() -> None:
-    text = '[tool.setuptools.packages.find]\ninclude = ["installer*", "storage*", "ui*", "profiles"]\n'
-    assert customize.code_packages(text) == ["installer", "profiles", "storage", "ui"]
+def test_the_live_root_gets_every_shipped_package_but_the_build_time_ones() -> None:
+    # pyproject.toml is read here, in the checkout; the build itself reads no project file.
+    find = tomllib.loads((TOP / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    shipped = {pattern.rstrip("*").rstrip(".") for pattern in find["include"]}
+    assert shipped == {*customize.CODE_PACKAGES, "iso", "sample"}
+    assert customize.package_dir("installer") == TOP / "installer"  # where this python imports it from
+
+
+def test_every_file_iso_reads_at_run_time_is_package_data() -> None:
+    data = tomllib.loads((TOP / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["iso"]
+    needed = [p.relative_to(ISO_DIR) for p in [*(ISO_DIR / "rootfs").rglob("*"), *(ISO_DIR / "profiles").rglob("*")]
+              if p.is_file()]
+    # setuptools expands package-data patterns as recursive globs relative to the package.
+    shipped = {Path(name) for pattern in data for name in glob.glob(pattern, root_dir=ISO_DIR, recursive=True)}
+    assert needed and set(needed) <= shipped, set(needed) - shipped
 
 
 # --- PyPI dependencies of the installer --------------------------------------------------------
 
-PYPROJECT = """
-[project]
-name = "x"
-dependencies = ["PyYAML>=6", "pyparted>=3.12", "textual>=8.2", "azure-identity>=1.27", "Cryptography >= 43"]
-"""
-REQUIREMENTS = """# pins
-PyYAML==6.0.2
-pyparted==3.12.0
-pytest==8.3.5
-textual==8.2.8
-rich==15.0.0
-azure_identity==1.27.0
-"""
+REQUIRES = {
+    "azl-installer": ["PyYAML>=6", "pyparted>=3.12", "textual>=8.2", "azure-identity>=1.27", "Cryptography >= 43",
+                      "not-installed>=1"],
+    "textual": ["markdown-it-py[linkify] (>=2.1.0)", "rich (>=14.2.0)",
+                'tree-sitter (>=0.25.0) ; (python_version >= "3.10") and (extra == "syntax")'],
+    "markdown-it-py": ["mdurl~=0.1", 'linkify-it-py>=1,<3 ; extra == "linkify"', 'pytest ; extra == "testing"'],
+    "rich": ["markdown-it-py (>=2.2.0)", 'ipywidgets (>=7.5.1,<9) ; extra == "jupyter"'],
+    "azure-identity": ["azure-core>=1.31.0", "cryptography>=2.5", "PyYAML"],
+    "cryptography": ["cffi>=2.0.0 ; python_full_version >= '3.9' and platform_python_implementation != 'PyPy'"],
+}
+VERSIONS = {"pyyaml": "6.0.2", "pyparted": "3.12.0", "textual": "8.2.8", "rich": "15.0.0", "azure-identity": "1.27.0",
+            "azure-core": "1.41.0", "cryptography": "46.0.7", "cffi": "2.1.1", "markdown-it-py": "4.3.0",
+            "mdurl": "0.1.2", "linkify-it-py": "2.2.0", "pytest": "8.3.5", "tree-sitter": "0.25.0"}
+ENV = pydeps.Environment(requires=lambda name: REQUIRES.get(pydeps.normalize(name), []),
+                         version=lambda name: VERSIONS.get(pydeps.normalize(name)))
 
 
-def test_runtime_requirements_are_pinned_and_skip_what_debian_has() -> None:
-    assert pydeps.runtime_requirements(PYPROJECT, REQUIREMENTS) == [
-        "Cryptography >= 43", "azure-identity==1.27.0", "textual==8.2.8"]
-    assert pydeps.constraints(REQUIREMENTS) == [
-        "azure-identity==1.27.0", "pytest==8.3.5", "rich==15.0.0", "textual==8.2.8"]
+def test_runtime_requirements_are_pinned_to_what_is_installed_and_skip_what_debian_has() -> None:
+    assert pydeps.runtime_requirements(ENV) == [
+        "azure-identity==1.27.0", "cryptography==46.0.7", "not-installed>=1", "textual==8.2.8"]
+
+
+def test_constraints_pin_everything_pulled_in_with_the_extras_asked_for() -> None:
+    # linkify-it-py: textual asks for markdown-it-py[linkify]; not pytest (markdown-it-py's testing
+    # extra) nor tree-sitter (textual's syntax extra); not what Debian provides (PyYAML).
+    assert pydeps.constraints(ENV) == [
+        "azure-core==1.41.0", "azure-identity==1.27.0", "cffi==2.1.1", "cryptography==46.0.7",
+        "linkify-it-py==2.2.0", "markdown-it-py==4.3.0", "mdurl==0.1.2", "rich==15.0.0", "textual==8.2.8"]
+
+
+def test_requirement_lines_as_installed_metadata_writes_them() -> None:
+    parsed = pydeps.parse_requirement('PyJWT[crypto] <3,>=1.0.0 ; extra == "broker"')
+    assert parsed == pydeps.Requirement("pyjwt", frozenset({"crypto"}), frozenset({"broker"}),
+                                        'PyJWT[crypto] <3,>=1.0.0 ; extra == "broker"')
+    assert pydeps.parse_requirement("  ") is None
 
 
 def test_python_cache_key() -> None:
@@ -255,10 +285,6 @@ def test_pip_installs_binary_wheels_into_a_target(tmp_path: Path) -> None:
 
 
 def test_cached_python_dependencies_are_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "pyproject.toml").write_text(PYPROJECT)
-    (repo / "requirements-dev.txt").write_text(REQUIREMENTS)
     calls: list[list[str]] = []
 
     def fake_pip(argv: list[str], **_: object) -> None:
@@ -268,10 +294,17 @@ def test_cached_python_dependencies_are_reused(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(pydeps, "run", fake_pip)
     cache = tmp_path / "cache"
-    first = pydeps.cached_site_packages(cache, repo)
+    cache.mkdir()
+    recent, stale = cache / "python-recent", cache / "python-stale"  # another checkout's sets
+    recent.mkdir()
+    stale.mkdir()
+    os.utime(stale, (0, 0))
+    first = pydeps.cached_site_packages(cache, ENV)
     assert (first / "textual").is_dir() and len(calls) == 1
-    assert pydeps.cached_site_packages(cache, repo) == first and len(calls) == 1
-    assert sorted(p.name for p in cache.iterdir()) == [first.name]  # no partial or constraints files left
+    assert calls[0][-4:] == ["azure-identity==1.27.0", "cryptography==46.0.7", "not-installed>=1", "textual==8.2.8"]
+    assert pydeps.cached_site_packages(cache, ENV) == first and len(calls) == 1
+    # no partial or constraints files left; a set unused for days is gone, a recent one stays
+    assert sorted(p.name for p in cache.iterdir()) == sorted([first.name, recent.name])
     root = tmp_path / "root"
     assert pydeps.install_site_packages(root, first) == root / pydeps.SITE_DIR
     assert (root / pydeps.SITE_DIR / "textual").is_dir()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from installer.vm import parse_install_result
 from iso import launcher
 from iso.launcher import CmdlineError, LaunchRequest, ProfileSource, parse_cmdline, parse_profile_value
+from iso.vm.serial import parse_install_result
 
 
 def test_no_profile_means_interactive() -> None:

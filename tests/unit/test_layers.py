@@ -1,7 +1,8 @@
 """The import contract: layers only import downwards (import-linter), and no module takes part in a cycle.
 
 The layers are declared once, in pyproject.toml's [tool.importlinter]; `make lint` runs `lint-imports` too,
-so a front end reaching past the API, or the leaf layer importing anything of ours, fails the build.
+so a front end reaching past the API, the engine loading the QEMU harness, or the leaf layer importing
+anything of ours fails the build.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("installer", "storage", "profiles", "ui", "iso", "sample")
+EXAMPLE = ROOT / "profiles" / "examples" / "sample.yaml"
 
 
 def import_cycles(graph: grimp.ImportGraph, modules: Iterable[str]) -> list[list[str]]:
@@ -101,3 +103,24 @@ def test_tests_import_only_the_shared_support() -> None:
             if node.module.startswith("tests.") and not node.module.startswith("tests.support"):
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {node.module} import ...")
     assert not wrong, "move what these share into tests/support:\n" + "\n".join(wrong)
+
+
+def test_validate_never_loads_the_qemu_harness() -> None:
+    code = (
+        "import sys\n"
+        "from installer.cli import main\n"
+        f"rc = main(['validate', {str(EXAMPLE)!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m == 'iso' or m.startswith(('iso.', 'sample'))\n"
+        "                or 'qemu' in m or m.startswith('installer.vm'))\n"
+        "print('RESULT', rc, loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "RESULT 0 []", done.stdout
+
+
+def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
+    # It is copied into the live root alone (iso/customize.py LAUNCHER_FILES) and runs there as is.
+    graph = grimp.build_graph(*PACKAGES, "yaml", include_external_packages=True)
+    ours = {"installer", "iso", "profiles", "storage", "ui", "sample", "yaml"}
+    assert not [m for m in graph.find_modules_directly_imported_by("iso.launcher") if m.split(".")[0] in ours]

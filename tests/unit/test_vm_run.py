@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from installer import vm, vm_run
-from installer.cli import build_parser, main
+from installer.cli import main
 from installer.core.events import Event, EventBus
 from installer.core.runner import RecordingRunner, Reply
-from installer.vm_process import BootOutcome
+from iso.vm import cli as vm_cli
+from iso.vm import disks, qemu
+from iso.vm.process import BootOutcome
+from iso.vm.session import VmOptions, VmSession, VmUsageError
 
 PROFILE = """storage:
   disks: [{path: /dev/disk/by-id/virtio-AZL-TARGET-0}]
@@ -46,19 +48,23 @@ class FakeQemu:
         return BootOutcome(None if timed_out else 0, timed_out, 12.0)
 
 
-def no_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None) -> bool:
+PROBED: list[Path | None] = []
+
+
+def no_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None, kernel: Path | None = None) -> bool:
+    PROBED.append(kernel)
     return False
 
 
 @pytest.fixture
 def host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every tool 'installed' and OVMF files in tmp_path, so the tests need no QEMU."""
-    monkeypatch.setattr("installer.vm_run.shutil.which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr("iso.vm.session.shutil.which", lambda tool: f"/usr/bin/{tool}")
     code, varstore = tmp_path / "OVMF_CODE_4M.fd", tmp_path / "OVMF_VARS_4M.fd"
     code.write_bytes(b"code")
     varstore.write_bytes(b"vars")
-    monkeypatch.setattr(vm, "OVMF_CODE", code)
-    monkeypatch.setattr(vm, "OVMF_VARS", varstore)
+    monkeypatch.setattr(qemu, "OVMF_CODE", code)
+    monkeypatch.setattr(qemu, "OVMF_VARS", varstore)
     (tmp_path / "azl.iso").write_bytes(b"iso")
     (tmp_path / "p.yaml").write_text(PROFILE)
     return tmp_path
@@ -88,39 +94,40 @@ def fake_runner(disk_size: int) -> RecordingRunner:
     return runner
 
 
-def session(host: Path, extra: list[str], runner: RecordingRunner, qemu: FakeQemu,
-            out: io.StringIO | None = None) -> tuple[vm_run.VmSession, list[Event]]:
-    args = build_parser().parse_args(["vm", "--workdir", str(host / "wd"), *extra])
-    options = vm_run.options_from_args(args)
+def session(host: Path, extra: list[str], runner: RecordingRunner, guest: FakeQemu,
+            out: io.StringIO | None = None) -> tuple[VmSession, list[Event]]:
+    args = vm_cli.build_parser().parse_args(["--workdir", str(host / "wd"), *extra])
+    options = vm_cli.options_from_args(args)
     options.workdir.mkdir(parents=True, exist_ok=True)
     events: list[Event] = []
-    return vm_run.VmSession(options, EventBus(events.append), runner, boot=qemu, probe=no_kvm,
+    return VmSession(options, EventBus(events.append), runner, boot=guest, probe=no_kvm,
                             console_out=out or io.StringIO()), events
 
 
 def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Path) -> None:
-    runner = fake_runner(100 * vm.MiB)
-    qemu = FakeQemu(["noise\r\nAZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    runner = fake_runner(100 * disks.MiB)
+    guest = FakeQemu(["noise\r\nAZL-INSTALL-RESULT rc=0\r\n", "login: "])
     extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--disks", "2",
              "--disk-size", "99.5MiB", "--console", str(host / "console.log"), "--export-vhd", str(host / "o.vhd")]
-    vm_session, events = session(host, extra, runner, qemu)
+    vm_session, events = session(host, extra, runner, guest)
     assert vm_session.run() == 0
     wd = host / "wd"
     assert runner.commands()[:5] == [
+        f"xorriso -osirrox on -indev {host}/azl.iso -extract /live/vmlinuz {wd}/vmlinuz "
+        f"-extract /live/initrd.img {wd}/initrd.img",
         f"qemu-img create -q -f qcow2 {wd}/disk-0.qcow2 104857600",  # 99.5MiB rounded up to a whole MiB
         f"qemu-img create -q -f qcow2 {wd}/disk-1.qcow2 104857600",
         f"mkfs.ext4 -q -F -L AZLPROFILE -d {wd}/profile-disk {wd}/profile.img",
-        f"xorriso -osirrox on -indev {host}/azl.iso -extract /live/vmlinuz {wd}/vmlinuz "
-        f"-extract /live/initrd.img {wd}/initrd.img",
         f"qemu-img info --output=json -f qcow2 {wd}/disk-0.qcow2",
     ]
+    assert PROBED[-1] == wd / "vmlinuz", "the accelerator is probed with the ISO's kernel"
     assert runner.commands()[5] == f"qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size " \
                                    f"{wd}/disk-0.qcow2 {host}/o.vhd.part"
     assert (wd / "profile-disk" / "profile.yaml").read_text() == PROFILE
-    assert (wd / "profile.img").stat().st_size == 4 * vm.MiB and (wd / "profile.img").stat().st_mode & 0o077 == 0
+    assert (wd / "profile.img").stat().st_size == 4 * disks.MiB and (wd / "profile.img").stat().st_mode & 0o077 == 0
     assert (wd / "OVMF_VARS_4M.fd").read_bytes() == b"vars"
-    assert (host / "o.vhd").stat().st_size == 100 * vm.MiB + 512 and not (host / "o.vhd.part").exists()
-    install, boot = map(shlex.join, qemu.calls)
+    assert (host / "o.vhd").stat().st_size == 100 * disks.MiB + 512 and not (host / "o.vhd.part").exists()
+    install, boot = map(shlex.join, guest.calls)
     assert f"-kernel {wd}/vmlinuz -initrd {wd}/initrd.img" in install and "serial=AZL-TARGET-1" in install
     assert f"file,id=ser0,path={host}/console.log,append=off" in install
     assert "AZL-TARGET-1" not in boot and "serial=AZL-TARGET-0,bootindex=0" in boot and "-kernel" not in boot
@@ -132,39 +139,39 @@ def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Pa
 
 def test_profile_files_go_beside_the_profile_and_forwards_reach_both_boots(host: Path) -> None:
     (host / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    qemu = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
     extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--profile-file",
              str(host / "ca.pem"), "--forward", "169.254.169.254:80=8080", "--console", str(host / "c.log")]
-    vm_session, _ = session(host, extra, fake_runner(100 * vm.MiB), qemu)
+    vm_session, _ = session(host, extra, fake_runner(100 * disks.MiB), guest)
     assert vm_session.run() == 0
     stage = host / "wd" / "profile-disk"
     assert sorted(p.name for p in stage.iterdir()) == ["ca.pem", "profile.yaml"]
     assert (stage / "ca.pem").read_text() == "-----BEGIN CERTIFICATE-----\n"
-    for call in qemu.calls:
+    for call in guest.calls:
         assert "guestfwd=tcp:169.254.169.254:80-cmd:busybox nc 127.0.0.1 8080" in shlex.join(call)
 
 
 def test_failed_install_shows_the_guest_log_and_exits_1(host: Path) -> None:
     serial = "AZL-LOG-BEGIN\r\n[partition] FAILED: disk too small\r\nAZL-LOG-END\r\nAZL-INSTALL-RESULT rc=3\r\n"
-    qemu = FakeQemu([serial])
+    guest = FakeQemu([serial])
     out = io.StringIO()
     vm_session, events = session(host, ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"),
                                         "--console", str(host / "c.log"), "--export-vhd", str(host / "o.vhd")],
-                                 fake_runner(8 * 1024**3), qemu, out)
+                                 fake_runner(8 * 1024**3), guest, out)
     assert vm_session.run() == 1
-    assert len(qemu.calls) == 1, "no boot of the installed disk after a failed install"
+    assert len(guest.calls) == 1, "no boot of the installed disk after a failed install"
     assert out.getvalue() == "install log from the guest:\n[partition] FAILED: disk too small\n"
     assert any("failed with rc=3" in e.message and e.level == "error" for e in events)
     assert not (host / "o.vhd").exists()
 
 
 def test_timeout_or_missing_result_fails_with_the_serial_tail(host: Path) -> None:
-    for qemu, expected in ((FakeQemu(["kernel panic\n"], timeouts=[True]), "did not finish within 30 s"),
+    for guest, expected in ((FakeQemu(["kernel panic\n"], timeouts=[True]), "did not finish within 30 s"),
                            (FakeQemu(["kernel panic\n"]), "reported no result (QEMU exit status 0")):
         out = io.StringIO()
         vm_session, events = session(host, ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"),
                                             "--console", str(host / "c.log"), "--timeout", "30"],
-                                     fake_runner(8 * 1024**3), qemu, out)
+                                     fake_runner(8 * 1024**3), guest, out)
         assert vm_session.run() == 1
         assert "last lines of the serial console:\nkernel panic" in out.getvalue()
         assert any(expected in e.message for e in events), [e.message for e in events]
@@ -172,53 +179,62 @@ def test_timeout_or_missing_result_fails_with_the_serial_tail(host: Path) -> Non
 
 def test_interactive_install_boots_the_iso_from_the_cd(host: Path) -> None:
     runner = fake_runner(8 * 1024**3)
-    qemu = FakeQemu(["AZL-INSTALL-RESULT rc=0\n", ""])
-    vm_session, _ = session(host, ["--iso", str(host / "azl.iso"), "--firmware", "bios", "--no-boot"], runner, qemu)
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\n", ""])
+    vm_session, _ = session(host, ["--iso", str(host / "azl.iso"), "--firmware", "bios", "--no-boot"], runner, guest)
     assert vm_session.run() == 0
-    assert len(qemu.calls) == 1
-    install = shlex.join(qemu.calls[0])
+    assert len(guest.calls) == 1
+    install = shlex.join(guest.calls[0])
     assert "ide-cd,drive=cd,bootindex=0" in install and "-kernel" not in install and "pflash" not in install
     assert f"stdio,id=ser0,mux=on,signal=off,logfile={host}/wd/serial.log,logappend=off" in install
-    assert not any(c.startswith(("xorriso", "mkfs")) for c in runner.commands())
+    assert not any(c.startswith("mkfs") for c in runner.commands())
+    assert PROBED[-1] == host / "wd" / "vmlinuz", "the kernel is copied out for the accelerator probe only"
 
 
 def test_interactive_install_has_no_result_line_and_the_installed_disk_boots_next(host: Path) -> None:
-    qemu = FakeQemu(["Azure Linux 4.0 installer  done\n", "serial-ui-01 login:\n"])
-    vm_session, events = session(host, ["--iso", str(host / "azl.iso")], fake_runner(8 * 1024**3), qemu)
+    guest = FakeQemu(["Azure Linux 4.0 installer  done\n", "serial-ui-01 login:\n"])
+    vm_session, events = session(host, ["--iso", str(host / "azl.iso")], fake_runner(8 * 1024**3), guest)
     assert vm_session.run() == 0
-    assert len(qemu.calls) == 2 and "bootindex=0" in qemu.calls[1][qemu.calls[1].index("-device") + 1]
+    assert len(guest.calls) == 2 and "bootindex=0" in guest.calls[1][guest.calls[1].index("-device") + 1]
     assert any("installer VM stopped after 12 s" in e.message for e in events), [e.message for e in events]
 
 
 def test_no_install_boots_the_existing_disk(host: Path) -> None:
-    qemu = FakeQemu(["booted\n"])
+    guest = FakeQemu(["booted\n", "booted again\n"])
     (host / "wd").mkdir()
     (host / "wd" / "disk-0.qcow2").write_bytes(b"qcow2")
     runner = fake_runner(8 * 1024**3)
-    vm_session, _ = session(host, ["--no-install", "--console", str(host / "c.log")], runner, qemu)
+    vm_session, _ = session(host, ["--no-install", "--console", str(host / "c.log")], runner, guest)
     assert vm_session.run() == 0
     assert runner.calls == []
-    assert "append=off" in shlex.join(qemu.calls[0]) and (host / "wd" / "OVMF_VARS_4M.fd").exists()
+    assert "append=off" in shlex.join(guest.calls[0]) and (host / "wd" / "OVMF_VARS_4M.fd").exists()
+    assert PROBED[-1] is None, "no kernel kept from an install: the ROM probe alone"
+    (host / "wd" / "vmlinuz").write_bytes(b"kernel")
+    vm_session.run()
+    assert PROBED[-1] == host / "wd" / "vmlinuz"
 
 
-def test_iso_is_built_when_not_given(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vm_run, "REPO", host)
+def test_iso_is_built_into_the_workdir_when_not_given(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = fake_runner(8 * 1024**3)
-    vm_session, _ = session(host, ["--no-boot"], runner, FakeQemu(["AZL-INSTALL-RESULT rc=0\n"]))
-    with pytest.raises(vm_run.VmUsageError, match="has no iso/build.py"):
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\n"])
+    vm_session, events = session(host, ["--no-boot"], runner, guest)
+    monkeypatch.setattr("iso.vm.session.os.geteuid", lambda: 1000)
+    with pytest.raises(VmUsageError, match="building the ISO needs root"):
         vm_session.run()
-    (host / "iso").mkdir()
-    (host / "iso" / "build.py").write_text("")
+    monkeypatch.setattr("iso.vm.session.os.geteuid", lambda: 0)
+    wd = host / "wd"
 
     def build_iso(_: tuple[str, ...]) -> None:
-        (host / "build").mkdir()
-        (host / vm_run.ISO_OUT).write_text("")
+        (wd / "azl-installer.iso").write_text("")
 
-    runner.reply(["env"], Reply(effect=build_iso))
+    runner.reply([sys.executable, "-m", "iso.build"], Reply(effect=build_iso))
     assert vm_session.run() == 0
-    build = next(c for c in runner.calls if c[0] == "env")
-    assert build[:3] == ("env", "-C", str(host))
-    assert build[4:] == ("-m", "iso.build", "--out", f"{host}/{vm_run.ISO_OUT}")
+    build = next(c for c in runner.calls if c[1:3] == ("-m", "iso.build"))
+    # The packaged builder, run by this python, writes into the work directory: no checkout is involved.
+    assert build == (sys.executable, "-m", "iso.build", "--out", f"{wd}/azl-installer.iso", "--work-dir",
+                     f"{wd}/iso-work")
+    assert any(e.message == f"building the installer ISO: {wd}/azl-installer.iso (the first build takes minutes; "
+               "the live root is cached)" for e in events)
+    assert f"file={wd}/azl-installer.iso,format=raw,media=cdrom" in shlex.join(guest.calls[0])
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -250,16 +266,48 @@ def test_invalid_profile_is_reported_before_anything_runs(tmp_path: Path, capsys
     assert sorted(os.listdir(tmp_path / "wd")) == ["vm.log"]
 
 
-def test_defaults_match_the_help() -> None:
-    options = vm_run.options_from_args(build_parser().parse_args(["vm"]))
-    assert options == vm_run.VmOptions(workdir=Path("build/vm").absolute())
+def test_defaults_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    options = vm_cli.options_from_args(vm_cli.build_parser().parse_args([]))
+    assert options == VmOptions(workdir=Path("azl-vm").absolute())
     assert options.disk_size == 8 * 1024**3 and options.memory_mib == 1536 and options.firmware == "uefi"
     assert options.console_file is None and options.timeout is None
-    assert options.serial_log == Path.cwd() / "build/vm/serial.log"
-    text = ""
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            text = action.choices["vm"].format_help()
-    for fragment in ("default 1)", "default 8GiB", "default uefi", "default 1536", "default build/vm",
-                     "default terminal", "no limit"):
-        assert fragment in " ".join(text.split()), fragment
+    assert options.serial_log == Path.cwd() / "azl-vm/serial.log"
+    # `azl-installer vm --help` is the harness's own parser, reached through the engine's CLI.
+    with pytest.raises(SystemExit) as done:
+        main(["vm", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: azl-installer vm [-h] [--iso ISO]")
+    for fragment in ("default 1)", "default 8GiB", "default uefi", "default 1536", "default ./azl-vm",
+                     "default terminal", "no limit", "WORKDIR/azl-installer.iso"):
+        assert fragment in text, fragment
+    for option in ("--iso", "--profile", "--firmware", "--disks", "--disk-size", "--memory", "--console",
+                   "--workdir", "--export-vhd", "--no-install", "--no-boot", "--timeout", "--profile-file",
+                   "--forward"):
+        assert f" {option} " in text, option
+
+
+def test_the_engine_cli_hands_everything_after_vm_to_the_harness(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[list[str], bool]] = []
+
+    def fake_main(argv: list[str], *, debug: bool = False) -> int:
+        seen.append((argv, debug))
+        return 0
+
+    monkeypatch.setattr(vm_cli, "main", fake_main)
+    # --profile is also an option of the interactive installer: after `vm` it belongs to vm.
+    argv = ["--profile", "p.yaml", "--iso=x.iso", "--timeout", "-5", "--no-boot"]
+    assert main(["--debug", "vm", *argv]) == 0
+    assert seen == [(argv, True)]
+
+
+def test_the_top_level_help_lists_vm(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "vm                for testers: install from the ISO into QEMU disks" in capsys.readouterr().out
+
+
+def test_other_commands_still_refuse_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["schema", "--iso", "x.iso"])
+    assert done.value.code == 2 and "unrecognized arguments: --iso x.iso" in capsys.readouterr().err

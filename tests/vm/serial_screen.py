@@ -1,6 +1,6 @@
 """A VM's serial console as a terminal a test can read and type on, like a user at a VT220.
 
-QEMU listens on a Unix socket (installer.vm.Console(socket=...)); SerialScreen connects to it,
+QEMU listens on a Unix socket (iso.vm.qemu.Console(socket=...)); SerialScreen connects to it,
 feeds every byte the guest writes into a pyte screen of 80x24, and sends keys back.
 
     screen = SerialScreen(socket_path)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from installer import vm
-from installer.vm_process import QemuProcess, probe_kvm
+from iso.boottest import extract_kernel
+from iso.vm import disks, qemu
+from iso.vm.process import QemuProcess, probe_kvm
 from tests.vm.serial_screen import ENTER, SPACE, TAB, SerialScreen, ctrl
 from ui.glyphs import unsafe
 
@@ -146,24 +147,25 @@ def test_interactive_install_on_the_serial_console_then_login(
     installer_iso: Path, tmp_path: Path, socket_dir: Path
 ) -> None:
     disk = tmp_path / "disk-0.qcow2"
-    subprocess.run(vm.qcow2_create_argv(disk, 4 * 1024**3), check=True)
+    subprocess.run(disks.qcow2_create_argv(disk, 4 * 1024**3), check=True)
     vars_file = tmp_path / "OVMF_VARS_4M.fd"
-    shutil.copyfile(vm.OVMF_VARS, vars_file)
-    machine = vm.Machine(kvm=probe_kvm(), firmware="uefi", vars_file=vars_file)
+    shutil.copyfile(qemu.OVMF_VARS, vars_file)
+    kernel, _ = extract_kernel(installer_iso, tmp_path / "iso-kernel")  # the accelerator is probed with it
+    machine = qemu.Machine(kvm=probe_kvm(kernel=kernel), firmware="uefi", vars_file=vars_file)
     timings = Timings()
 
     # 1. The ISO, interactive: the installer comes up on ttyS0 by itself.
-    console = vm.Console(tmp_path / "install-serial.log", terminal=False, socket=socket_dir / "install.sock")
-    argv = vm.install_argv(machine, iso=installer_iso, disks=[disk], console=console)
+    console = qemu.Console(tmp_path / "install-serial.log", terminal=False, socket=socket_dir / "install.sock")
+    argv = qemu.install_argv(machine, iso=installer_iso, disks=[disk], console=console)
     screen = SerialScreen(socket_dir / "install.sock", raw_log=tmp_path / "install-raw.bin")
-    with QemuProcess(argv) as qemu:
+    with QemuProcess(argv) as guest:
         try:
             screen.connect(timeout=30)
             drive_install(screen, timings)
             deadline = time.monotonic() + 120
-            while qemu.poll() is None and time.monotonic() < deadline:
+            while guest.poll() is None and time.monotonic() < deadline:
                 screen.pump(1.0)
-            assert qemu.poll() == 0, f"the live system did not power off ({timings}):\n{screen.text()}"
+            assert guest.poll() == 0, f"the live system did not power off ({timings}):\n{screen.text()}"
             timings.mark("powered off")
         finally:
             screen.close()
@@ -173,8 +175,8 @@ def test_interactive_install_on_the_serial_console_then_login(
     check_glyphs(installer_screens)
 
     # 2. The installed disk alone: log in with what was typed into the UI.
-    console = vm.Console(tmp_path / "installed-serial.log", terminal=False, socket=socket_dir / "installed.sock")
-    argv = vm.installed_argv(machine, disk=disk, console=console)
+    console = qemu.Console(tmp_path / "installed-serial.log", terminal=False, socket=socket_dir / "installed.sock")
+    argv = qemu.installed_argv(machine, disk=disk, console=console)
     login = SerialScreen(socket_dir / "installed.sock", raw_log=tmp_path / "installed-raw.bin")
     with QemuProcess(argv):
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from installer import vm
+from iso.vm import disks, qemu
 from tests.vm import images
 
 pytestmark = pytest.mark.vm
@@ -49,15 +49,15 @@ def test_unattended_uefi_install_export_and_boot(fake_iso: Path, tmp_path: Path)
     serial = console.read_text(errors="replace")
     for line in ("FAKE disk vda serial=AZL-TARGET-0", "FAKE disk vdb serial=AZL-TARGET-1",
                  "FAKE disk vdc serial=AZL-PROFILE", "FAKE cdrom sr0", "FAKE profile-label /dev/vdc",
-                 "FAKE profile:   hostname: vmtest", f"FAKE cmdline {vm.INSTALL_APPEND}", "FAKE wrote payload to vda",
+                 "FAKE profile:   hostname: vmtest", f"FAKE cmdline {qemu.INSTALL_APPEND}", "FAKE wrote payload to vda",
                  "AZL-INSTALL-RESULT rc=0", "AZL-TEST-INSTALLED-BOOT-OK"):
         assert line in serial, line
     assert serial.index("AZL-INSTALL-RESULT rc=0") < serial.index("AZL-TEST-INSTALLED-BOOT-OK")
     assert "accelerator: TCG" in done.stderr or "accelerator: KVM" in done.stderr
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", "-f", "vpc", str(vhd)],
                                      capture_output=True, text=True, check=True).stdout)
-    assert info["virtual-size"] == 100 * vm.MiB and vhd.stat().st_size == 100 * vm.MiB + 512
-    assert vm.vhd_footer(vhd.read_bytes()[-512:]) == (100 * vm.MiB, 2)
+    assert info["virtual-size"] == 100 * disks.MiB and vhd.stat().st_size == 100 * disks.MiB + 512
+    assert disks.vhd_footer(vhd.read_bytes()[-512:]) == (100 * disks.MiB, 2)
     print(f"unattended UEFI install + VHD export + installed-disk boot: {seconds:.1f} s")
 
 
@@ -119,7 +119,7 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
 ) -> None:
     wd = tmp_path / "wd"
     wd.mkdir()
-    subprocess.run(vm.qcow2_create_argv(wd / "disk-0.qcow2", 64 * vm.MiB), check=True)  # nothing to boot
+    subprocess.run(disks.qcow2_create_argv(wd / "disk-0.qcow2", 64 * disks.MiB), check=True)  # nothing to boot
     # stderr to a file, not a pipe nobody reads until the end: the test must not be able to block the
     # command, and a failure shows what the command said.
     stderr = tmp_path / "stderr.txt"
@@ -128,7 +128,7 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
                                  "--workdir", str(wd), "--console", str(tmp_path / "c.log")],
                                 cwd=images.REPO, stdin=subprocess.DEVNULL, stderr=err, preexec_fn=_as_on_a_terminal)
     try:
-        qemu = qemu_child(proc.pid)
+        qemu_pid = qemu_child(proc.pid)
         time.sleep(0.5)
         sent = time.monotonic()
         proc.send_signal(signum)
@@ -139,7 +139,7 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
                                  + stderr.read_text()) from None
         assert code == status, stderr.read_text()
         print(f"{signal.Signals(signum).name}: exited {time.monotonic() - sent:.1f} s after the signal")
-        assert gone(qemu), f"QEMU {qemu} survived {signal.Signals(signum).name}"
+        assert gone(qemu_pid), f"QEMU {qemu_pid} survived {signal.Signals(signum).name}"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -149,7 +149,7 @@ def test_qemu_is_stopped_when_the_command_is_interrupted(
 def test_timeout_stops_the_installed_boot(kernel: images.Kernel, tmp_path: Path) -> None:
     wd = tmp_path / "wd"
     wd.mkdir()
-    subprocess.run(vm.qcow2_create_argv(wd / "disk-0.qcow2", 64 * vm.MiB), check=True)
+    subprocess.run(disks.qcow2_create_argv(wd / "disk-0.qcow2", 64 * disks.MiB), check=True)
     start = time.monotonic()
     done = azl_vm("--no-install", "--workdir", wd, "--console", tmp_path / "c.log", "--timeout", "4")
     assert done.returncode == 0, done.stderr

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from installer.core.events import Event, EventBus
-from installer.vm_process import QemuProcess, Terminated, termination_raises
+from iso.vm.process import QemuProcess, Terminated, termination_raises
 
 
 def test_timeout_stops_the_process_with_sigterm() -> None:

@@ -1,6 +1,7 @@
-"""QEMU command lines for `azl-installer vm`, as pure functions that tests can pin.
+"""QEMU command lines, as pure functions that tests can pin.
 
-Nothing here starts a process: vm_process runs QEMU, vm_run drives the whole flow.
+The only module that writes a qemu-system-x86_64 argv: `azl-installer vm`, the ISO boot check
+and the VM tests all build theirs here. Nothing here starts a process (process.py does).
 Every argv is a list of strings, so it can be logged with shlex.join and pasted into a shell.
 """
 
@@ -13,27 +14,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from iso.grubcfg import KERNEL_ARGS
+
 QEMU = "qemu-system-x86_64"
 OVMF_DIR = Path("/usr/share/OVMF")
 OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
 OVMF_VARS = OVMF_DIR / "OVMF_VARS_4M.fd"
 
-MiB = 1024**2
-VHD_FOOTER = 512  # a fixed VHD is the raw disk followed by a 512-byte footer
-
 PROFILE_LABEL = "AZLPROFILE"
 PROFILE_SERIAL = "AZL-PROFILE"
 TARGET_SERIAL = "AZL-TARGET-{index}"
-# The kernel command line of an unattended install (the ISO's kernel booted directly).
-INSTALL_APPEND = (
-    "boot=live console=tty1 console=ttyS0,115200n8 "
-    f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml"
-)
-RESULT_MARKER = "AZL-INSTALL-RESULT"
-LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
+# The kernel command line of an unattended install (the ISO's kernel booted directly): the ISO
+# menu's own arguments, plus the profile on the extra disk that profile_disk_args attaches.
+INSTALL_APPEND = " ".join((*KERNEL_ARGS, f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml"))
 
 Firmware = Literal["uefi", "bios"]
 FIRMWARES: tuple[Firmware, ...] = ("uefi", "bios")
+# q35 (AHCI: a CD-ROM on it is a SATA one) for everything the installer targets; pc (PIIX IDE)
+# only where the ISO boot check wants to see the ISO boot from an IDE CD-ROM.
+MachineType = Literal["q35", "pc"]
+# How the ISO is attached: a CD-ROM on the machine's IDE/AHCI bus, or a virtio disk (the hybrid
+# ISO also boots as a disk, as from a USB stick).
+Media = Literal["cdrom", "virtio"]
 
 
 def qemu_value(path: str | os.PathLike[str]) -> str:
@@ -77,6 +79,7 @@ class Machine:
     vars_file: Path | None = None  # the per-VM copy of OVMF_VARS (UEFI only)
     smp: int = 2
     forwards: tuple[Forward, ...] = ()
+    machine_type: MachineType = "q35"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class DirectBoot:
     """A kernel and initrd given to QEMU directly instead of booting through firmware."""
 
     kernel: Path
-    initrd: Path
+    initrd: Path | None  # None: the kernel alone (the accelerator probe)
     append: str = INSTALL_APPEND
 
 
@@ -115,11 +118,11 @@ def firmware_args(firmware: Firmware, vars_file: Path | None) -> list[str]:
 
 
 def base_args(machine: Machine) -> list[str]:
-    """QEMU itself: q35, accelerator, memory, no default devices, no display, -no-reboot."""
+    """QEMU itself: machine type, accelerator, memory, no default devices, no display, -no-reboot."""
     return [
-        QEMU, "-machine", "q35", *accel_args(machine.kvm), "-smp", str(machine.smp), "-m", str(machine.memory_mib),
-        "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none", "-monitor", "none",
-        *firmware_args(machine.firmware, machine.vars_file),
+        QEMU, "-machine", machine.machine_type, *accel_args(machine.kvm), "-smp", str(machine.smp),
+        "-m", str(machine.memory_mib), "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none",
+        "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file),
     ]
 
 
@@ -145,14 +148,20 @@ def profile_disk_args(image: Path) -> list[str]:
             "-device", f"virtio-blk-pci,drive=profile,serial={PROFILE_SERIAL}"]
 
 
-def cdrom_args(iso: Path, *, bootindex: int | None = None) -> list[str]:
-    device = "ide-cd,drive=cd" + (f",bootindex={bootindex}" if bootindex is not None else "")
+def cdrom_args(iso: Path, *, bootindex: int | None = None, media: Media = "cdrom") -> list[str]:
+    """The ISO, read-only. bootindex None when a kernel is booted directly: that takes index 0 itself
+    (QEMU refuses a second one)."""
+    boot = f",bootindex={bootindex}" if bootindex is not None else ""
+    if media == "virtio":
+        return ["-drive", f"if=none,id=cd,file={qemu_value(iso)},format=raw,readonly=on",
+                "-device", f"virtio-blk-pci,drive=cd{boot}"]
     return ["-drive", f"if=none,id=cd,file={qemu_value(iso)},format=raw,media=cdrom,readonly=on",
-            "-device", device]
+            "-device", f"ide-cd,drive=cd{boot}"]
 
 
 def direct_boot_args(boot: DirectBoot) -> list[str]:
-    return ["-kernel", os.fspath(boot.kernel), "-initrd", os.fspath(boot.initrd), "-append", boot.append]
+    initrd = ["-initrd", os.fspath(boot.initrd)] if boot.initrd is not None else []
+    return ["-kernel", os.fspath(boot.kernel), *initrd, "-append", boot.append]
 
 
 def net_args(forwards: Sequence[Forward] = ()) -> list[str]:
@@ -180,6 +189,8 @@ def console_args(console: Console) -> list[str]:
     return ["-chardev", chardev, "-serial", "chardev:ser0"]
 
 
+# --- whole command lines ------------------------------------------------------------------
+
 def install_argv(
     machine: Machine,
     *,
@@ -205,6 +216,12 @@ def installed_argv(machine: Machine, *, disk: Path, console: Console) -> list[st
             + console_args(console))
 
 
+def direct_argv(machine: Machine, boot: DirectBoot) -> list[str]:
+    """A VM booting a kernel directly, with no disks, no network and no serial port yet (the VM tests
+    add disks; process.boot_until adds the serial port)."""
+    return base_args(machine) + direct_boot_args(boot)
+
+
 # --- accelerator probe -------------------------------------------------------------------
 
 PROBE_EXIT = 3  # isa-debug-exit turns the byte 1 written by the probe ROM into exit status (1 << 1) | 1
@@ -224,72 +241,14 @@ def probe_argv(rom: Path, *, kvm: bool) -> list[str]:
             "-no-reboot", "-bios", os.fspath(rom), "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 
-# --- results and images ------------------------------------------------------------------
-
-_RESULT_RE = re.compile(rf"{RESULT_MARKER} rc=(-?\d+)")
-
-
-@dataclass(frozen=True)
-class InstallReport:
-    rc: int | None  # None: the guest never reported a result
-    log: str | None  # the install log the guest printed between the markers, if any
+KERNEL_PROBE_MARKER = "Kernel panic"
+# No initrd and no root: the kernel starts, finds no root filesystem and panics; only that
+# emergency line is printed (loglevel=1).
+KERNEL_PROBE_APPEND = "console=ttyS0 panic=-1 loglevel=1"
 
 
-def parse_install_result(serial: str) -> InstallReport:
-    """Find the last `AZL-INSTALL-RESULT rc=N` and the last AZL-LOG-BEGIN..AZL-LOG-END block."""
-    lines = serial.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    rc: int | None = None
-    log: str | None = None
-    block: list[str] | None = None
-    for line in lines:
-        if block is not None:
-            if LOG_END in line:
-                log, block = "\n".join(block), None
-            else:
-                block.append(line)
-            continue
-        if LOG_BEGIN in line:
-            block = []
-        match = _RESULT_RE.search(line)
-        if match:
-            rc = int(match.group(1))
-    if block is not None and log is None:  # the guest died in the middle of the log
-        log = "\n".join(block)
-    return InstallReport(rc, log)
-
-
-def round_up_mib(size: int) -> int:
-    return -(-size // MiB) * MiB
-
-
-def qcow2_create_argv(path: Path, size: int) -> list[str]:
-    return ["qemu-img", "create", "-q", "-f", "qcow2", os.fspath(path), str(size)]
-
-
-def vhd_convert_argv(source: Path, out: Path) -> list[str]:
-    """A fixed VHD (Azure's format) whose virtual size is exactly the source's (force_size: no CHS rounding)."""
-    return ["qemu-img", "convert", "-f", "qcow2", "-O", "vpc", "-o", "subformat=fixed,force_size",
-            os.fspath(source), os.fspath(out)]
-
-
-def vhd_footer(footer: bytes) -> tuple[int, int] | None:
-    """(current size, disk type) from a VHD's last 512 bytes; None if they are no VHD footer. Type 2 is fixed."""
-    if len(footer) != VHD_FOOTER or footer[:8] != b"conectix":
-        return None
-    return int.from_bytes(footer[48:56], "big"), int.from_bytes(footer[60:64], "big")
-
-
-def vhd_problem(virtual_size: int, file_size: int, expected_virtual: int, footer: bytes) -> str | None:
-    """Why a written VHD is not what Azure accepts, or None when it is."""
-    parsed = vhd_footer(footer)
-    if parsed is None:
-        return "no VHD footer at the end of the file"
-    if parsed != (virtual_size, 2):
-        return f"the footer says size {parsed[0]}, type {parsed[1]} (want {virtual_size}, type 2 = fixed)"
-    if virtual_size % MiB:
-        return f"virtual size {virtual_size} is not a whole number of MiB"
-    if virtual_size != expected_virtual:
-        return f"virtual size {virtual_size} differs from the disk's {expected_virtual}"
-    if file_size != virtual_size + VHD_FOOTER:
-        return f"file size {file_size} is not virtual size + {VHD_FOOTER} (not a fixed VHD)"
-    return None
+def kernel_probe_argv(kernel: Path, *, kvm: bool) -> list[str]:
+    """A small VM running `kernel` until it panics for want of a root filesystem (no serial port yet:
+    process.boot_until adds it)."""
+    return direct_argv(Machine(memory_mib=256, kvm=kvm, firmware="bios", smp=1),
+                       DirectBoot(kernel, None, KERNEL_PROBE_APPEND))

@@ -1,9 +1,10 @@
-"""Running QEMU: one process at a time, always stopped when the caller is done.
+"""Running QEMU: one process per `with` block, always stopped when the block is left.
 
-QEMU is long-running and may own the terminal, so it runs through subprocess directly rather
-than the Runner gateway (its argv is still logged, copy-pasteable). A QEMU process is stopped
-by PID: SIGTERM, then SIGKILL after a grace period. It also dies with its parent (PR_SET_PDEATHSIG)
-if the installer itself is killed outright.
+The only module that starts QEMU (`azl-installer vm`, the ISO boot check and the VM tests all
+come here). QEMU is long-running and may own the terminal, so it runs through subprocess directly
+rather than the Runner gateway (its argv is still logged, copy-pasteable). A QEMU process is
+stopped by PID: SIGTERM, then SIGKILL after a grace period. It also dies with its parent
+(PR_SET_PDEATHSIG) if the program that started it is killed outright.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -24,14 +26,18 @@ from pathlib import Path
 from types import FrameType, TracebackType
 
 from installer.core.events import EventBus
-from installer.vm import PROBE_EXIT, probe_argv, probe_rom
+from iso.vm.qemu import KERNEL_PROBE_MARKER, PROBE_EXIT, Console, console_args, kernel_probe_argv, probe_argv, probe_rom
+from iso.vm.serial import read_log, tail
 
 GRACE_SECONDS = 5.0
+# A working KVM gets a kernel to its panic in about a second; TCG takes a few. A host where KVM
+# hangs a kernel loses this long once per `azl-installer vm` run.
+KERNEL_PROBE_SECONDS = 15.0
 _PR_SET_PDEATHSIG = 1
 
 
 class Terminated(Exception):
-    """The installer received SIGTERM or SIGHUP; raised so that cleanup code runs."""
+    """SIGTERM or SIGHUP arrived; raised so that cleanup code (stopping QEMU) runs."""
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -87,6 +93,7 @@ class QemuProcess:
         if self._events is not None:
             self._events.log("$ " + shlex.join(self.argv))
         if self.terminal and sys.stdin.isatty():
+            # QEMU puts the terminal in raw mode for the serial console; a killed QEMU would leave it so.
             with contextlib.suppress(termios.error):
                 self._tty = termios.tcgetattr(sys.stdin.fileno())
         self._started = time.monotonic()
@@ -102,6 +109,9 @@ class QemuProcess:
         """QEMU's exit status, or None while it runs."""
         return self._proc.poll() if self._proc else None
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
     def wait(self, timeout: float | None = None) -> BootOutcome:
         """Wait for QEMU to exit; on timeout stop it. Ctrl+C/Terminated propagate (the caller's `with` stops it)."""
         assert self._proc is not None, "start() first"
@@ -112,7 +122,7 @@ class QemuProcess:
             self.stop()
             code, timed_out = None, True
         self._restore_terminal()
-        return BootOutcome(code, timed_out, time.monotonic() - self._started)
+        return BootOutcome(code, timed_out, self.elapsed())
 
     def stop(self, grace: float = GRACE_SECONDS) -> int | None:
         """SIGTERM, wait up to `grace` seconds, then SIGKILL. Returns the exit status (negative: the signal)."""
@@ -161,8 +171,14 @@ def run_qemu(
         return qemu.wait(timeout)
 
 
-def probe_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None) -> bool:
-    """True when a KVM guest with `-cpu host` actually runs instructions here (not merely /dev/kvm exists)."""
+def probe_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None, kernel: Path | None = None,
+              kernel_timeout: float = KERNEL_PROBE_SECONDS) -> bool:
+    """True when KVM with `-cpu host` actually runs guests here (not merely /dev/kvm exists).
+
+    First the probe ROM's few instructions: is KVM usable at all. Then, given a kernel (the ISO's),
+    that kernel up to its panic for want of a root filesystem: some hosts run the ROM but hang a
+    stock Linux kernel without a word (a PVM host: "kvm-pvm: INTERNAL_ERROR in batch emul").
+    """
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False
     with tempfile.TemporaryDirectory(prefix="azl-kvm-probe-") as tmp:
@@ -173,4 +189,67 @@ def probe_kvm(timeout: float = 5.0, *, log: Callable[[str], None] | None = None)
             log("$ " + shlex.join(argv))
         with QemuProcess(argv, quiet=True) as qemu:
             outcome = qemu.wait(timeout)
-    return outcome.returncode == PROBE_EXIT
+        if outcome.returncode != PROBE_EXIT or kernel is None:
+            return outcome.returncode == PROBE_EXIT
+        argv = kernel_probe_argv(kernel, kvm=True)
+        if log is not None:
+            log("$ " + shlex.join(argv))
+        result = boot_until(argv, Path(tmp) / "serial.log", KERNEL_PROBE_MARKER, timeout=kernel_timeout, quiet=True)
+        if log is not None:
+            log(f"KVM ran the kernel to its panic in {result.seconds:.1f} s" if result.found else
+                f"KVM did not run the kernel to its panic within {kernel_timeout:g} s")
+        return result.found
+
+
+# --- waiting for a line on the serial console -----------------------------------------------
+
+@dataclass(frozen=True)
+class MarkerResult:
+    found: bool
+    seconds: float  # until the marker appeared, else until QEMU exited or the timeout
+    serial: str  # the whole serial log
+    returncode: int | None  # QEMU's exit status; None if it was still running when stopped
+    timed_out: bool
+    pid: int  # QEMU's PID (gone by the time the result is returned)
+
+    def tail(self, lines: int = 40) -> str:
+        return tail(self.serial, lines)
+
+
+def boot_until(
+    argv: Sequence[str],
+    serial_log: Path,
+    pattern: str,
+    *,
+    timeout: float,
+    wait_for_exit: bool = False,
+    poll: float = 0.1,
+    events: EventBus | None = None,
+    quiet: bool = False,
+) -> MarkerResult:
+    """Start QEMU with its serial port written to `serial_log` and wait for `pattern` (a regular
+    expression; a plain marker such as AZL-LIVE-READY matches itself) on the console.
+
+    `argv` has no serial port (qemu.console_args adds it here). When the pattern appears QEMU is
+    stopped at once, unless `wait_for_exit` (then it may power off by itself within the same
+    timeout). Whatever happens, no QEMU is left running.
+    """
+    regex = re.compile(pattern)
+    serial_log.unlink(missing_ok=True)
+    full = [*argv, *console_args(Console(serial_log, terminal=False))]
+    found_at: float | None = None
+    with QemuProcess(full, events=events, quiet=quiet) as qemu:
+        while True:
+            elapsed = qemu.elapsed()
+            exited = qemu.poll() is not None
+            if found_at is None and regex.search(read_log(serial_log)):
+                found_at = elapsed
+            if exited or (found_at is not None and not wait_for_exit) or elapsed > timeout:
+                break
+            time.sleep(poll)
+        returncode = qemu.poll()
+        timed_out = not exited and elapsed > timeout
+        pid = qemu.pid
+        assert pid is not None
+    seconds = found_at if found_at is not None else qemu.elapsed()
+    return MarkerResult(found_at is not None, seconds, read_log(serial_log), returncode, timed_out, pid)

@@ -1,0 +1,130 @@
+"""The command line of `azl-installer vm`: its own argparse parser, options checked into VmOptions, main.
+
+installer/cli.py registers `vm` without any options and hands everything after it to main()
+here, so the engine's command line never imports this harness; `azl-installer vm --help` is
+this parser's help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from installer.core.events import EventBus, HumanLogReporter
+from installer.core.runner import CommandError, RealRunner
+from iso.vm import disks, qemu
+from iso.vm.process import Terminated, termination_raises
+from iso.vm.session import ISO_NAME, ISO_WORK, VmError, VmOptions, VmSession, VmUsageError
+from profiles import ProfileError
+from profiles.sizes import SizeError, parse_size
+
+PROG = "azl-installer vm"
+DEFAULT_WORKDIR = Path("azl-vm")
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+DESCRIPTION = (
+    "Install Azure Linux from the installer ISO into QEMU disks (unattended with --profile, else "
+    "interactive), optionally export the first disk as a fixed VHD, then boot the installed disk. "
+    "Exit codes: 0 done, 1 install failed or timed out, 2 bad input. "
+    "'azl-installer --debug vm ...' also shows every command run."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    p.add_argument("--iso", type=Path, help=f"the installer ISO (default: build one, as root, into "
+                   f"WORKDIR/{ISO_NAME} with the ISO builder that comes with this installer; scratch "
+                   f"space WORKDIR/{ISO_WORK}, about 2 GB)")
+    p.add_argument("--disks", type=int, default=1, metavar="N", help="blank target disks to attach (default 1); "
+                   "they appear in the guest as /dev/disk/by-id/virtio-AZL-TARGET-0 .. N-1")
+    p.add_argument("--disk-size", default="8GiB", metavar="SIZE",
+                   help="size of each disk, rounded up to a whole MiB (default 8GiB)")
+    p.add_argument("--profile", type=Path, metavar="FILE", help="install unattended with this profile (checked "
+                   "first); without it the ISO boots to the interactive installer")
+    p.add_argument("--firmware", choices=qemu.FIRMWARES, default="uefi", help="UEFI (OVMF) or BIOS (SeaBIOS) "
+                   "(default uefi)")
+    p.add_argument("--memory", type=int, default=1536, metavar="MiB", help="guest memory (default 1536)")
+    p.add_argument("--console", default="terminal", metavar="terminal|FILE",
+                   help="serial console on this terminal (Ctrl+A X quits; also logged to WORKDIR/serial.log) "
+                   "or only written to FILE (default terminal)")
+    p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, metavar="WORKDIR",
+                   help=f"disks, firmware variables, logs and a built ISO (default ./{DEFAULT_WORKDIR}, "
+                   "in the current directory)")
+    p.add_argument("--no-install", action="store_true", help="skip the ISO: boot the disk installed earlier")
+    p.add_argument("--no-boot", action="store_true", help="do not boot the installed disk afterwards")
+    p.add_argument("--export-vhd", type=Path, metavar="OUT", help="write the first disk as a fixed VHD for Azure "
+                   "(virtual size a whole MiB), after the install and before booting it")
+    p.add_argument("--forward", action="append", default=[], metavar="169.254.169.X:PORT=HOSTPORT",
+                   help="let the guest reach a server on 127.0.0.1:HOSTPORT at that address, e.g. a metadata "
+                   "endpoint or Key Vault stand-in (repeatable; puts the guest on 169.254.169.0/24)")
+    p.add_argument("--profile-file", action="append", default=[], type=Path, metavar="FILE",
+                   help="copy FILE beside the profile on its disk, for settings naming files relative to it "
+                   "(repeatable)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop QEMU after this long, per boot "
+                   "(default: no limit); a timed-out install fails")
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> VmOptions:
+    try:
+        size = parse_size(args.disk_size)
+    except SizeError as err:
+        raise VmUsageError(f"--disk-size: {err}") from None
+    if size < 64 * disks.MiB:
+        raise VmUsageError("--disk-size: a disk needs at least 64MiB")
+    if not 1 <= args.disks <= 16:
+        raise VmUsageError("--disks: between 1 and 16")
+    if args.memory < 256:
+        raise VmUsageError("--memory: at least 256 (MiB)")
+    if args.timeout is not None and args.timeout <= 0:
+        raise VmUsageError("--timeout: a number of seconds above 0")
+    console = None if args.console == "terminal" else Path(args.console).absolute()
+    if args.no_install and (args.iso or args.profile):
+        raise VmUsageError("--no-install boots the existing disk: --iso and --profile do not apply")
+    if args.no_install and args.no_boot and args.export_vhd is None:
+        raise VmUsageError("--no-install with --no-boot leaves nothing to do (add --export-vhd OUT?)")
+    if not args.no_install and args.profile is None and console is not None:
+        raise VmUsageError("the interactive installer (no --profile) needs --console terminal")
+    try:
+        forwards = tuple(qemu.parse_forward(text) for text in args.forward)
+    except ValueError as err:
+        raise VmUsageError(f"--forward {err}") from None
+    missing = [str(f) for f in args.profile_file if not f.is_file()]
+    if missing:
+        raise VmUsageError(f"--profile-file: no such file: {', '.join(missing)}")
+    if args.profile_file and args.profile is None:
+        raise VmUsageError("--profile-file needs --profile")
+    return VmOptions(
+        forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
+        iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=disks.round_up_mib(size),
+        profile=args.profile, firmware=args.firmware, memory_mib=args.memory, console_file=console,
+        workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
+        install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
+    )
+
+
+def main(argv: Sequence[str], *, debug: bool = False) -> int:
+    """`azl-installer vm ARGV...`. Bad input: one line on stderr, exit 2 (argparse's own errors exit 2 too).
+    Ctrl+C propagates as KeyboardInterrupt once QEMU is stopped (the caller reports it, exit 130)."""
+    args = build_parser().parse_args(argv)
+    try:
+        options = options_from_args(args)
+        options.workdir.mkdir(parents=True, exist_ok=True)
+        with (options.workdir / "vm.log").open("a", encoding="utf-8") as log_file:
+            events = EventBus(HumanLogReporter(sys.stderr, show_debug=debug), HumanLogReporter(log_file))
+            try:
+                with termination_raises():
+                    return VmSession(options, events, RealRunner(events)).run()
+            except Terminated as err:
+                events.log(f"{err}: QEMU stopped", level="error")
+                return 128 + err.signum
+            except (VmError, CommandError) as err:
+                events.log(str(err), level="error")
+                return EXIT_FAILED
+    except ProfileError as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except VmUsageError as err:
+        print(f"azl-installer: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,291 @@
+"""The `azl-installer vm` flow: install into QEMU disks from the ISO, optionally export a VHD, boot the result.
+
+The flow: [the ISO built into the work directory, when none is given] -> its kernel copied out,
+and the accelerator probed with it (KVM when it really runs that kernel, else TCG) -> blank qcow2
+disks -> the installer ISO (its kernel booted directly with a profile disk when there is a profile,
+else through the firmware for an interactive install) -> the guest's `AZL-INSTALL-RESULT rc=N` line
+on the serial console -> [fixed VHD of the first disk] -> the installed first disk booted alone
+through the chosen firmware. Everything it writes goes into the work directory, never into a
+source checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from installer.core.events import EventBus
+from installer.core.runner import Runner
+from iso.vm import disks, qemu
+from iso.vm.process import BootOutcome, probe_kvm, run_qemu
+from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
+from profiles import load_profile, profile_from_text
+
+ISO_NAME = "azl-installer.iso"  # what a build without --iso writes into the work directory
+ISO_WORK = "iso-work"  # the ISO build's scratch space (about 2 GB), in the work directory too
+
+
+class BootFn(Protocol):
+    def __call__(
+        self, argv: Sequence[str], *, terminal: bool, timeout: float | None, events: EventBus | None = None
+    ) -> BootOutcome: ...
+
+
+class ProbeFn(Protocol):
+    def __call__(self, timeout: float = 5.0, *, log: Callable[[str], None] | None = None,
+                 kernel: Path | None = None) -> bool: ...
+
+
+class VmUsageError(Exception):
+    """A bad option or a missing tool: one line, exit 2."""
+
+
+class VmError(Exception):
+    """A step failed (a command, the VHD check): one message, exit 1."""
+
+
+@dataclass(frozen=True)
+class VmOptions:
+    iso: Path | None = None
+    disks: int = 1
+    disk_size: int = 8 * 1024**3
+    profile: Path | None = None
+    firmware: qemu.Firmware = "uefi"
+    memory_mib: int = 1536
+    console_file: Path | None = None  # None: the serial console is on the terminal
+    workdir: Path = Path("azl-vm")
+    install: bool = True
+    boot: bool = True
+    export_vhd: Path | None = None
+    timeout: float | None = None
+    forwards: tuple[qemu.Forward, ...] = ()
+    profile_files: tuple[Path, ...] = ()  # copied beside the profile (what it names by relative path)
+
+    def disk(self, index: int) -> Path:
+        return self.workdir / f"disk-{index}.qcow2"
+
+    @property
+    def serial_log(self) -> Path:
+        return self.console_file or self.workdir / "serial.log"
+
+    @property
+    def vars_file(self) -> Path | None:
+        return self.workdir / "OVMF_VARS_4M.fd" if self.firmware == "uefi" else None
+
+
+def import_path() -> str:
+    """PYTHONPATH for a child python that must import the very packages this process runs (installed,
+    or a checkout's under `python -m`), whatever its current directory."""
+    return os.pathsep.join(entry for entry in sys.path if entry)
+
+
+class VmSession:
+    def __init__(
+        self, options: VmOptions, events: EventBus, runner: Runner, *, boot: BootFn = run_qemu,
+        probe: ProbeFn = probe_kvm, console_out: IO[str] | None = None,
+    ) -> None:
+        self.o = options
+        self.events = events
+        self.runner = runner
+        self._boot = boot
+        self._probe = probe
+        self._out = console_out or sys.stderr
+
+    def log(self, message: str) -> None:
+        self.events.log(message)
+
+    def run(self) -> int:
+        o = self.o
+        profile_text = None
+        if o.install and o.profile is not None:
+            load_profile(o.profile)  # raises ProfileError: exit 2 with every issue printed
+            profile_text = o.profile.read_text(encoding="utf-8")
+            self._warn_relative_paths(profile_text, o.profile)
+        self._check_tools()
+        o.serial_log.parent.mkdir(parents=True, exist_ok=True)
+        if not o.install and not o.disk(0).exists():
+            raise VmUsageError(f"--no-install: no installed disk {o.disk(0)} (run without --no-install first)")
+        iso = boot_files = None
+        if o.install:
+            iso = self._iso()
+            boot_files = self._extract_boot_files(iso)
+        # The accelerator is probed with the ISO's kernel (kept in the work directory for --no-install),
+        # the kernel the guests run: a ROM alone can pass where a kernel hangs.
+        kernel = boot_files.kernel if boot_files else o.workdir / "vmlinuz"
+        kvm = self._probe(log=lambda line: self.events.log(line, level="debug"),
+                          kernel=kernel if kernel.is_file() else None)
+        self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
+        machine = qemu.Machine(memory_mib=o.memory_mib, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
+                               forwards=o.forwards)
+        if iso is not None and boot_files is not None:
+            status = self._install(machine, iso, boot_files, profile_text)
+            if status:
+                return status
+        elif o.vars_file is not None and not o.vars_file.exists():
+            shutil.copyfile(qemu.OVMF_VARS, o.vars_file)
+        if o.export_vhd is not None:
+            self._export_vhd(o.disk(0), o.export_vhd)
+        if o.boot:
+            return self._boot_installed(machine, append=o.install)
+        return 0
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _check_tools(self) -> None:
+        needed = [qemu.QEMU, "qemu-img"]
+        if self.o.install:
+            needed += ["xorriso"] + (["mkfs.ext4"] if self.o.profile is not None else [])
+        missing = [tool for tool in needed if shutil.which(tool) is None]
+        if self.o.firmware == "uefi" and not (qemu.OVMF_CODE.exists() and qemu.OVMF_VARS.exists()):
+            missing.append(str(qemu.OVMF_CODE))
+        if missing:
+            raise VmUsageError(f"missing {', '.join(missing)}: install the Debian packages qemu-system-x86 "
+                               "qemu-utils ovmf xorriso e2fsprogs")
+
+    def _warn_relative_paths(self, text: str, path: Path) -> None:
+        raw = profile_from_text(text, str(path))
+        local = [r.baseurl for r in raw.payload.repositories if "://" not in r.baseurl]
+        if raw.payload.image is not None and not raw.payload.image.path.startswith("/"):
+            local.append(raw.payload.image.path)
+        if local:
+            self.events.log(f"the profile names {', '.join(local)} relative to itself; in the VM only "
+                            "profile.yaml is on the profile disk, so these must exist inside the guest",
+                            level="warning")
+
+    def _iso(self) -> Path:
+        if self.o.iso is not None:
+            if not self.o.iso.is_file():
+                raise VmUsageError(f"--iso: {self.o.iso} does not exist")
+            return self.o.iso
+        if os.geteuid() != 0:
+            raise VmUsageError("no --iso given, and building the ISO needs root (mmdebstrap, chroot): "
+                               "run as root or pass --iso ISO")
+        iso = self.o.workdir / ISO_NAME
+        self.log(f"building the installer ISO: {iso} (the first build takes minutes; the live root is cached)")
+        # A child python, not build_iso() here: its hundreds of lines go to vm.log (and to the terminal
+        # with --debug), and a failure ends as one CommandError with the build's last lines.
+        self.runner.run([sys.executable, "-m", "iso.build", "--out", str(iso), "--work-dir",
+                         str(self.o.workdir / ISO_WORK)], env={"PYTHONPATH": import_path()},
+                        on_line=lambda line: self.events.log(line, level="debug"))
+        if not iso.is_file():
+            raise VmError(f"iso.build finished but wrote no {iso}")
+        return iso
+
+    def _prepare_disks(self) -> list[Path]:
+        o = self.o
+        for old in o.workdir.glob("disk-*.qcow2"):
+            old.unlink()
+        targets = [o.disk(i) for i in range(o.disks)]
+        for disk in targets:
+            self.runner.run(disks.qcow2_create_argv(disk, o.disk_size))
+        if o.vars_file is not None:
+            shutil.copyfile(qemu.OVMF_VARS, o.vars_file)
+        self.log(f"{len(targets)} blank disk(s) of {o.disk_size // disks.MiB} MiB in {o.workdir}")
+        return targets
+
+    def _profile_image(self, text: str) -> Path:
+        stage = self.o.workdir / "profile-disk"
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(mode=0o700)
+        (stage / "profile.yaml").write_text(text, encoding="utf-8")
+        for extra in self.o.profile_files:
+            shutil.copyfile(extra, stage / extra.name)
+        image = self.o.workdir / "profile.img"
+        image.unlink(missing_ok=True)
+        content = len(text.encode()) + sum(f.stat().st_size for f in self.o.profile_files)
+        size = max(4 * disks.MiB, disks.round_up_mib(2 * content + 2 * disks.MiB))
+        fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the profile may hold secrets
+        os.ftruncate(fd, size)
+        os.close(fd)
+        self.runner.run(["mkfs.ext4", "-q", "-F", "-L", qemu.PROFILE_LABEL, "-d", str(stage), str(image)])
+        return image
+
+    def _extract_boot_files(self, iso: Path) -> qemu.DirectBoot:
+        kernel, initrd = self.o.workdir / "vmlinuz", self.o.workdir / "initrd.img"
+        for path in (kernel, initrd):
+            path.unlink(missing_ok=True)
+        self.runner.run(disks.extract_boot_files_argv(iso, kernel, initrd))
+        for path in (kernel, initrd):
+            if not path.is_file():
+                raise VmUsageError(f"{iso} has no /live/{path.name}")
+        return qemu.DirectBoot(kernel, initrd)
+
+    def _install(self, machine: qemu.Machine, iso: Path, boot_files: qemu.DirectBoot, profile_text: str | None) -> int:
+        o = self.o
+        targets = self._prepare_disks()
+        direct = profile_image = None
+        if profile_text is not None:  # unattended: the ISO's kernel booted directly, the profile on a disk
+            profile_image = self._profile_image(profile_text)
+            direct = boot_files
+        console = qemu.Console(o.serial_log, terminal=o.console_file is None)
+        argv = qemu.install_argv(machine, iso=iso, disks=targets, console=console, direct=direct,
+                                 profile_image=profile_image)
+        self.log(f"installing from {iso} ({'unattended' if direct else 'interactive'}); serial log: {o.serial_log}"
+                 + ("; Ctrl+A X stops the VM" if console.terminal else ""))
+        o.serial_log.unlink(missing_ok=True)  # no stale result line from an earlier run
+        outcome = self._boot(argv, terminal=console.terminal, timeout=o.timeout, events=self.events)
+        serial = read_log(o.serial_log)
+        report = parse_install_result(serial)
+        if outcome.timed_out:
+            self._fail(f"the install did not finish within {o.timeout:g} s; QEMU was stopped", serial, report)
+            return 1
+        if report.rc is None and direct is None:
+            # The interactive installer prints no result line: the person at the console ended the
+            # VM (Power off or Reboot on the Done screen, or Ctrl+A X); the installed disk is next.
+            self.log(f"the installer VM stopped after {outcome.seconds:.0f} s (QEMU exit status {outcome.returncode})")
+            return 0
+        if report.rc is None:
+            self._fail(f"the installer reported no result (QEMU exit status {outcome.returncode} after "
+                       f"{outcome.seconds:.0f} s)", serial, report)
+            return 1
+        if report.rc != 0:
+            self._fail(f"the install failed with rc={report.rc} after {outcome.seconds:.0f} s", serial, report)
+            return 1
+        self.log(f"install finished (rc=0) in {outcome.seconds:.0f} s")
+        return 0
+
+    def _fail(self, message: str, serial: str, report: InstallReport) -> None:
+        if report.log:
+            detail = f"install log from the guest:\n{report.log.rstrip()}"
+        else:
+            detail = f"last lines of the serial console:\n{tail(serial)}"
+        print(detail, file=self._out)
+        self.events.log(f"{message} (serial log: {self.o.serial_log})", level="error")
+
+    def _export_vhd(self, disk: Path, out: Path) -> None:
+        size = self._virtual_size(disk, "qcow2")
+        if size % disks.MiB:
+            raise VmUsageError(f"{disk} is {size} bytes, not a whole number of MiB: Azure would refuse the VHD")
+        partial = out.with_name(out.name + ".part")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.runner.run(disks.vhd_convert_argv(disk, partial))
+        with partial.open("rb") as handle:
+            handle.seek(-disks.VHD_FOOTER, os.SEEK_END)
+            footer = handle.read(disks.VHD_FOOTER)
+        problem = disks.vhd_problem(self._virtual_size(partial, "vpc"), partial.stat().st_size, size, footer)
+        if problem:
+            partial.unlink()
+            raise VmError(f"the VHD written from {disk} is wrong: {problem}")
+        partial.replace(out)
+        self.log(f"wrote {out}: fixed VHD, {size // disks.MiB} MiB")
+
+    def _virtual_size(self, image: Path, fmt: str) -> int:
+        result = self.runner.run(["qemu-img", "info", "--output=json", "-f", fmt, str(image)])
+        return int(json.loads(result.output)["virtual-size"])
+
+    def _boot_installed(self, machine: qemu.Machine, *, append: bool) -> int:
+        o = self.o
+        console = qemu.Console(o.serial_log, terminal=o.console_file is None, append=append)
+        self.log(f"booting the installed disk {o.disk(0)} ({o.firmware}); serial log: {o.serial_log}"
+                 + ("; Ctrl+A X stops the VM" if console.terminal else ""))
+        argv = qemu.installed_argv(machine, disk=o.disk(0), console=console)
+        outcome = self._boot(argv, terminal=console.terminal, timeout=o.timeout, events=self.events)
+        how = "stopped at --timeout" if outcome.timed_out else f"QEMU exited with status {outcome.returncode}"
+        self.log(f"the installed system ran {outcome.seconds:.0f} s; {how}")
+        return 0 if outcome.timed_out or outcome.returncode == 0 else 1
