@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.encrypted_vm import VAULT_URL, run_encrypted_install
 from tests.support.keyvault_standin import running_standin
-from tests.vm.encrypted import VAULT_URL, run_encrypted_install
 
 REPO = Path(__file__).resolve().parents[1]
 ISO = REPO / "build" / "azl-installer.iso"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.vm import images
+from tests.support import images
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("qemu-system-x86_64", "qemu-img", "xorriso", "mkfs.ext4", "grub-mkrescue", "mformat")

@@ -2,7 +2,7 @@
 
 The install wraps a random volume key with the vault's RSA key (keyvault-key) and escrows the
 recovery key as a tagged secret; the installed system's initramfs asks the vault to unwrap the
-key at boot, with no console input (tests/vm/encrypted.py has the set-up). Checked afterwards on
+key at boot, with no console input (tests/support/encrypted_vm.py has the set-up). Checked afterwards on
 the host: the root was on dm-crypt, the raw disk holds no plaintext marker, and the escrowed
 recovery key opens the volume while another key does not.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.encrypted_vm import HOSTNAME, VAULT_URL, run_encrypted_install
 from tests.support.keyvault_standin import StandIn, running_standin
-from tests.vm.encrypted import HOSTNAME, VAULT_URL, run_encrypted_install
 
 pytestmark = pytest.mark.vm
 

@@ -11,7 +11,7 @@ import pytest
 
 from iso.vm import disks, qemu
 from iso.vm.process import QemuProcess, boot_until, probe_kvm
-from tests.vm import images
+from tests.support import images
 
 pytestmark = pytest.mark.vm
 

@@ -29,7 +29,7 @@ import pytest
 from iso.boottest import extract_kernel
 from iso.vm import disks, qemu
 from iso.vm.process import QemuProcess, probe_kvm
-from tests.vm.serial_screen import ENTER, SPACE, TAB, SerialScreen, ctrl
+from tests.support.serial_screen import ENTER, SPACE, TAB, SerialScreen, ctrl
 from ui.glyphs import unsafe
 
 pytestmark = [pytest.mark.vm, pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")]

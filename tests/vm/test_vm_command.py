@@ -1,4 +1,4 @@
-"""`azl-installer vm` end to end under TCG, with a fake installer ISO (tests/vm/images.py) that has the
+"""`azl-installer vm` end to end under TCG, with a fake installer ISO (tests/support/images.py) that has the
 real one's shape: /live/vmlinuz + /live/initrd.img, AZL-INSTALL-RESULT on the serial console."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from iso.vm import disks, qemu
-from tests.vm import images
+from tests.support import images
 
 pytestmark = pytest.mark.vm
 
