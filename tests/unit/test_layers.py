@@ -67,7 +67,7 @@ def import_cycles(graph: grimp.ImportGraph, modules: Iterable[str]) -> list[list
 
 
 def test_no_module_imports_itself_through_others() -> None:
-    graph = grimp.build_graph(*PACKAGES, include_external_packages=False)
+    graph = grimp.build_graph(*PACKAGES, include_external_packages=False, cache_dir=None)
     cycles = import_cycles(graph, graph.modules)
     assert not cycles, "import cycles (break each by moving the shared part down a layer):\n" + "\n".join(
         " <-> ".join(group) for group in cycles)
@@ -121,6 +121,6 @@ def test_validate_never_loads_the_qemu_harness() -> None:
 
 def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
     # It is copied into the live root alone (iso/customize.py LAUNCHER_FILES) and runs there as is.
-    graph = grimp.build_graph(*PACKAGES, "yaml", include_external_packages=True)
+    graph = grimp.build_graph(*PACKAGES, "yaml", include_external_packages=True, cache_dir=None)
     ours = {"installer", "iso", "profiles", "storage", "ui", "sample", "yaml"}
     assert not [m for m in graph.find_modules_directly_imported_by("iso.launcher") if m.split(".")[0] in ours]
