@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from installer import session
+from installer.dryrun import add_dry_run_arguments
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
 from profiles.sizes import SizeError, parse_size
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     interactive.add_argument("--text", action="store_true",
                              help="line-based mode (chosen by itself on dumb terminals or without a tty)")
     interactive.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
+    add_dry_run_arguments(interactive)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = sub.add_parser("validate", help="check profiles; print file:line:col: key.path: message")

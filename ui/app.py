@@ -1,8 +1,9 @@
-"""The interactive installer: a Textual app over ui.choices and an Engine, and its entry point.
+"""The interactive installer: a Textual app over ui.choices and an InstallerAPI, and its entry point.
 
-run_interactive() chooses the Textual UI or the line-based mode (dumb terminal, stdin not a
-terminal, or --text). Disk probing and catalog loading start in worker threads at once so
-the first screen is usable immediately.
+run_interactive() chooses the real API (this machine, or a disk image file) or a dry-run on a
+recorded machine (--dry-run --machine FILE), and the Textual UI or the line-based mode (dumb
+terminal, stdin not a terminal, or --text). Disk probing and catalog loading start in worker threads
+at once so the first screen is usable immediately.
 """
 
 from __future__ import annotations
@@ -10,23 +11,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from installer.payload.catalog import Catalog
-from installer.plan import Plan
+from installer.api import Catalog, InstallerAPI, Inventory, Plan
 from profiles.model import Profile
-from storage.inventory import Inventory
 from ui.choices import Choices
-from ui.engine import Engine, SessionEngine
-
-if TYPE_CHECKING:
-    from installer.keyvault.client import VaultSettings
 
 # The interactive_sections name of each step screen; steps not named here are always shown.
 STEP_SECTIONS = {"Welcome": "system", "Disks": "storage", "Encryption": "encryption", "Software": "software",
@@ -56,21 +53,20 @@ class InstallerApp(App[Outcome]):
             super().__init__()
             self.catalog = catalog
 
-    def __init__(self, engine: Engine, choices: Choices | None = None, *, detected: str = "") -> None:
+    def __init__(self, api: InstallerAPI, choices: Choices | None = None, *, detected: str = "") -> None:
         super().__init__()
         from textual.scrollbar import ScrollBar
 
         from ui.widgets import SafeScrollBarRender
 
         ScrollBar.renderer = SafeScrollBarRender
-        self.engine = engine
+        self.api = api
         self.choices = choices or Choices()
         self.inventory: Inventory | None = None
         self.probe_error: str | None = None
         self.catalog: Catalog | None = None
         self.installing = False
         self.plan: Plan | None = None  # the confirmed plan: its profile is what Done saves
-        self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
         self.detected = detected or "language C.UTF-8, keyboard us, time zone UTC (nothing else detected)"
 
     def on_mount(self) -> None:
@@ -87,7 +83,7 @@ class InstallerApp(App[Outcome]):
     @work(thread=True, exclusive=True, group="probe")
     def probe(self) -> None:
         try:
-            self.post_message(self.Probed(self.engine.probe(), None))
+            self.post_message(self.Probed(self.api.probe(), None))
         except Exception as err:  # shown on the Disks screen; the user can still quit cleanly
             self.post_message(self.Probed(None, str(err)))
 
@@ -95,7 +91,7 @@ class InstallerApp(App[Outcome]):
     def load_catalog(self) -> None:
         base = self.choices.base or Profile(storage=self.choices.storage(Inventory()))
         try:
-            catalog = self.engine.catalog(base)
+            catalog = self.api.catalog(base)
         except Exception as err:  # a broken repository must not stop the install of other things
             catalog = Catalog(problems=(str(err),))
         self.post_message(self.CatalogLoaded(catalog))
@@ -179,6 +175,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", metavar="SIZE", help="size of the image, e.g. 8GiB (default 8GiB)")
     parser.add_argument("--text", action="store_true", help="line-based mode (numbered menus and prompts)")
     parser.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
+    from installer.dryrun import add_dry_run_arguments
+
+    add_dry_run_arguments(parser)
 
 
 def wants_text_mode(text: bool) -> bool:
@@ -190,6 +189,38 @@ def detected_settings() -> str:
     lang = os.environ.get("LANG") or "not set"
     tz = os.environ.get("TZ") or "not set"
     return f"LANG {lang}, TZ {tz}, TERM {os.environ.get('TERM', 'not set')}"
+
+
+class UsageError(Exception):
+    """Options that do not go together, or a machine file that cannot be used: one line, exit 2."""
+
+
+@contextmanager
+def open_api(args: argparse.Namespace | None, image: Path | None, image_size: int | None) -> Iterator[InstallerAPI]:
+    """The API the front ends talk to: the real one, or with --dry-run a recorded machine that writes nothing
+    (it says what it did on stderr when it ends, and removes its temporary directory)."""
+    from installer.api import SessionAPI
+
+    dry_run, machine = getattr(args, "dry_run", False), getattr(args, "machine", None)
+    log_dir = getattr(args, "log_dir", None)
+    if not dry_run:
+        if machine is not None:
+            raise UsageError("--machine names the recorded machine of --dry-run; add --dry-run")
+        yield SessionAPI(image=image, image_size=image_size, log_dir=log_dir)
+        return
+    from installer.dryrun import DEFAULT_MACHINE, DryRunAPI, MachineError, load_machine
+
+    if image is not None or log_dir is not None:
+        raise UsageError("--dry-run writes nothing: it takes neither --target-image nor --log-dir")
+    try:
+        recorded = load_machine(machine or DEFAULT_MACHINE)
+    except MachineError as err:
+        raise UsageError(f"--machine: {err}") from None
+    with DryRunAPI.temporary(recorded) as api:
+        try:
+            yield api
+        finally:
+            print("\n".join(f"azl-installer: {line}" for line in api.summary()), file=sys.stderr)
 
 
 def run_interactive(args: argparse.Namespace | None, profile: Path | None, image: Path | None,
@@ -204,17 +235,31 @@ def run_interactive(args: argparse.Namespace | None, profile: Path | None, image
         except ProfileError as err:
             print(f"azl-installer: {err}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    log_dir = getattr(args, "log_dir", None) if args is not None else None
-    engine = SessionEngine(image=image, image_size=image_size, log_dir=log_dir)
-    choices = Choices.from_profile(base)
+    try:
+        with open_api(args, image, image_size) as api:
+            return _run(api, Choices.from_profile(base), text)
+    except UsageError as err:
+        print(f"azl-installer: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(api: InstallerAPI, choices: Choices, text: bool) -> int:
+    facts = api.facts()
+    if choices.base is None and api.image is None:
+        choices.firmware = facts.firmware  # boot the way this machine boots, unless a profile says otherwise
+    detected = detected_settings()
+    if facts.recorded:
+        detected = f"dry-run machine ({facts.firmware}, nothing is written); {detected}"
     if wants_text_mode(text):
         from ui.text_mode import run_text
 
-        return run_text(engine, choices)
+        if facts.recorded:
+            print(f"Dry run on a recorded machine: {facts.description}. Nothing is written.")
+        return run_text(api, choices)
     # TERM=linux gives Rich's 16 standard colours by itself; TEXTUAL_COLOR_SYSTEM=standard forces them elsewhere.
-    outcome = InstallerApp(engine, choices, detected=detected_settings()).run()
+    outcome = InstallerApp(api, choices, detected=detected).run()
     action, code = outcome if outcome is not None else ("exit", EXIT_BAD_INPUT)
-    engine.power(action)
+    api.power(action)
     return code
 
 

@@ -7,9 +7,9 @@ their sum, and the part beyond the disk's end is drawn with '!'.
 
 from __future__ import annotations
 
+from installer.api import DiskPlan
 from profiles.model import Partition
 from profiles.sizes import format_size
-from storage.layout import DiskPlan
 from ui import glyphs
 
 OVERFLOW = "!"

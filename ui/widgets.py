@@ -13,8 +13,8 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from installer.api import DiskPlan
 from profiles.sizes import format_size
-from storage.layout import DiskPlan
 from ui import glyphs
 
 

@@ -13,9 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
+from installer.api import DiskInfo
 from profiles.sizes import format_size
-from storage.inventory import DiskInfo
-from storage.layout import LayoutError
 from ui import glyphs
 from ui.choices import FILESYSTEMS, FIRMWARES
 from ui.layout_bar import draw
@@ -106,12 +105,12 @@ class DisksScreen(StepScreen):
             if c.custom:
                 bar, legend, errors = self.custom_summary()
             else:
-                try:
-                    layout = c.layout(inventory)
-                    bar, legend = layout_bar(layout.targets[0], BAR_WIDTH)
+                preview = self.installer.api.layout(c.storage(inventory), inventory)
+                if preview.plan is not None:
+                    bar, legend = layout_bar(preview.plan.targets[0], BAR_WIDTH)
                     bar = f"[{bar}]"
-                except LayoutError as err:
-                    errors = [str(err)]
+                elif preview.problem is not None:
+                    errors = [str(preview.problem)]
         self.query_one("#bar", Static).update(bar)
         self.query_one("#legend", Static).update("\n".join(legend))
         self.show_errors(errors)
@@ -122,16 +121,16 @@ class DisksScreen(StepScreen):
 
         c, inventory = self.installer.choices, self.installer.inventory
         assert inventory is not None
-        plan = custom_layout.planned(c.storage(inventory), inventory)
+        preview = self.installer.api.layout(c.storage(inventory), inventory)
         bars, legend = [], []
         for target in c.targets(inventory):
             parts = c.disk_layout(target.path, inventory)
-            disk_plan = next((t for t in plan.targets if t.disk.path == target.path), None) if plan else None
+            disk_plan = preview.disk(target.path)
             bars.append(f"{target.path:<12}[{draw(target.size, parts, disk_plan, BAR_WIDTH - 12)}]")
             mounts = ", ".join(p.mount or custom_layout.subvolumes_text(p.subvolumes) or p.filesystem for p in parts)
             legend.append(f"  {len(parts)} partition{'s' if len(parts) != 1 else ''}: {mounts or '-'}"[:78])
         lines = [line for pair in zip(bars, legend, strict=True) for line in pair]
-        return lines[0], lines[1:MAX_LEGEND], c.check_layout(inventory)
+        return lines[0], lines[1:MAX_LEGEND], c.check_layout(self.installer.api, inventory)
 
     def on_mark_list_toggled(self, event: MarkList.Toggled) -> None:
         inventory = self.installer.inventory
@@ -179,4 +178,4 @@ class DisksScreen(StepScreen):
         inventory = self.installer.inventory
         if inventory is None:
             return ["the disks are still being probed; wait a moment"]
-        return self.installer.choices.check_disks(inventory)
+        return self.installer.choices.check_disks(self.installer.api, inventory)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer
 
-from installer.logbundle import SaveError, default_name, save_log_bundle, save_profile
+from installer.api import SaveError
 from ui.save_files import SaveRow
 from ui.widgets import Plain
 
@@ -21,18 +21,11 @@ if TYPE_CHECKING:
 TARGET_PROFILE = "/var/log/azl-installer/profile.yaml"  # where the engine's finish step writes it
 
 
-def save_dir(app: InstallerApp) -> Path:
-    """Where saved files go unless the user types another path: next to the install log."""
-    log = app.engine.log_path()
-    return log.parent if log is not None else Path.cwd()
-
-
 def bundle_row(app: InstallerApp) -> SaveRow:
     def save(path: Path, overwrite: bool) -> Path:
-        return save_log_bundle(app.plan, app.engine.log_path(), path, overwrite=overwrite)
+        return app.api.save_log_bundle(app.plan, path, overwrite=overwrite)
 
-    default = save_dir(app) / default_name("logs", app.engine.log_path())
-    return SaveRow("Log bundle", default, "Save log bundle", save, id="bundle")
+    return SaveRow("Log bundle", app.api.suggested_path("logs"), "Save log bundle", save, id="bundle")
 
 
 class DoneScreen(Screen[None]):
@@ -50,7 +43,7 @@ class DoneScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.installer
-        image = app.engine.image
+        image = app.api.image
         if self.code == 0:
             where = f"the disk image {image}" if image else "the target disk"
             text = (f"[+] Azure Linux is installed on {where}.\n\nThe profile of this install (secrets removed) was "
@@ -63,8 +56,8 @@ class DoneScreen(Screen[None]):
         if image is not None:
             yield Plain("Installing into a disk image: reboot and power off are not offered.", classes="note")
         if app.plan is not None:
-            default = save_dir(app) / default_name("profile", app.engine.log_path())
-            yield SaveRow("Profile file", default, "Save profile", self.save_profile, id="profile")
+            yield SaveRow("Profile file", app.api.suggested_path("profile"), "Save profile", self.save_profile,
+                          id="profile")
         yield bundle_row(app)
         with Horizontal(classes="buttons"):
             yield Button("Exit", id="exit")
@@ -75,7 +68,7 @@ class DoneScreen(Screen[None]):
     def save_profile(self, path: Path, overwrite: bool) -> Path:
         if self.installer.plan is None:
             raise SaveError("no profile: the install never had a plan")
-        return save_profile(self.installer.plan.profile, path, overwrite=overwrite)
+        return self.installer.api.save_profile(self.installer.plan.profile, path, overwrite=overwrite)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.installer.exit((event.button.id or "exit", self.code))
