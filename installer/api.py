@@ -10,6 +10,8 @@ installer.core.events); what they hold is an InstallerAPI, a Protocol:
 - installer.dryrun.DryRunAPI answers from a recorded machine and writes nothing (`--dry-run`); the
   UI tests use it too, so there is one fake, not two.
 
+open_api() chooses between them once, from the front end's options (no `if dry_run` anywhere else).
+
 Both derive from EngineAPI, so a section check or a layout preview is the same code whichever runs.
 Problems come back as data (profiles.Problem: a key path, a message that names no other place, and
 related key paths); a front end names the places as it likes (the UI by device) and never parses the
@@ -18,10 +20,11 @@ text. Heavy imports stay deferred: importing this module loads neither pyparted 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from installer.core.events import Event, EventBus, EventSink
 from installer.keyvault.check import CheckResult
@@ -42,10 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SECTIONS", "Catalog", "CheckResult", "DiskInfo", "DiskPlan", "EngineAPI", "EnvironmentInfo", "Event",
-    "EventSink", "Exists", "GroupInfo", "InstallerAPI", "Inventory", "LayoutPreview", "MachineFacts",
+    "EventSink", "Exists", "GroupInfo", "InstallerAPI", "Inventory", "LayoutPreview", "MachineFacts", "OptionsError",
     "PartitionInfo", "Plan", "PlanError", "PlanStep", "PlannedPartition", "PowerAction", "Problem", "Refused",
-    "SaveError", "SaveKind", "Section", "SectionCheck", "SessionAPI", "StoragePlan", "automatic_partitions",
-    "disk_matches", "host_facts", "partition_device",
+    "SaveError", "SaveKind", "Section", "SectionCheck", "SessionAPI", "StoragePlan", "add_dry_run_arguments",
+    "automatic_partitions", "disk_matches", "host_facts", "open_api", "partition_device",
 ]
 
 Section = Literal["system", "storage", "encryption", "software", "users", "cloud_init"]
@@ -320,3 +323,43 @@ class SessionAPI(EngineAPI):
             from installer.core.runner import RealRunner
 
             RealRunner(EventBus()).run(["systemctl", action], check=False)
+
+
+# -- choosing the API, once, from the front end's options --------------------------------------
+class OptionsError(ValueError):
+    """Front-end options that do not go together, or a machine file that cannot be used: one line."""
+
+
+def add_dry_run_arguments(parser: Any) -> None:
+    """--dry-run and --machine on an argparse parser or group (installer.dryrun says what they do)."""
+    from installer.dryrun import add_dry_run_arguments as add
+
+    add(parser)
+
+
+@contextmanager
+def open_api(*, dry_run: bool = False, machine: str | None = None, image: Path | None = None,
+             image_size: int | None = None, log_dir: Path | None = None,
+             report: Callable[[str], None] = lambda _line: None) -> Iterator[InstallerAPI]:
+    """The API a front end talks to, chosen once: the real one, or with dry_run a recorded machine
+    (installer.dryrun) that writes nothing; when the block ends, report hears what the dry-run wrote in its
+    temporary directory (then removed) and what it did not run."""
+    if not dry_run:
+        if machine is not None:
+            raise OptionsError("--machine names the recorded machine of --dry-run; add --dry-run")
+        yield SessionAPI(image=image, image_size=image_size, log_dir=log_dir)
+        return
+    from installer.dryrun import DEFAULT_MACHINE, DryRunAPI, MachineError, load_machine
+
+    if image is not None or log_dir is not None:
+        raise OptionsError("--dry-run writes nothing: it takes neither --target-image nor --log-dir")
+    try:
+        recorded = load_machine(machine or DEFAULT_MACHINE)
+    except MachineError as err:
+        raise OptionsError(f"--machine: {err}") from None
+    with DryRunAPI.temporary(recorded) as api:
+        try:
+            yield api
+        finally:
+            for line in api.summary():
+                report(line)

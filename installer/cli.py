@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from installer import session
-from installer.dryrun import add_dry_run_arguments
+from installer.api import add_dry_run_arguments
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
 from profiles.sizes import SizeError, parse_size

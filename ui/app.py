@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from installer.api import Catalog, InstallerAPI, Inventory, Plan
+from installer.api import Catalog, InstallerAPI, Inventory, OptionsError, Plan, add_dry_run_arguments, open_api
 from profiles.model import Profile
 from ui.choices import Choices
 
@@ -175,8 +173,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", metavar="SIZE", help="size of the image, e.g. 8GiB (default 8GiB)")
     parser.add_argument("--text", action="store_true", help="line-based mode (numbered menus and prompts)")
     parser.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
-    from installer.dryrun import add_dry_run_arguments
-
     add_dry_run_arguments(parser)
 
 
@@ -191,38 +187,6 @@ def detected_settings() -> str:
     return f"LANG {lang}, TZ {tz}, TERM {os.environ.get('TERM', 'not set')}"
 
 
-class UsageError(Exception):
-    """Options that do not go together, or a machine file that cannot be used: one line, exit 2."""
-
-
-@contextmanager
-def open_api(args: argparse.Namespace | None, image: Path | None, image_size: int | None) -> Iterator[InstallerAPI]:
-    """The API the front ends talk to: the real one, or with --dry-run a recorded machine that writes nothing
-    (it says what it did on stderr when it ends, and removes its temporary directory)."""
-    from installer.api import SessionAPI
-
-    dry_run, machine = getattr(args, "dry_run", False), getattr(args, "machine", None)
-    log_dir = getattr(args, "log_dir", None)
-    if not dry_run:
-        if machine is not None:
-            raise UsageError("--machine names the recorded machine of --dry-run; add --dry-run")
-        yield SessionAPI(image=image, image_size=image_size, log_dir=log_dir)
-        return
-    from installer.dryrun import DEFAULT_MACHINE, DryRunAPI, MachineError, load_machine
-
-    if image is not None or log_dir is not None:
-        raise UsageError("--dry-run writes nothing: it takes neither --target-image nor --log-dir")
-    try:
-        recorded = load_machine(machine or DEFAULT_MACHINE)
-    except MachineError as err:
-        raise UsageError(f"--machine: {err}") from None
-    with DryRunAPI.temporary(recorded) as api:
-        try:
-            yield api
-        finally:
-            print("\n".join(f"azl-installer: {line}" for line in api.summary()), file=sys.stderr)
-
-
 def run_interactive(args: argparse.Namespace | None, profile: Path | None, image: Path | None,
                     image_size: int | None, text: bool) -> int:
     """The interactive installer. Returns the exit code: 0 installed, 1 failed or quit mid-install, 2 quit."""
@@ -235,10 +199,14 @@ def run_interactive(args: argparse.Namespace | None, profile: Path | None, image
         except ProfileError as err:
             print(f"azl-installer: {err}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    def report(line: str) -> None:  # what a dry-run says when it ends
+        print(f"azl-installer: {line}", file=sys.stderr)
+
     try:
-        with open_api(args, image, image_size) as api:
+        with open_api(dry_run=getattr(args, "dry_run", False), machine=getattr(args, "machine", None), image=image,
+                      image_size=image_size, log_dir=getattr(args, "log_dir", None), report=report) as api:
             return _run(api, Choices.from_profile(base), text)
-    except UsageError as err:
+    except OptionsError as err:
         print(f"azl-installer: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

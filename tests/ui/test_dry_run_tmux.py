@@ -110,6 +110,7 @@ def test_dry_run_walks_to_done_and_writes_nothing(user: str, scratch: Path) -> N
         session.literal("secret123")
         session.wait_for("Password         *********")
         session.keys("Tab")
+        session.wait_field_focused("Password", "Again")
         session.literal("secret123")
         session.wait_for("  Again  *********")
         session.keys("C-n")
