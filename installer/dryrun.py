@@ -28,7 +28,9 @@ import argparse
 import difflib
 import json
 import shlex
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,6 +152,24 @@ def load_machine(name_or_path: str | Path) -> Machine:
     return machine_from_json(text, path.stem)
 
 
+@contextmanager
+def _exit_on_signals() -> Iterator[None]:
+    """SIGHUP and SIGTERM end the program as an exception does, so with-blocks clean up on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def leave(number: int, _frame: object) -> None:
+        raise SystemExit(128 + number)
+
+    previous = {number: signal.signal(number, leave) for number in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 class _DryRunFailure(Exception):
     """The step the machine file names fails with its message."""
 
@@ -180,8 +200,9 @@ class DryRunAPI(EngineAPI):
     @classmethod
     @contextmanager
     def temporary(cls, machine: Machine, **options: Any) -> Iterator[DryRunAPI]:
-        """A dry-run whose files live in a temporary directory, removed when the block ends."""
-        with tempfile.TemporaryDirectory(prefix="azl-installer-dry-run-") as root:
+        """A dry-run whose files live in a temporary directory, removed when the block ends, also when the
+        program is hung up or terminated (a closed terminal or tmux window would otherwise leave it)."""
+        with _exit_on_signals(), tempfile.TemporaryDirectory(prefix="azl-installer-dry-run-") as root:
             yield cls(machine, Path(root), **options)
 
     # -- the machine ---------------------------------------------------------------------------

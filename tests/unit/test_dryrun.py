@@ -133,3 +133,23 @@ def test_the_line_mode_installs_on_a_recorded_machine_and_leaves_nothing(tmp_pat
     assert "[storage]  " in done.stdout and "create /dev/sda1 512 MiB (/boot/efi), format vfat" in done.stdout
     assert "no disk was touched" in done.stderr and "/var/log/azl-installer/install-" in done.stderr
     assert list(tmp_path.iterdir()) == []  # its temporary directory is gone
+
+
+def test_a_terminated_dry_run_still_removes_its_directory(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "installer", "--dry-run", "--text"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "Language:" in line:  # it waits at the first question now
+                break
+        else:
+            raise AssertionError(f"the line mode never asked: {proc.communicate(timeout=30)}")
+        assert len(list(tmp_path.iterdir())) == 1
+        proc.terminate()
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert proc.returncode == 128 + 15 and list(tmp_path.iterdir()) == []
