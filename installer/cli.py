@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from installer import session
+from installer.api import add_dry_run_arguments
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
 from profiles.sizes import SizeError, parse_size
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     interactive.add_argument("--text", action="store_true",
                              help="line-based mode (chosen by itself on dumb terminals or without a tty)")
     interactive.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
+    add_dry_run_arguments(interactive)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = sub.add_parser("validate", help="check profiles; print file:line:col: key.path: message")
@@ -148,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "vm": cmd_vm}
     try:
         if args.command is None:
-            from ui.app import run_interactive  # imported here: Textual is only loaded for the UI
+            from ui.start import run_interactive  # imported here: the UI loads only when it runs
 
             return run_interactive(args, args.profile, args.target_image, _image_size(args), args.text)
         return commands[args.command](args)

@@ -16,31 +16,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
 from installer.core.secrets import KeyDir, SecretBytes
-from installer.keyvault.client import VaultClient, VaultSettings
+from installer.keyvault.client import VaultClient, vault_settings
 from installer.keyvault.identity import Credential
 from installer.keyvault.keysource import escrow_recovery_key, new_recovery_key, obtain_volume_key
 from profiles.model import Encryption
 from storage.luks import EncryptedPartition, LuksVolume, VolumeKey, close_argv, format_volume, luks_settings, open_argv
-
-# Hosts of the Azure clouds' vaults: only these get the SDK's check that a vault's sign-in
-# challenge names the vault's own domain. A private endpoint or a test vault at an address has no
-# such domain; the CA bundle is what makes those trusted.
-_VAULT_SUFFIXES = (".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".managedhsm.azure.net")
 
 
 def vault_client(enc: Encryption) -> VaultClient | None:
     """A Key Vault client for the profile's vault and identity, or None without a vault."""
     if not enc.vault_url:
         return None
-    verify: str | bool = enc.ca_bundle or True
-    host = urlsplit(enc.vault_url).hostname or ""
-    settings = VaultSettings(connection_verify=verify, verify_challenge_resource=host.endswith(_VAULT_SUFFIXES))
-    return VaultClient(enc.vault_url, Credential(enc.identity, connection_verify=verify), settings)
+    settings = vault_settings(enc)
+    return VaultClient(enc.vault_url, Credential(enc.identity, connection_verify=settings.connection_verify),
+                       settings)
 
 
 @dataclass

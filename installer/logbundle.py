@@ -62,35 +62,38 @@ def events_log_of(log: Path) -> Path:
     return log.with_name("events-" + log.name.removeprefix("install-")).with_suffix(".jsonl")
 
 
-def _target(path: Path, overwrite: bool) -> Path:
+def _target(path: Path, overwrite: bool, root: Path | None) -> tuple[Path, Path]:
+    """(the path as named, the file to write): under root when a dry-run keeps its machine's files there.
+    Every message names the path as the user typed it."""
     path = path.expanduser()
-    if not path.name or path.is_dir():
+    real = path if root is None else root / path.relative_to(path.anchor)
+    if not path.name or real.is_dir():
         raise SaveError(f"{path} is a directory: type a file name")
-    if path.exists() and not overwrite:
+    if real.exists() and not overwrite:
         raise Exists(f"{path} already exists")
-    if not path.parent.is_dir():
+    if not real.parent.is_dir():
         raise SaveError(f"cannot write {path}: the directory {path.parent} does not exist")
-    return path
+    return path, real
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, real: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory, so a failed save leaves no half file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = real.with_name(f".{real.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.replace(temporary, path)
+        os.replace(temporary, real)
     except OSError as err:
         temporary.unlink(missing_ok=True)
         raise SaveError(f"cannot write {path}: {err.strerror or err}") from None
 
 
-def save_profile(profile: Profile, path: Path, *, overwrite: bool = False) -> Path:
-    """Write the replayable profile (secrets removed); returns the path written."""
-    target = _target(path, overwrite)
-    _write(target, profile_text(profile).encode())
-    return target
+def save_profile(profile: Profile, path: Path, *, overwrite: bool = False, root: Path | None = None) -> Path:
+    """Write the replayable profile (secrets removed); returns the path written (as named, also under root)."""
+    shown, real = _target(path, overwrite, root)
+    _write(shown, real, profile_text(profile).encode())
+    return shown
 
 
 def bundle_members(plan: Plan | None, log: Path | None) -> dict[str, bytes]:
@@ -115,9 +118,10 @@ def bundle_members(plan: Plan | None, log: Path | None) -> dict[str, bytes]:
     return {name: scrub(text, secrets).encode() for name, text in members.items()}
 
 
-def save_log_bundle(plan: Plan | None, log: Path | None, path: Path, *, overwrite: bool = False) -> Path:
-    """Write the .tar.gz log bundle; returns the path written."""
-    target = _target(path, overwrite)
+def save_log_bundle(plan: Plan | None, log: Path | None, path: Path, *, overwrite: bool = False,
+                    root: Path | None = None) -> Path:
+    """Write the .tar.gz log bundle of the human log at log (a path on this host); returns the path written."""
+    target, real = _target(path, overwrite, root)
     stamp = time.time()
     folder = target.name.removesuffix(".gz").removesuffix(".tar").removesuffix(".tgz") or "azl-installer-logs"
     buffer = io.BytesIO()
@@ -126,7 +130,7 @@ def save_log_bundle(plan: Plan | None, log: Path | None, path: Path, *, overwrit
             info = tarfile.TarInfo(f"{folder}/{name}")
             info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
             tar.addfile(info, io.BytesIO(data))
-    _write(target, buffer.getvalue())
+    _write(target, real, buffer.getvalue())
     return target
 
 

@@ -15,12 +15,17 @@ from typing import Any
 from installer.steps import STEPS, PlanContext, Step
 from installer.steps.storage import destructive_actions
 from profiles import Problem, Profile
+from profiles.convert import path_text
 from storage.inventory import Inventory
 from storage.layout import LayoutError, StoragePlan, plan_storage
 
 
 class PlanError(ValueError):
-    """The profile cannot be planned on this machine; one line naming the setting."""
+    """The profile cannot be planned on this machine; one line naming the setting, and that as data."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,8 @@ class Plan:
             "steps": [{"id": s.id, "title": s.title, "details": list(s.details)} for s in self.steps],
             "destructive": list(self.destructive),
             "untouched": list(self.untouched),
-            "blockers": [{"key": b.key, "section": b.section, "message": b.message, "text": str(b)}
-                         for b in self.blockers],
+            "blockers": [{"key": b.key, "section": b.section, "message": b.message,
+                          "related": [path_text(r) for r in b.related], "text": str(b)} for b in self.blockers],
             "disks": [
                 {
                     "path": t.disk.path,
@@ -84,13 +89,15 @@ def effective_profile(profile: Profile, steps: tuple[Step, ...] = STEPS) -> Prof
 
 
 def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str | None = None,
-              steps: tuple[Step, ...] = STEPS) -> Plan:
+              device_mapper: bool | None = None, steps: tuple[Step, ...] = STEPS) -> Plan:
+    """kernel_filesystems and device_mapper describe the machine that installs (None: not checked, and the
+    host's /proc/misc); a dry-run passes its recorded machine's."""
     profile = effective_profile(profile, steps)
     try:
         storage = plan_storage(profile.storage, inventory)
     except LayoutError as err:
-        raise PlanError(str(err)) from None
-    context = PlanContext(profile, storage, kernel_filesystems)
+        raise PlanError(err.problem) from None
+    context = PlanContext(profile, storage, kernel_filesystems, device_mapper)
     chosen = [step for step in steps if step.applies(profile)]
     untouched = [f"{d.describe()} (leave_alone)" for d in storage.left_alone]
     untouched += [f"{d.describe()} (not in the profile)" for d in storage.unused]

@@ -1,7 +1,7 @@
 """One install session: from a profile to a finished target, wiring runner, events and logs.
 
-The CLI calls plan_only() and install(); the UI will call the same functions, so both
-front ends share one code path.
+The CLI calls plan_only() and install(); the interactive front ends reach the same functions
+through installer.api (SessionAPI), so every install takes one code path.
 """
 
 from __future__ import annotations
@@ -88,25 +88,32 @@ def _confirm(plan: Plan, yes: bool) -> None:
 
 
 @contextmanager
-def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
-    """Open the human log and the JSON-lines logs; yields their paths (copied into the target)."""
-    log_dir = options.log_dir or DEFAULT_LOG_DIR
+def install_logs(log_dir: Path, events: EventBus, *, stamp: str | None = None) -> Iterator[list[Path]]:
+    """Open the human log (install-STAMP.log) and the JSON-lines log (events-STAMP.jsonl) in log_dir and
+    subscribe them to events; yields their paths. The dry-run writes its logs with this too (stamp pinned
+    by tests)."""
     try:
         log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
         raise Refused(f"cannot create the log directory {log_dir}: {err.strerror}") from None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
     log_path, events_path = log_dir / f"install-{stamp}.log", log_dir / f"events-{stamp}.jsonl"
     with ExitStack() as stack:
-        log = stack.enter_context(open(log_path, "w", encoding="utf-8"))
-        events.subscribe(HumanLogReporter(log))
+        events.subscribe(HumanLogReporter(stack.enter_context(open(log_path, "w", encoding="utf-8"))))
         events.subscribe(JsonLinesReporter(stack.enter_context(open(events_path, "w", encoding="utf-8"))))
+        yield [log_path, events_path]
+
+
+@contextmanager
+def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
+    """The install logs, plus --events FILE and the terminal as the options ask; yields the logs' paths."""
+    with install_logs(options.log_dir or DEFAULT_LOG_DIR, events) as paths, ExitStack() as stack:
         if options.events_file is not None:
             events.subscribe(JsonLinesReporter(stack.enter_context(open(options.events_file, "w",
                                                                         encoding="utf-8"))))
         if options.terminal:
             events.subscribe(HumanLogReporter(sys.stderr, show_debug=options.debug))
-        yield [log_path, events_path]
+        yield paths
 
 
 def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink] = ()) -> int:

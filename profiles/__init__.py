@@ -49,7 +49,7 @@ def _issues(doc: Document, problems: list[Problem]) -> list[ProfileIssue]:
     result = []
     for problem in problems:
         pos = doc.position(problem.path)
-        result.append(ProfileIssue(doc.filename, pos.line, pos.column, path_text(problem.path), problem.message))
+        result.append(ProfileIssue(doc.filename, pos.line, pos.column, path_text(problem.path), problem.text()))
     return sorted(result, key=lambda i: (i.line, i.column))
 
 
@@ -102,7 +102,7 @@ def load_profile(path: Path) -> Profile:
 
 def problems_of(profile: Profile) -> list[tuple[str, str]]:
     """Cross-field problems of a Profile built in code (the UI): (key path, message) pairs."""
-    return [(path_text(p.path), p.message) for p in check_profile(profile)]
+    return [(path_text(p.path), p.text()) for p in check_profile(profile)]
 
 
 def dump_profile(profile: Profile, *, redact: bool = True) -> str:

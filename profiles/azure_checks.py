@@ -19,8 +19,8 @@ def cloud_init_problems(profile: Profile) -> Iterator[Problem]:
         return
     given = [name for name in ("user_data", "user_data_file", "user_data_url") if getattr(ci, name) is not None]
     if len(given) > 1:
-        yield Problem(("cloud_init", given[1]), f"give one of user_data, user_data_file, user_data_url (also "
-                      f"{given[0]} is set)")
+        yield Problem(("cloud_init", given[1]), "give one of user_data, user_data_file, user_data_url",
+                      related=(("cloud_init", given[0]),))
     if ci.user_data is not None:
         for issue in check_user_data(ci.user_data):
             yield Problem(("cloud_init", "user_data"), str(issue))

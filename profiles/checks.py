@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from installer.localization import Listing, system_lists
+from installer.core.localization import Listing, system_lists
 from profiles.azure_checks import azure_problems, cloud_init_problems
-from profiles.convert import Problem, path_text
+from profiles.convert import Problem
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
 
@@ -89,8 +89,9 @@ def _partitions(profile: Profile) -> Iterator[Problem]:
     for i, part in enumerate(storage.partitions):
         path: tuple[str | int, ...] = ("storage", "partitions", i)
         if not 0 <= part.disk < max(1, len(storage.disks)):
-            yield Problem((*path, "disk"), f"disk {part.disk} does not exist: storage.disks has "
-                          f"{len(storage.disks)} entr{'y' if len(storage.disks) == 1 else 'ies'}")
+            count = len(storage.disks)
+            yield Problem((*path, "disk"), f"disk {part.disk} does not exist (the profile lists {count} disk"
+                          f"{'' if count == 1 else 's'}, numbered from 0)")
         per_disk.setdefault(part.disk, []).append(part)
         if part.size <= 0 and not part.grow:
             yield Problem((*path, "size"), "size must be larger than 0")
@@ -111,19 +112,27 @@ def _partitions(profile: Profile) -> Iterator[Problem]:
             if not mount.startswith("/") or "//" in mount or (mount != "/" and mount.endswith("/")):
                 yield Problem(mpath, f"'{mount}' is not an absolute mount point such as /var")
             elif mount in mounts:
-                yield Problem(mpath, f"mount point {mount} is used twice (also at {path_text(mounts[mount])})")
+                yield Problem(mpath, f"mount point {mount} is used twice", related=(mounts[mount],))
             else:
                 mounts[mount] = mpath
     if "/" not in mounts:
         yield Problem(("storage", "partitions"), "no partition is mounted at /")
+    # Each extra growing partition is blamed, pointing at the disk's first one: the UI names both by device.
+    first_grow: dict[int, tuple[str | int, ...]] = {}
+    for i, part in enumerate(storage.partitions):
+        if not part.grow:
+            continue
+        path = ("storage", "partitions", i, "grow")
+        if part.disk in first_grow:
+            yield Problem(path, "more than one partition on this disk has grow: true", related=(first_grow[part.disk],))
+        else:
+            first_grow[part.disk] = path
     for disk, parts in per_disk.items():
-        if sum(p.grow for p in parts) > 1:
-            yield Problem(("storage", "partitions"), f"disk {disk} has more than one partition with grow: true")
         rule = storage.disks[disk] if 0 <= disk < len(storage.disks) else None
         needed = sum(p.size for p in parts) + 2 * MiB  # GPT headers and 1 MiB alignment
         if rule is not None and rule.max_size is not None and needed > rule.max_size:
-            yield Problem(("storage", "partitions"), f"partitions on disk {disk} need {format_size(needed)} "
-                          f"but storage.disks[{disk}].max_size is {format_size(rule.max_size)}")
+            yield Problem(("storage", "disks", disk, "max_size"), f"the partitions on this disk need "
+                          f"{format_size(needed)} but max_size is {format_size(rule.max_size)}")
 
 
 def _payload(profile: Profile) -> Iterator[Problem]:

@@ -29,11 +29,14 @@ def path_text(path: KeyPath) -> str:
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a profile, or one reason a plan cannot be carried out, as data: where (the key
-    path into the profile; empty for the machine itself) and what (one line). Front ends place it by its
-    path and show the message as it is; nobody parses the text."""
+    path into the profile; empty for the machine itself), what (one line that names no other place), and
+    the other places it involves (related: the partition that already has that mount point, ...). Front
+    ends place it and its related paths by path, naming them as they like (the CLI by key path, the UI by
+    device); nobody parses the text."""
 
     path: KeyPath
     message: str
+    related: tuple[KeyPath, ...] = ()  # other places of the same conflict, shown as "(also at ...)"
 
     @property
     def section(self) -> str:
@@ -44,8 +47,13 @@ class Problem:
     def key(self) -> str:
         return path_text(self.path) if self.path else ""
 
+    def text(self, name: Callable[[KeyPath], str] = path_text) -> str:
+        """The message with the related places named by name (key paths unless a front end names them)."""
+        also = f" (also at {', '.join(name(p) for p in self.related)})" if self.related else ""
+        return self.message + also
+
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}" if self.path else self.message
+        return f"{self.key}: {self.text()}" if self.path else self.text()
 
 
 def _type_name(tp: Any) -> str:

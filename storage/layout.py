@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from profiles.convert import Problem
 from profiles.model import AutoLayout, DiskMatch, Partition, Storage, Subvolume
 from profiles.sizes import GiB, MiB, format_size
+from profiles.source import KeyPath
 from storage.inventory import DiskInfo, Inventory
 
 ALIGN = MiB  # every partition starts and ends on a 1 MiB boundary
@@ -24,11 +26,15 @@ GUID_SWAP = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 
 
 class LayoutError(ValueError):
-    """The profile cannot be laid out on these disks; key_path says which setting to change."""
+    """The profile cannot be laid out on these disks; problem.path says which setting to change."""
 
-    def __init__(self, key_path: str, message: str) -> None:
-        super().__init__(f"{key_path}: {message}")
-        self.key_path = key_path
+    def __init__(self, path: KeyPath, message: str, related: tuple[KeyPath, ...] = ()) -> None:
+        self.problem = Problem(path, message, related)
+        super().__init__(str(self.problem))
+
+    @property
+    def key_path(self) -> str:
+        return self.problem.key
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ def matches(rule: DiskMatch, disk: DiskInfo) -> bool:
     return not (rule.max_size is not None and disk.size > rule.max_size)
 
 
-def _one_disk(rule: DiskMatch, inventory: Inventory, key: str) -> DiskInfo:
+def _one_disk(rule: DiskMatch, inventory: Inventory, key: KeyPath) -> DiskInfo:
     found = [d for d in inventory.disks if matches(rule, d)]
     if not found:
         seen = "; ".join(d.describe() for d in inventory.disks) or "no disks at all"
@@ -117,15 +123,17 @@ def _one_disk(rule: DiskMatch, inventory: Inventory, key: str) -> DiskInfo:
 
 
 def select_disks(storage: Storage, inventory: Inventory) -> tuple[list[DiskInfo], list[DiskInfo]]:
-    targets = [_one_disk(r, inventory, f"storage.disks[{i}]") for i, r in enumerate(storage.disks)]
+    targets = [_one_disk(r, inventory, ("storage", "disks", i)) for i, r in enumerate(storage.disks)]
     keep = [d for d in inventory.disks if any(matches(r, d) for r in storage.leave_alone)]
     for i, disk in enumerate(targets):
         if targets.index(disk) != i:
-            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is already chosen by an earlier rule")
+            raise LayoutError(("storage", "disks", i), f"{disk.path} is already chosen by an earlier rule",
+                              related=(("storage", "disks", targets.index(disk)),))
         if disk in keep:
-            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is also matched by storage.leave_alone")
+            rules = tuple(("storage", "leave_alone", j) for j, r in enumerate(storage.leave_alone) if matches(r, disk))
+            raise LayoutError(("storage", "disks", i), f"{disk.path} is both a target and left alone", related=rules)
         if disk.readonly:
-            raise LayoutError(f"storage.disks[{i}]", f"{disk.path} is read-only")
+            raise LayoutError(("storage", "disks", i), f"{disk.path} is read-only")
     return targets, keep
 
 
@@ -154,7 +162,7 @@ def _place(disk: DiskInfo, parts: list[Partition], index: int) -> tuple[PlannedP
     fixed = sum(_align_up(p.size) for p in parts)
     if ALIGN + fixed > usable_end:
         raise LayoutError(
-            f"storage.disks[{index}]",
+            ("storage", "disks", index),
             f"the layout needs {format_size(ALIGN + fixed + GPT_RESERVED_END)} but {disk.path} "
             f"has {format_size(disk.size)}",
         )
@@ -172,11 +180,13 @@ def plan_storage(storage: Storage, inventory: Inventory) -> StoragePlan:
     targets, keep = select_disks(storage, inventory)
     if storage.partitions:
         by_disk: dict[int, list[Partition]] = {i: [] for i in range(len(targets))}
-        for part in storage.partitions:
+        for i, part in enumerate(storage.partitions):
+            if part.disk not in by_disk:  # the profile check says so too; an editor may plan before checking
+                raise LayoutError(("storage", "partitions", i, "disk"), f"disk {part.disk} is not a target disk")
             by_disk[part.disk].append(part)
     else:
         if len(targets) > 1:
-            raise LayoutError("storage.disks", "the automatic layout uses one disk; list partitions for more")
+            raise LayoutError(("storage", "disks"), "the automatic layout uses one disk; list partitions for more")
         by_disk = {0: auto_partitions(storage.auto or AutoLayout())}
     plans = tuple(DiskPlan(d, _place(d, by_disk[i], i)) for i, d in enumerate(targets))
     unused = tuple(d for d in inventory.disks if d not in targets and d not in keep)

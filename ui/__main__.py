@@ -1,7 +1,7 @@
-"""python -m ui: the interactive installer on its own (the CLI calls ui.app.run_interactive)."""
+"""python -m ui: the interactive installer on its own (the CLI calls ui.start.run_interactive)."""
 
 import sys
 
-from ui.app import main
+from ui.start import main
 
 sys.exit(main())

@@ -1,32 +1,34 @@
-"""The interactive installer: a Textual app over ui.choices and an Engine, and its entry point.
+"""The interactive installer's Textual app over ui.choices and an InstallerAPI (ui/start.py starts it).
 
-run_interactive() chooses the Textual UI or the line-based mode (dumb terminal, stdin not a
-terminal, or --text). Disk probing and catalog loading start in worker threads at once so
-the first screen is usable immediately.
+Disk probing and catalog loading start in worker threads at once so the first screen is usable
+immediately. Screens see the app through ui.state.Installer.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.scrollbar import ScrollBar
 
-from installer.payload.catalog import Catalog
-from installer.plan import Plan
+from installer.api import Catalog, InstallerAPI, Inventory, Plan
 from profiles.model import Profile
-from storage.inventory import Inventory
 from ui.choices import Choices
-from ui.engine import Engine, SessionEngine
-
-if TYPE_CHECKING:
-    from installer.keyvault.client import VaultSettings
+from ui.screens.base import StepScreen
+from ui.screens.disks import DisksScreen
+from ui.screens.done import DoneScreen
+from ui.screens.encryption import EncryptionScreen
+from ui.screens.progress import ProgressScreen
+from ui.screens.quit import QuitScreen
+from ui.screens.review import ReviewScreen
+from ui.screens.software import SoftwareScreen
+from ui.screens.users import UsersScreen
+from ui.screens.welcome import WelcomeScreen
+from ui.state import Installer
+from ui.widgets import SafeScrollBarRender
 
 # The interactive_sections name of each step screen; steps not named here are always shown.
 STEP_SECTIONS = {"Welcome": "system", "Disks": "storage", "Encryption": "encryption", "Software": "software",
@@ -56,27 +58,20 @@ class InstallerApp(App[Outcome]):
             super().__init__()
             self.catalog = catalog
 
-    def __init__(self, engine: Engine, choices: Choices | None = None, *, detected: str = "") -> None:
+    def __init__(self, api: InstallerAPI, choices: Choices | None = None, *, detected: str = "") -> None:
         super().__init__()
-        from textual.scrollbar import ScrollBar
-
-        from ui.widgets import SafeScrollBarRender
-
         ScrollBar.renderer = SafeScrollBarRender
-        self.engine = engine
+        self.api = api
         self.choices = choices or Choices()
-        self.lists = engine.localization()  # what Welcome offers: the installer system's own lists
+        self.lists = api.localization()  # what Welcome offers: the installer system's own lists
         self.inventory: Inventory | None = None
         self.probe_error: str | None = None
         self.catalog: Catalog | None = None
         self.installing = False
         self.plan: Plan | None = None  # the confirmed plan: its profile is what Done saves
-        self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
         self.detected = detected or "language C.UTF-8, keyboard us, time zone UTC (nothing else detected)"
 
     def on_mount(self) -> None:
-        from ui.screens.welcome import WelcomeScreen
-
         if self.choices.interactive("system"):
             self.push_screen(WelcomeScreen())
         else:
@@ -88,7 +83,7 @@ class InstallerApp(App[Outcome]):
     @work(thread=True, exclusive=True, group="probe")
     def probe(self) -> None:
         try:
-            self.post_message(self.Probed(self.engine.probe(), None))
+            self.post_message(self.Probed(self.api.probe(), None))
         except Exception as err:  # shown on the Disks screen; the user can still quit cleanly
             self.post_message(self.Probed(None, str(err)))
 
@@ -96,7 +91,7 @@ class InstallerApp(App[Outcome]):
     def load_catalog(self) -> None:
         base = self.choices.base or Profile(storage=self.choices.storage(Inventory()))
         try:
-            catalog = self.engine.catalog(base)
+            catalog = self.api.catalog(base)
         except Exception as err:  # a broken repository must not stop the install of other things
             catalog = Catalog(problems=(str(err),))
         self.post_message(self.CatalogLoaded(catalog))
@@ -126,13 +121,6 @@ class InstallerApp(App[Outcome]):
 
     # -- the flow --------------------------------------------------------------------------
     def advance(self, step: str) -> None:
-        from ui.screens.base import StepScreen
-        from ui.screens.disks import DisksScreen
-        from ui.screens.encryption import EncryptionScreen
-        from ui.screens.review import ReviewScreen
-        from ui.screens.software import SoftwareScreen
-        from ui.screens.users import UsersScreen
-
         following: dict[str, type[StepScreen]] = {
             "Welcome": DisksScreen, "Disks": EncryptionScreen, "Encryption": SoftwareScreen,
             "Software": UsersScreen, "Users": ReviewScreen}
@@ -147,21 +135,15 @@ class InstallerApp(App[Outcome]):
         return section is None or self.choices.interactive(section)
 
     def start_install(self, plan: Plan) -> None:
-        from ui.screens.progress import ProgressScreen
-
         self.installing = True
         self.plan = plan
         self.switch_screen(ProgressScreen(plan))
 
     def finished(self, code: int, error: str | None) -> None:
-        from ui.screens.done import DoneScreen
-
         self.installing = False
         self.switch_screen(DoneScreen(code, error))
 
     def action_request_quit(self) -> None:
-        from ui.screens.quit import QuitScreen
-
         if isinstance(self.screen, QuitScreen):
             return
 
@@ -172,63 +154,5 @@ class InstallerApp(App[Outcome]):
         self.push_screen(QuitScreen(self.installing), answered)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The interactive installer's options (for `python -m ui`; cli.py has its own with the same names)."""
-    parser.add_argument("--profile", type=Path, help="prefill the choices from this profile")
-    parser.add_argument("--target-image", type=Path, metavar="IMG",
-                        help="install into this disk image file; the machine's disks are never offered")
-    parser.add_argument("--image-size", metavar="SIZE", help="size of the image, e.g. 8GiB (default 8GiB)")
-    parser.add_argument("--text", action="store_true", help="line-based mode (numbered menus and prompts)")
-    parser.add_argument("--log-dir", type=Path, metavar="DIR", help="where the install log goes")
-
-
-def wants_text_mode(text: bool) -> bool:
-    term = os.environ.get("TERM", "")
-    return text or term in ("", "dumb", "unknown") or not sys.stdin.isatty()
-
-
-def detected_settings() -> str:
-    lang = os.environ.get("LANG") or "not set"
-    tz = os.environ.get("TZ") or "not set"
-    return f"LANG {lang}, TZ {tz}, TERM {os.environ.get('TERM', 'not set')}"
-
-
-def run_interactive(args: argparse.Namespace | None, profile: Path | None, image: Path | None,
-                    image_size: int | None, text: bool) -> int:
-    """The interactive installer. Returns the exit code: 0 installed, 1 failed or quit mid-install, 2 quit."""
-    from profiles import ProfileError, load_profile
-
-    base: Profile | None = None
-    if profile is not None:
-        try:
-            base = load_profile(profile)
-        except ProfileError as err:
-            print(f"azl-installer: {err}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    log_dir = getattr(args, "log_dir", None) if args is not None else None
-    engine = SessionEngine(image=image, image_size=image_size, log_dir=log_dir)
-    choices = Choices.from_profile(base)
-    if wants_text_mode(text):
-        from ui.text_mode import run_text
-
-        return run_text(engine, choices)
-    # TERM=linux gives Rich's 16 standard colours by itself; TEXTUAL_COLOR_SYSTEM=standard forces them elsewhere.
-    outcome = InstallerApp(engine, choices, detected=detected_settings()).run()
-    action, code = outcome if outcome is not None else ("exit", EXIT_BAD_INPUT)
-    engine.power(action)
-    return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    from profiles.sizes import SizeError, parse_size
-
-    parser = argparse.ArgumentParser(prog="python -m ui", description="The interactive Azure Linux installer.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    size = None
-    if args.target_image is not None:
-        try:
-            size = parse_size(args.image_size or "8GiB")
-        except SizeError as err:
-            parser.error(str(err))
-    return run_interactive(args, args.profile, args.target_image, size, args.text)
+def _provides_the_screens_view(app: InstallerApp) -> Installer:
+    return app  # mypy checks here that the app is what the screens are given (ui.state.Installer)

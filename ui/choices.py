@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from installer.core.passwords import hash_password
+from installer.api import DiskInfo, InstallerAPI, Inventory, disk_matches, hash_password
 from profiles import problems_of
 from profiles.model import (
     AutoLayout,
@@ -28,8 +28,6 @@ from profiles.model import (
     VaultIdentity,
 )
 from profiles.userdata import check_user_data
-from storage.inventory import DiskInfo, Inventory
-from storage.layout import LayoutError, StoragePlan, plan_storage
 from ui import custom_layout
 from ui.accounts import UserChoice, duplicate_names, user_problems
 
@@ -125,18 +123,16 @@ class Choices:
 
     def apply_profile_disks(self, inventory: Inventory) -> None:
         """Mark the disks the base profile names as targets or left alone (never guesses)."""
-        from storage.layout import matches
-
         if self.base is None or self.roles:
             return
         for disk in inventory.disks:
-            if any(matches(r, disk) for r in self.base.storage.leave_alone):
+            if any(disk_matches(r, disk) for r in self.base.storage.leave_alone):
                 self.roles[disk.path] = "keep"
-            elif any(matches(r, disk) for r in self.base.storage.disks):
+            elif any(disk_matches(r, disk) for r in self.base.storage.disks):
                 self.roles[disk.path] = "target"
         # The profile's explicit partitions go to the disk its rule number names.
         for i, rule in enumerate(self.base.storage.disks):
-            found = [d for d in inventory.disks if matches(rule, d)]
+            found = [d for d in inventory.disks if disk_matches(rule, d)]
             if len(found) == 1 and self.custom:
                 self.layouts[found[0].path] = [p for p in self.base.storage.partitions if p.disk == i]
 
@@ -197,27 +193,17 @@ class Choices:
         auto = replace(base_auto, filesystem=self.filesystem, boot=self.firmware)
         return Storage(disks=targets, leave_alone=keep, auto=auto)
 
-    def layout(self, inventory: Inventory) -> StoragePlan:
-        """The storage plan of the current choices; LayoutError says what does not fit."""
-        return plan_storage(self.storage(inventory), inventory)
-
-    def check_disks(self, inventory: Inventory) -> list[str]:
+    def check_disks(self, api: InstallerAPI, inventory: Inventory) -> list[str]:
         if not inventory.disks:
             return ["no disks were found: nothing to install onto"]
         if not self.targets(inventory):
             return ["choose a target disk: highlight it and press Space until it shows [E]"]
-        if self.custom:
-            return self.check_layout(inventory)
-        try:
-            self.layout(inventory)
-        except LayoutError as err:
-            return [str(err)]
-        return []
+        return self.check_layout(api, inventory)
 
-    def check_layout(self, inventory: Inventory) -> list[str]:
-        """The engine's checks of the custom layout, naming the partition each problem is about."""
-        return custom_layout.layout_problems(self.storage(inventory), inventory, self.targets(inventory),
-                                             self.layouts, self.to_profile(inventory))
+    def check_layout(self, api: InstallerAPI, inventory: Inventory) -> list[str]:
+        """The engine's checks of the disks and layout (automatic or custom), naming partitions by device."""
+        return custom_layout.storage_problems(api, self.to_profile(inventory), inventory, self.targets(inventory),
+                                              self.layouts)
 
     # -- encryption ------------------------------------------------------------------------
     def check_encryption(self, confirm: str | None = None, *, any_vault_host: bool = False) -> list[str]:
@@ -341,3 +327,23 @@ class Choices:
 
     def profile_problems(self, inventory: Inventory) -> list[str]:
         return [f"{key}: {message}" for key, message in problems_of(self.to_profile(inventory))]
+
+
+def not_applied(api: InstallerAPI, encryption: Encryption | None) -> str | None:
+    """What the engine's plan refuses about this choice on this machine (its own blockers), or None.
+
+    With encryption off, what it would refuse for a plain passphrase volume, so the user knows before choosing.
+    """
+    asked = encryption or Encryption(enabled=True, passphrase="-")
+    check = api.check("encryption", Profile(storage=Storage(disks=()), encryption=asked), Inventory())
+    if not check.blockers:
+        return None
+    lead = "! Cannot be done here" if encryption else "! If you choose encryption: cannot be done here"
+    return f"{lead} (Review lists it as a blocker and refuses): " + "; ".join(b.text() for b in check.blockers)
+
+
+def any_vault_host(api: InstallerAPI, choices: Choices) -> bool:
+    """A vault outside Azure's vault domains (a private CA's, the tests' stand-in) is accepted when the
+    profile names a ca_bundle for it, or the API's client settings say so; otherwise the URL is checked
+    for typos."""
+    return api.any_vault_host(choices.base.encryption if choices.base is not None else None)

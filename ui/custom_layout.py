@@ -1,10 +1,11 @@
-"""The custom layout: partitions per target disk, checked by the engine's own rules.
+"""The custom layout: partitions per target disk, and the engine's verdict named the way the user knows it.
 
-The UI keeps one list of profile Partitions per target disk (keyed by its path, so a disk
-keeps its layout while the user changes roles). storage_partitions() flattens them into the
-profile's storage.partitions; layout_problems() runs the engine's checks (profiles.checks,
-storage.layout.plan_storage, the plan's bootloader blocker) and says which partition each
-problem is about. Nothing here decides what is valid.
+The UI keeps one list of profile Partitions per target disk (keyed by its path, so a disk keeps its
+layout while the user changes roles). storage_partitions() flattens them into the profile's
+storage.partitions; storage_problems() asks the engine (installer.api: the profile checks, the
+planner, the plan's blockers) and names each problem's place from its key path alone: a partition
+by its device (/dev/vda3), its related places too. Nothing here decides what is valid, and no
+message text is read or rewritten.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from installer.plan import make_plan
-from profiles.checks import check_profile
-from profiles.convert import Problem
-from profiles.model import AutoLayout, Filesystem, Partition, Profile, Storage, Subvolume
+from installer.api import DiskInfo, InstallerAPI, Inventory, Problem, automatic_partitions, partition_device
+from profiles.convert import path_text
+from profiles.model import AutoLayout, Filesystem, Partition, Profile, Subvolume
 from profiles.sizes import GiB, KiB, MiB, SizeError, parse_size
-from storage.inventory import DiskInfo, Inventory
-from storage.layout import LayoutError, PlannedPartition, StoragePlan, auto_partitions, plan_storage
+from profiles.source import KeyPath
 
 # What storage.apply can create (vfat only as the ESP; biosboot and swap carry no mount point).
 PARTITION_FILESYSTEMS: tuple[Filesystem, ...] = ("xfs", "ext4", "btrfs", "vfat", "swap", "biosboot")
@@ -29,7 +28,7 @@ _SUBVOLUME = re.compile(r"^([A-Za-z0-9@._-]+):(/\S*)$")
 
 def seed(auto: AutoLayout, first: bool) -> list[Partition]:
     """Where editing starts: the automatic layout on the first disk, nothing on the others."""
-    return list(auto_partitions(auto)) if first else []
+    return automatic_partitions(auto) if first else []
 
 
 def storage_partitions(targets: list[DiskInfo], layouts: dict[str, list[Partition]]) -> tuple[Partition, ...]:
@@ -38,59 +37,49 @@ def storage_partitions(targets: list[DiskInfo], layouts: dict[str, list[Partitio
 
 
 def device(disk_path: str, number: int) -> str:
-    return PlannedPartition(number, 0, 0, "", None, None).device(disk_path)
+    return partition_device(disk_path, number)
 
 
-def _where(problem: Problem, owners: list[tuple[str, int]]) -> str:
-    path = problem.path
-    if len(path) >= 3 and path[1] == "partitions" and isinstance(path[2], int) and path[2] < len(owners):
-        disk, number = owners[path[2]]
-        detail = " ".join(str(p) for p in path[3:] if not isinstance(p, int))
-        return f"{device(disk, number)}{' ' + detail if detail else ''}"
-    return "layout"
+class Places:
+    """Names key paths of storage.partitions by device, from the layouts the profile was built from."""
 
+    def __init__(self, targets: list[DiskInfo], layouts: dict[str, list[Partition]]) -> None:
+        self.disks = [d.path for d in targets]  # storage.disks[i] is targets[i]
+        # storage.partitions[i] is partition number n of disk d, in storage_partitions()' order.
+        self.owners = [(d.path, n) for d in targets for n in range(1, len(layouts.get(d.path, [])) + 1)]
 
-def _name_disks(message: str, targets: list[DiskInfo], owners: list[tuple[str, int]]) -> str:
-    """The checks count disks and partitions by index into the profile; the user knows device names."""
-
-    def by_path(match: re.Match[str]) -> str:
-        index = int(match.group(2))
-        return match.group(1) + (targets[index].path if index < len(targets) else f"disk {index}")
-
-    def by_device(match: re.Match[str]) -> str:
-        index = int(match.group(1))
-        return device(*owners[index]) if index < len(owners) else match.group(0)
-
-    message = re.sub(r"storage\.partitions\[(\d+)\](\.mount)?", by_device, message)
-    return re.sub(r"(^|on )disk (\d+)", by_path, message)
-
-
-def layout_problems(storage: Storage, inventory: Inventory, targets: list[DiskInfo],
-                    layouts: dict[str, list[Partition]], profile: Profile | None = None) -> list[str]:
-    """The engine's verdict on a custom layout, one line per problem, naming the partition."""
-    owners = [(d.path, n) for d in targets for n in range(1, len(layouts.get(d.path, [])) + 1)]
-    problems = [p for p in check_profile(Profile(storage=storage)) if p.path[:1] == ("storage",)]
-    if problems:
-        return [f"{_where(p, owners)}: {_name_disks(p.message, targets, owners)}" for p in problems]
-    try:
-        plan_storage(storage, inventory)
-    except LayoutError as err:
-        return [str(err)]
-    if profile is None:
-        return []
-    # The plan's own blockers about the layout (no boot partition, a UEFI-only Azure setting ...).
-    try:
-        blockers = make_plan(replace(profile, storage=storage), inventory).blockers
-    except Exception:  # another section's problem: Review shows the whole plan and says what it is
-        return []
-    return [str(b) for b in blockers if b.section in ("bootloader", "storage", "") or b.key == "azure.trusted_launch"]
-
-
-def planned(storage: Storage, inventory: Inventory) -> StoragePlan | None:
-    try:
-        return plan_storage(storage, inventory)
-    except (LayoutError, KeyError):
+    def partition(self, path: KeyPath) -> str | None:
+        if len(path) >= 3 and path[:2] == ("storage", "partitions") and isinstance(path[2], int) \
+                and path[2] < len(self.owners):
+            return device(*self.owners[path[2]])
         return None
+
+    def where(self, path: KeyPath) -> str:
+        """A problem's place: the partition's device and the field (/dev/vda3 mount), the layout as a whole,
+        or the key path for anything else (storage.disks[0], bootloader)."""
+        part = self.partition(path)
+        if part is not None:
+            return " ".join([part, *(str(p) for p in path[3:] if not isinstance(p, int))])
+        return "layout" if path == ("storage", "partitions") else path_text(path)
+
+    def name(self, path: KeyPath) -> str:
+        """A related place: a partition or a target disk by its device alone."""
+        if len(path) == 3 and path[:2] == ("storage", "disks") and isinstance(path[2], int) \
+                and path[2] < len(self.disks):
+            return self.disks[path[2]]
+        return self.partition(path) or path_text(path)
+
+    def line(self, problem: Problem) -> str:
+        text = problem.text(self.name)
+        return f"{self.where(problem.path)}: {text}" if problem.path else text
+
+
+def storage_problems(api: InstallerAPI, profile: Profile, inventory: Inventory, targets: list[DiskInfo],
+                     layouts: dict[str, list[Partition]]) -> list[str]:
+    """The engine's verdict on the chosen disks and layout, one line per problem, naming partitions by device:
+    the profile's and the planner's problems first, and only when there are none the plan's blockers."""
+    places = Places(targets, layouts)
+    return [places.line(p) for p in api.check("storage", profile, inventory).first()]
 
 
 def size_text(size: int) -> str:

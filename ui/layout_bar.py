@@ -7,9 +7,9 @@ their sum, and the part beyond the disk's end is drawn with '!'.
 
 from __future__ import annotations
 
+from installer.api import DiskInfo, DiskPlan
 from profiles.model import Partition
 from profiles.sizes import format_size
-from storage.layout import DiskPlan
 from ui import glyphs
 
 OVERFLOW = "!"
@@ -52,3 +52,11 @@ def free_space(disk_size: int, plan: DiskPlan | None, parts: list[Partition]) ->
         return f"{format_size(over)} too much" if over > 0 else "does not fit"
     used = plan.partitions[-1].start + plan.partitions[-1].size if plan.partitions else 0
     return f"{format_size(max(0, disk_size - used))} free"
+
+
+def partition_lines(disk: DiskInfo) -> list[str]:
+    if not disk.partitions:
+        return [f"    {disk.path}: no partitions" + (f"; holds {disk.fstype}" if disk.fstype else "")]
+    return [f"    {p.number:>2}  {format_size(p.size):>10}  {p.fstype or 'no filesystem':<14} {p.label or ''}"
+            for p in disk.partitions[:3]] + ([f"    ... and {len(disk.partitions) - 3} more"]
+                                              if len(disk.partitions) > 3 else [])

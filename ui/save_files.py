@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from installer.logbundle import Exists, SaveError
+from installer.api import Exists, SaveError
 from ui.widgets import Plain
 
 Save = Callable[[Path, bool], Path]  # (path, overwrite) -> the path written; raises SaveError

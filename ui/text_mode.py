@@ -9,20 +9,14 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from installer.api import InstallerAPI, Inventory, narrowed
 from installer.core.events import Event, format_human
-from installer.localization import matches
 from profiles.sizes import format_size
-from storage.inventory import Inventory
 from ui import text_sections
-from ui.choices import ENCRYPTION_MODES, IDENTITIES, Choices
-from ui.engine import Engine
-from ui.screens.disks import partition_lines
-from ui.screens.encryption import not_applied
-
-if TYPE_CHECKING:
-    from installer.keyvault.client import VaultSettings
+from ui.choices import ENCRYPTION_MODES, IDENTITIES, Choices, any_vault_host, not_applied
+from ui.layout_bar import partition_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 SHOWN = 15  # a longer list is not printed whole: typing part of a name narrows it first
@@ -37,11 +31,10 @@ class Quit(Exception):
 
 
 class TextInstaller:
-    def __init__(self, engine: Engine, choices: Choices, ask: Ask, out: TextIO, secret: Ask) -> None:
-        self.engine, self.choices, self._ask, self.out, self._secret = engine, choices, ask, out, secret
+    def __init__(self, api: InstallerAPI, choices: Choices, ask: Ask, out: TextIO, secret: Ask) -> None:
+        self.api, self.choices, self._ask, self.out, self._secret = api, choices, ask, out, secret
         self.inventory: Inventory | None = None
-        self.lists = engine.localization()
-        self.vault_settings: VaultSettings | None = None  # Key Vault client settings (tests: the stand-in's CA)
+        self.lists = api.localization()
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -100,7 +93,7 @@ class TextInstaller:
                     return shown[int(answer) - 1]
                 self.say(f"! type a number from 1 to {len(shown)}, part of a name, Enter, or q to quit")
                 continue
-            found = matches(options, answer)
+            found = narrowed(options, answer)
             if len(found) == 1:
                 self.say(f"{title} {found[0]}")
                 return found[0]
@@ -119,7 +112,7 @@ class TextInstaller:
     def disks(self) -> None:
         if self.inventory is None:
             self.say("Probing disks ...")
-            self.inventory = self.engine.probe()
+            self.inventory = self.api.probe()
             self.choices.apply_profile_disks(self.inventory)
         inventory, c = self.inventory, self.choices
         while True:
@@ -142,7 +135,7 @@ class TextInstaller:
                 path = inventory.disks[int(k) - 1].path
                 c.roles[path] = "keep" if path != target else "target"
             text_sections.layout(self, inventory)
-            if not self.errors(c.check_disks(inventory)):
+            if not self.errors(c.check_disks(self.api, inventory)):
                 return
 
     def encryption(self) -> None:
@@ -157,7 +150,7 @@ class TextInstaller:
                 self.vault_fields()
             if self.errors(c.check_encryption(confirm, any_vault_host=self.any_vault_host())):
                 continue
-            blocker = not_applied(c.encryption_section())
+            blocker = not_applied(self.api, c.encryption_section())
             if blocker:
                 self.say(blocker)
             if c.encryption.startswith("keyvault") and self.ask("Test the connection now? [y/N]: ").lower() == "y":
@@ -165,9 +158,7 @@ class TextInstaller:
             return
 
     def any_vault_host(self) -> bool:
-        from ui.screens.encryption import any_vault_host
-
-        return any_vault_host(self.vault_settings, self.choices)
+        return any_vault_host(self.api, self.choices)
 
     def vault_fields(self) -> None:
         c = self.choices
@@ -186,17 +177,15 @@ class TextInstaller:
             c.client_id = self.ask(f"User-assigned identity's client id [{c.client_id or 'none'}]: ") or c.client_id
 
     def test_connection(self) -> None:
-        from ui.keyvault_check import check_vault
-
         encryption = self.choices.encryption_section()
         assert encryption is not None
-        result = check_vault(encryption, self.vault_settings, lambda text: self.say(f"... {text}"))
+        result = self.api.test_vault(encryption, lambda text: self.say(f"... {text}"))
         self.say(f"{'[+]' if result.ok else '[!]'} {result.line}")
 
     def software(self) -> None:
         c = self.choices
         c.repository = self.ask(f"Repository URL or directory [{c.repository}]: ") or c.repository
-        catalog = self.engine.catalog(c.to_profile(self.inventory or Inventory()))
+        catalog = self.api.catalog(c.to_profile(self.inventory or Inventory()))
         while True:
             envs = [e.id for e in catalog.environments]
             c.environment = self.menu("Environment:", [*envs, "none"], c.environment or "none")
@@ -218,7 +207,7 @@ class TextInstaller:
         """True when the user confirmed a plan without blockers."""
         assert self.inventory is not None
         try:
-            plan = self.engine.plan(self.choices.to_profile(self.inventory))
+            plan = self.api.plan(self.choices.to_profile(self.inventory))
         except Exception as err:  # PlanError: shown, and the user picks a section to change
             self.say(f"! the plan failed: {err}")
             return False
@@ -238,7 +227,7 @@ class TextInstaller:
                 self.say(format_human(event))
 
         try:
-            code = self.engine.install(self.choices.to_profile(self.inventory), sink)
+            code = self.api.install(self.choices.to_profile(self.inventory), sink)
         except Exception as err:  # Refused or PlanError: nothing was changed
             self.say(f"! the install did not start: {err}")
             return EXIT_BAD_INPUT
@@ -246,7 +235,7 @@ class TextInstaller:
             self.say("Installed. The profile of this install is in the installed system at "
                      "/var/log/azl-installer/profile.yaml.")
         else:
-            self.say(f"! the install failed; full log: {self.engine.log_path() or 'not written'}")
+            self.say(f"! the install failed; full log: {self.api.latest_log() or 'not written'}")
         return code
 
     def run(self) -> int:
@@ -260,7 +249,7 @@ class TextInstaller:
             for _title, step in shown:
                 step()
             if self.inventory is None:  # storage came from the profile: the plan still needs the disks
-                self.inventory = self.engine.probe()
+                self.inventory = self.api.probe()
             while not self.review():
                 if not shown:
                     raise Quit("the profile leaves no section to change")
@@ -274,9 +263,9 @@ class TextInstaller:
         return self.install()
 
 
-def run_text(engine: Engine, choices: Choices, *, ask: Ask | None = None, out: TextIO | None = None,
+def run_text(api: InstallerAPI, choices: Choices, *, ask: Ask | None = None, out: TextIO | None = None,
              secret: Ask | None = None) -> int:
     ask = ask or input
     if secret is None:
         secret = getpass.getpass if sys.stdin.isatty() else ask
-    return TextInstaller(engine, choices, ask, out or sys.stdout, secret).run()
+    return TextInstaller(api, choices, ask, out or sys.stdout, secret).run()

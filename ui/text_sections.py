@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from installer.api import DiskInfo, Inventory
 from profiles.model import Partition, Subvolume
 from profiles.sizes import MiB
-from storage.inventory import DiskInfo, Inventory
 from ui import custom_layout as cl
 from ui.accounts import UserChoice, ssh_key_problem, user_problems
 from ui.choices import FILESYSTEMS, FIRMWARES, Choices

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBarRender
@@ -14,8 +13,8 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from installer.api import DiskPlan
 from profiles.sizes import format_size
-from storage.layout import DiskPlan
 from ui import glyphs
 
 
@@ -86,30 +85,6 @@ class Choice(Widget, can_focus=True):
         self.index = (self.index + step) % len(self.options)
         self.refresh()
         self.post_message(self.Changed(self, self.value))
-
-
-class PickField(Choice):
-    """A Choice over a long list: Enter, or typing, opens a searchable list (PickerScreen); Left/Right still step."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "search", "Search", key_display="enter")]
-
-    def on_key(self, event: events.Key) -> None:
-        if event.is_printable and event.character not in (None, " "):
-            event.stop()
-            self.search(event.character or "")
-
-    def action_search(self) -> None:
-        self.search("")
-
-    def search(self, typed: str) -> None:
-        from ui.screens.picker import PickerScreen
-
-        self.app.push_screen(PickerScreen(self.label.strip(), self.options, self.value, typed), self._picked)
-
-    def _picked(self, value: str | None) -> None:
-        if value is not None and value != self.value:
-            self.set_value(value)
-            self.post_message(self.Changed(self, value))
 
 
 class MarkList(OptionList):

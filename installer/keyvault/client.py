@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.keyvault.keys import KeyClient, KeyType, KeyVaultKey
@@ -22,6 +23,7 @@ from installer.core.secrets import SecretBytes
 from installer.keyvault import errors
 from installer.keyvault.errors import Operation, VaultError, explain
 from installer.keyvault.identity import Credential
+from profiles.model import Encryption
 
 WRAP_ALGORITHM = "RSA-OAEP-256"
 _RETRY_STATUS = (429, 500, 502, 503, 504)
@@ -67,6 +69,20 @@ class WrappedKey:
         if token.get("type") != "azure-keyvault":
             raise ValueError(f"not an azure-keyvault token (type {token.get('type')!r})")
         return cls(str(token["key_id"]), str(token["alg"]), base64.b64decode(str(token["wrapped_key"])))
+
+
+# Hosts of the Azure clouds' vaults: only these get the SDK's check that a vault's sign-in
+# challenge names the vault's own domain. A private endpoint or a test vault at an address has no
+# such domain; the CA bundle is what makes those trusted.
+_VAULT_SUFFIXES = (".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".managedhsm.azure.net")
+
+
+def vault_settings(enc: Encryption) -> VaultSettings:
+    """The client settings an install uses for the profile's vault: its CA bundle (or the system's CAs), and
+    the challenge-domain check only for the Azure clouds' own vault hosts."""
+    host = urlsplit(enc.vault_url or "").hostname or ""
+    return VaultSettings(connection_verify=enc.ca_bundle or True,
+                         verify_challenge_resource=host.endswith(_VAULT_SUFFIXES))
 
 
 def key_name_of(key_id: str) -> str:

@@ -32,6 +32,9 @@ class PlanContext:
     # /proc/filesystems of the machine that will install, to check the layout can be mounted here;
     # None when the plan is only shown (the UI's editors, a plan for another machine).
     kernel_filesystems: str | None = None
+    # Whether that machine's kernel has device-mapper; None: ask this host (/proc/misc). A dry-run's
+    # recorded machine says it itself.
+    device_mapper: bool | None = None
 
     @property
     def firmware(self) -> Firmware:

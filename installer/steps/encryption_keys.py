@@ -72,7 +72,7 @@ class EncryptionKeysStep(Step):
                   for p in encrypted_partitions(plan.storage, enc.volumes)))
 
     def blockers(self, plan: PlanContext) -> list[Problem]:
-        return refusals(plan.profile)
+        return refusals(plan.profile, device_mapper=plan.device_mapper)
 
     def run(self, ctx: InstallContext) -> None:
         enc = enabled(ctx.profile)

@@ -1,33 +1,41 @@
-"""A fake engine over recorded inventories, and helpers to read what a screen shows."""
+"""The UI tests' one fake: the product's own dry-run (installer.dryrun) on a shipped machine, and screen helpers.
+
+A DryRunAPI plans, checks and previews layouts with the real code, and "installs" by walking the plan
+through the engine's step events, writing its log under a directory standing for the machine's /.
+Tests pin its clock and log stamp so screens and snapshots are the same on every run.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from installer.core.events import Event
-from installer.localization import Listing, SystemLists
-from installer.payload.catalog import Catalog, load_catalog
-from installer.plan import Plan, make_plan
+from installer.api import EventSink, Inventory, Listing, SystemLists
+from installer.dryrun import DryRunAPI, Machine, load_machine
 from profiles.model import Profile
-from storage.inventory import Inventory
 from ui.app import InstallerApp
 from ui.choices import Choices
+
+if TYPE_CHECKING:
+    from installer.keyvault.client import VaultSettings
 
 for _name in ("NO_COLOR", "TEXTUAL_THEME", "TEXTUAL_COLOR_SYSTEM"):
     os.environ.pop(_name, None)
 os.environ["TZ"] = "UTC"  # event times in the log are shown in local time: keep snapshots stable
 time.tzset()
 STAMP = 1_790_000_000.0
+FAILURE = "dnf could not find package nope"
 
-FIXTURES = Path(__file__).parent / "fixtures"
-# What the fake engine's system offers: fixed, so screens and snapshots do not depend on the test host.
+# What the tests' machines offer: fixed, so screens and snapshots do not depend on the test host.
 LISTS = SystemLists(
     Listing(("UTC", "America/Chicago", "America/Los_Angeles", "America/New_York", "Asia/Shanghai", "Asia/Tokyo",
              "Australia/Sydney", "Europe/Berlin", "Europe/London", "Europe/Paris"), "tzdata", complete=True),
@@ -37,60 +45,49 @@ LISTS = SystemLists(
              "fr_FR.UTF-8", "ja_JP.UTF-8", "zh_CN.UTF-8"), "SUPPORTED", complete=True),
 )
 
+# Every test's dry-run machine keeps its files in its own directory under this one, removed at exit.
+_ROOTS = Path(tempfile.mkdtemp(prefix="azl-ui-tests-"))
+atexit.register(shutil.rmtree, _ROOTS, True)
+
+
+def machine(name: str = "three-disks", fail_step: str | None = None, *, device_mapper: bool | None = None) -> Machine:
+    """A shipped machine whose install walk takes no time (and fails in fail_step, as dnf would)."""
+    recorded = replace(load_machine(name), step_seconds=0.0, fail_step=fail_step, fail_message=FAILURE,
+                       lists=LISTS)
+    if device_mapper is not None:
+        recorded = replace(recorded, facts=replace(recorded.facts, device_mapper=device_mapper))
+    return recorded
+
 
 def inventory(name: str) -> Inventory:
-    return Inventory.from_json((FIXTURES / f"{name}.json").read_text())
+    return load_machine(name).inventory
 
 
-@dataclass
-class FakeEngine:
-    """The Engine protocol without disks: plans with the real planner, installs by emitting events."""
+class HeldDryRun(DryRunAPI):
+    """The dry-run with a gate the install waits for, so a test can look at a running install."""
 
-    inventory: Inventory
-    image: Path | None = None
-    fail_step: str | None = None
-    gate: threading.Event | None = None  # install waits for it, so tests can look at a running install
-    installed: list[Profile] = field(default_factory=list)
-    powered: list[str] = field(default_factory=list)
-    lists: SystemLists = LISTS
+    def __init__(self, recorded: Machine, gate: threading.Event | None = None, root: Path | None = None,
+                 vault_settings: VaultSettings | None = None) -> None:
+        super().__init__(recorded, root or Path(tempfile.mkdtemp(dir=_ROOTS)), stamp="test", clock=lambda: STAMP,
+                         vault_settings=vault_settings)
+        self.gate = gate
 
-    def probe(self) -> Inventory:
-        return self.inventory
-
-    def localization(self) -> SystemLists:
-        return self.lists
-
-    def catalog(self, profile: Profile) -> Catalog:
-        return load_catalog(profile.payload.repositories)
-
-    def plan(self, profile: Profile) -> Plan:
-        return make_plan(profile, self.inventory)
-
-    def install(self, profile: Profile, sink: Callable[[Event], None]) -> int:
-        self.installed.append(profile)
-        plan = self.plan(profile)
+    def install(self, profile: Profile, sink: EventSink) -> int:
         if self.gate is not None:
             self.gate.wait(10)
-        for step in plan.steps:
-            sink(Event("step-started", step.title, step=step.id, time=STAMP))
-            sink(Event("step-progress", "half way", step=step.id, fraction=0.5, time=STAMP))
-            if step.id == self.fail_step:
-                sink(Event("step-failed", "dnf could not find package nope", step=step.id, level="error", time=STAMP))
-                return 1
-            sink(Event("log", f"did {step.id}", step=step.id, time=STAMP))
-            sink(Event("step-finished", step.title, step=step.id, time=STAMP))
-        return 0
-
-    def log_path(self) -> Path | None:
-        return Path("/var/log/azl-installer/install-test.log")
-
-    def power(self, action: str) -> None:
-        self.powered.append(action)
+        return super().install(profile, sink)
 
 
-def make_app(fixture: str = "three-disks", choices: Choices | None = None, **engine_args: object) -> InstallerApp:
-    engine = FakeEngine(inventory(fixture), **engine_args)  # type: ignore[arg-type]
-    return InstallerApp(engine, choices or Choices(), detected="LANG C.UTF-8, TZ UTC")
+def dry_run(name: str = "three-disks", *, fail_step: str | None = None, gate: threading.Event | None = None,
+            root: Path | None = None, vault_settings: VaultSettings | None = None,
+            lists: SystemLists | None = None) -> HeldDryRun:
+    recorded = machine(name, fail_step)
+    return HeldDryRun(replace(recorded, lists=lists) if lists is not None else recorded, gate, root, vault_settings)
+
+
+def make_app(fixture: str = "three-disks", choices: Choices | None = None, **api_args: object) -> InstallerApp:
+    return InstallerApp(dry_run(fixture, **api_args), choices or Choices(),  # type: ignore[arg-type]
+                        detected="LANG C.UTF-8, TZ UTC")
 
 
 def screen_text(app: InstallerApp) -> str:

@@ -17,11 +17,11 @@ from installer.keyvault.client import Retry, VaultSettings
 from installer.steps.encryption_keys import refusals
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
 from tests.support.keyvault_standin import StandIn, make_client_certificate, running_standin
-from tests.ui.conftest import FakeEngine, inventory, make_app, screen_text
+from tests.ui.conftest import dry_run, make_app, screen_text
 from ui.app import InstallerApp
-from ui.choices import Choices
+from ui.choices import Choices, not_applied
 from ui.glyphs import unsafe
-from ui.screens.encryption import EncryptionScreen, not_applied
+from ui.screens.encryption import EncryptionScreen
 from ui.screens.software import SoftwareScreen
 from ui.text_mode import TextInstaller
 
@@ -95,8 +95,7 @@ async def run_check(pilot: Pilot[Any], app: InstallerApp) -> str:
 
 
 async def test_keyvault_secret_found_with_the_managed_identity(standin: StandIn) -> None:
-    app = make_app()
-    app.vault_settings = vault_settings(standin)
+    app = make_app(vault_settings=vault_settings(standin))
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_encryption(pilot, app, "keyvault-secret")
         fill(screen, vault_url=standin.vault_url, key_name="disk-passphrase")
@@ -107,8 +106,7 @@ async def test_keyvault_secret_found_with_the_managed_identity(standin: StandIn)
 
 
 async def test_keyvault_key_wraps_and_unwraps(standin: StandIn) -> None:
-    app = make_app()
-    app.vault_settings = vault_settings(standin)
+    app = make_app(vault_settings=vault_settings(standin))
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_encryption(pilot, app, "keyvault-key")
         fill(screen, vault_url=standin.vault_url, key_name="disk-kek")
@@ -129,8 +127,7 @@ async def test_keyvault_key_wraps_and_unwraps(standin: StandIn) -> None:
     ("keyvault-secret", "disk-passphrase", "untrusted", "the TLS connection failed"),
 ])
 async def test_each_failure_is_one_line(standin: StandIn, mode: str, name: str, setup: str, expected: str) -> None:
-    app = make_app()
-    app.vault_settings = vault_settings(standin, ca=True if setup == "untrusted" else None)
+    app = make_app(vault_settings=vault_settings(standin, ca=True if setup == "untrusted" else None))
     if setup == "reader":
         standin.managed_identity.roles = {"Key Vault Reader"}
     url = "https://127.0.0.1:9" if setup == "unreachable" else standin.vault_url  # port 9: nothing listens
@@ -142,8 +139,8 @@ async def test_each_failure_is_one_line(standin: StandIn, mode: str, name: str, 
 
 
 async def test_a_service_principal_from_the_profile_and_its_secret_never_shown(standin: StandIn) -> None:
-    app = make_app(choices=Choices.from_profile(sp_profile(standin, client_secret=SP_SECRET)))
-    app.vault_settings = vault_settings(standin)
+    app = make_app(choices=Choices.from_profile(sp_profile(standin, client_secret=SP_SECRET)),
+                   vault_settings=vault_settings(standin))
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_encryption(pilot, app, "keyvault-secret")
         text = await shown(pilot, app)
@@ -160,8 +157,8 @@ async def test_a_service_principal_from_the_profile_and_its_secret_never_shown(s
 async def test_a_service_principal_with_a_certificate(standin: StandIn, tmp_path: Path) -> None:
     pem = tmp_path / "sp.pem"
     standin.add_service_principal("0000bbbb-sp-cert", certificate_der=make_client_certificate(pem))
-    app = make_app(choices=Choices.from_profile(sp_profile(standin, certificate_path=str(pem))))
-    app.vault_settings = vault_settings(standin)
+    app = make_app(choices=Choices.from_profile(sp_profile(standin, certificate_path=str(pem))),
+                   vault_settings=vault_settings(standin))
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_encryption(pilot, app, "keyvault-secret")
         fill(screen, client_id="0000bbbb-sp-cert")
@@ -225,8 +222,9 @@ async def test_test_connection_is_only_for_key_vault() -> None:
 
 async def test_the_not_applied_line_is_the_plans_blocker() -> None:
     enc = Encryption(enabled=True, key_source="keyvault-key", vault_url="https://v.vault.azure.net", key_name="k")
-    line = not_applied(enc)
-    blockers = refusals(Profile(storage=Storage(disks=()), encryption=enc))
+    api = dry_run()
+    line = not_applied(api, enc)
+    blockers = refusals(Profile(storage=Storage(disks=()), encryption=enc), device_mapper=api.facts().device_mapper)
     assert line is not None and line.endswith("; ".join(b.message for b in blockers))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -245,8 +243,8 @@ def test_line_mode_asks_the_identity_and_tests_the_connection(standin: StandIn) 
         prompts.append(prompt)
         return next(answers)
 
-    installer = TextInstaller(FakeEngine(inventory("three-disks")), Choices.from_profile(base), ask, out, ask)
-    installer.vault_settings = vault_settings(standin)
+    installer = TextInstaller(dry_run(vault_settings=vault_settings(standin)), Choices.from_profile(base), ask, out,
+                              ask)
     assert installer.run() == 2
     text = out.getvalue()
     assert "Client secret, or Enter to use a certificate (Enter keeps the one given): " in prompts
@@ -264,7 +262,7 @@ async def test_without_overrides_the_test_uses_the_installs_own_trust_settings(s
     enc = replace(base.encryption, key_source="keyvault-key", key_name="disk-kek", identity=VaultIdentity(),
                   ca_bundle=str(standin.ca.ca_pem))
     app = make_app(choices=Choices.from_profile(replace(base, encryption=enc)))
-    assert app.vault_settings is None
+    assert app.api.any_vault_host(None) is False  # no client settings of its own: the install's are used
     async with app.run_test(size=SIZE) as pilot:
         await to_encryption(pilot, app, "keyvault-key")
         assert "[+] ok: key 'disk-kek'" in await run_check(pilot, app)

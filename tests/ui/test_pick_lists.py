@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from installer.localization import system_lists
-from tests.ui.conftest import LISTS, FakeEngine, inventory, make_app
+from installer.core.localization import system_lists
+from tests.ui.conftest import LISTS, dry_run, make_app
 from tests.ui.test_screens import SIZE, current, shown
 from tests.ui.test_snapshots import Compare, walk
 from tests.ui.test_text_mode import run
@@ -70,7 +70,7 @@ def test_line_mode_narrows_by_prefix_or_part_and_takes_numbers_from_the_narrowed
 
 def test_line_mode_shows_a_long_list_only_in_part_until_narrowed() -> None:
     zones = replace(LISTS.timezones, values=("UTC", *(f"Etc/Zone{i:02}" for i in range(40)), "Europe/Berlin"))
-    engine = FakeEngine(inventory("three-disks"), lists=replace(LISTS, timezones=zones))
+    engine = dry_run(lists=replace(LISTS, timezones=zones))
     code, out, _ = run(["", "", "zone1", "4", "q"], engine)
     assert "Time zone: 42 to choose from" in out and "... (27 more: type more of the name)" in out
     assert "  10) Etc/Zone19\n" in out  # zone1 narrows to Zone10..Zone19, then 4 picks Zone13
@@ -82,7 +82,7 @@ def test_snapshot_time_zone_list_narrowed(snap_compare: Compare) -> None:
 
 
 async def test_this_systems_long_lists_draw_with_console_glyphs_and_narrow_quickly() -> None:
-    app = InstallerApp(FakeEngine(inventory("three-disks"), lists=system_lists()), detected="LANG C.UTF-8")
+    app = InstallerApp(dry_run(lists=system_lists()), detected="LANG C.UTF-8")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("tab", "tab", "enter")
         text = await shown(pilot, app)  # a scroll bar for hundreds of zones: whole cells only

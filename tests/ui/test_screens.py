@@ -1,4 +1,4 @@
-"""Pilot tests at 80x24 against the fake engine: every screen, the happy path, every validation error."""
+"""Pilot tests at 80x24 against the dry-run API: every screen, the happy path, every validation error."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, TextArea
 
 from installer.core.passwords import verify
+from installer.dryrun import DryRunAPI
 from profiles.model import AutoLayout, DiskMatch, Payload, Profile, Storage, System, User
-from tests.ui.conftest import FakeEngine, make_app, screen_text
+from tests.ui.conftest import dry_run, make_app, screen_text
 from ui.app import InstallerApp
-from ui.choices import Choices
+from ui.choices import Choices, not_applied
 from ui.glyphs import unsafe
 from ui.screens.disks import DisksScreen
 from ui.screens.done import DoneScreen
-from ui.screens.encryption import EncryptionScreen, not_applied
+from ui.screens.encryption import EncryptionScreen
 from ui.screens.progress import ProgressScreen
 from ui.screens.quit import QuitScreen
 from ui.screens.review import ReviewScreen
@@ -122,20 +123,20 @@ async def test_disks_validation_errors() -> None:
         await pilot.press("space", "up", "space", "space", "up", "space")  # vdc keep, vdb keep, vda target
         text = await shown(pilot, app)
         assert "[E] /dev/vda" in text and "[K] /dev/vdb" in text and "[K] /dev/vdc" in text
-        assert app.choices.check_disks(app.inventory or app.engine.probe()) == []
+        assert app.choices.check_disks(app.api, app.inventory or app.api.probe()) == []
 
 
 async def test_disks_screen_shows_probing_until_the_inventory_arrives() -> None:
-    engine = FakeEngine(inventory=make_app().engine.probe())
+    api = dry_run()
     gate = threading.Event()
-    original = engine.probe
+    original = api.probe
 
     def slow_probe():  # type: ignore[no-untyped-def]
         gate.wait(10)
         return original()
 
-    engine.probe = slow_probe  # type: ignore[method-assign]
-    app = InstallerApp(engine, Choices())
+    api.probe = slow_probe  # type: ignore[method-assign]
+    app = InstallerApp(api, Choices())
     async with app.run_test(size=SIZE) as pilot:
         assert "Probing disks in the background" in await shown(pilot, app)
         await to_disks(pilot, app)
@@ -154,7 +155,7 @@ async def test_encryption_validates_and_says_it_is_not_applied() -> None:
         await pilot.press("space", "ctrl+n")
         assert isinstance(app.screen, EncryptionScreen)
         text = await shown(pilot, app)
-        refused = not_applied(None)  # the plan's blocker on this machine (none where device-mapper exists)
+        refused = not_applied(app.api, None)  # the plan's blocker on this machine (none where device-mapper exists)
         assert refused is None or "cannot be done here (Review lists it as a blocker" in text
         await pilot.press("space")  # passphrase
         assert "Passphrase" in await shown(pilot, app)
@@ -253,9 +254,9 @@ async def test_happy_path_through_review_and_a_fake_install_to_done() -> None:
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
         assert "[+] Azure Linux is installed" in await shown(pilot, app)
-        engine = app.engine
-        assert isinstance(engine, FakeEngine) and len(engine.installed) == 1
-        profile = engine.installed[0]
+        api = app.api
+        assert isinstance(api, DryRunAPI) and len(api.installed) == 1
+        profile = api.installed[0]
         assert profile.storage.disks == (DiskMatch(path="/dev/vda", serial="OS-DISK-0001"),)
         assert profile.payload.environment == "azure-server" and profile.users[0].name == "azureuser"
         await pilot.press("tab", "enter")  # Reboot
@@ -373,7 +374,7 @@ async def test_prefilled_from_a_profile() -> None:
         await pilot.press("ctrl+n")  # the profile's hash is kept
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        built = app.choices.to_profile(app.engine.probe())
+        built = app.choices.to_profile(app.api.probe())
         assert built.users[0].password_hash == "$6$x$y" and built.system.hostname == "web-01"
         assert built.storage.leave_alone == (DiskMatch(path="/dev/vdb", serial="DATA-KEEP-0001"),)
 

@@ -12,10 +12,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from installer.plan import Plan
+from installer.api import Plan
+from installer.dryrun import DryRunAPI
 from profiles import profile_from_text
 from profiles.model import Profile
-from tests.ui.conftest import FakeEngine, inventory, make_app, screen_text
+from tests.ui.conftest import HeldDryRun, dry_run, machine, make_app, screen_text
 from ui.app import InstallerApp
 from ui.choices import Choices
 from ui.glyphs import unsafe
@@ -135,12 +136,12 @@ async def test_review_waits_for_the_probe() -> None:
 
     release = threading.Event()
 
-    class SlowEngine(FakeEngine):
+    class SlowProbe(HeldDryRun):
         def probe(self) -> Any:
             release.wait(10)
             return super().probe()
 
-    app = InstallerApp(SlowEngine(inventory("three-disks")), Choices.from_profile(profile("software")))
+    app = InstallerApp(SlowProbe(machine()), Choices.from_profile(profile("software")))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, SoftwareScreen)
@@ -162,25 +163,31 @@ def test_line_mode_asks_only_the_named_sections() -> None:
         assert len(asked) < 50, asked
         return "yes" if "Type 'yes'" in prompt else ""
 
-    engine = FakeEngine(inventory("three-disks"))
+    api = dry_run()
     out = io.StringIO()
-    code = run_text(engine, Choices.from_profile(profile("encryption, users")), ask=ask, out=out, secret=ask)
+    code = run_text(api, Choices.from_profile(profile("encryption, users")), ask=ask, out=out, secret=ask)
     assert code == 0, out.getvalue()
     assert asked[0] == "Number [Enter keeps off]: " and any(p.startswith("Host name [from-profile]") for p in asked)
     assert not any("Language" in p or "Disk to ERASE" in p or "Repository" in p for p in asked)
-    installed = engine.installed[0]
+    installed = api.installed[0]
     assert installed.interactive_sections == () and installed.system.timezone == "Europe/Berlin"
     assert [d.path for d in installed.storage.disks] == ["/dev/vda"]
 
 
 # -- saving -------------------------------------------------------------------------------------
-def fake_logs(tmp_path: Path, engine: FakeEngine) -> Path:
-    """A human log and an event log as the session names them; the human log holds a planted secret."""
-    log = tmp_path / "install-20260101-120000.log"
-    log.write_text(f"12:00:00 [storage] started\n12:00:01 oops the passphrase was {PASSPHRASE}\n")
-    (tmp_path / "events-20260101-120000.jsonl").write_text('{"kind": "step-started", "step": "storage"}\n')
-    engine.log_path = lambda: log  # type: ignore[method-assign]
-    return log
+# The dry-run keeps its machine's files under tmp_path: the log it writes while installing, and saves.
+LOG = Path("/var/log/azl-installer/install-test.log")
+
+
+def dry_api(app: InstallerApp) -> DryRunAPI:
+    assert isinstance(app.api, DryRunAPI)
+    return app.api
+
+
+def plant_secret(app: InstallerApp) -> None:
+    """The engine never logs a secret; a bundle must scrub one even if a log held it."""
+    with dry_api(app).host_path(LOG).open("a") as log:
+        log.write(f"12:00:01 oops the passphrase was {PASSPHRASE}\n")
 
 
 async def install_to_done(pilot: Pilot[Any], app: InstallerApp) -> None:
@@ -212,26 +219,27 @@ async def press_save(pilot: Pilot[Any], app: InstallerApp, row: str) -> str:
 
 
 async def test_done_says_where_the_profile_is_and_saves_it(tmp_path: Path) -> None:
-    app = make_app(choices=Choices.from_profile(profile("cloud_init")))
-    fake_logs(tmp_path, app.engine)  # type: ignore[arg-type]
+    app = make_app(choices=Choices.from_profile(profile("cloud_init")), root=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await install_to_done(pilot, app)
         assert isinstance(app.screen, DoneScreen)
         text = await shown(pilot, app)
         assert "/var/log/azl-installer/profile.yaml" in " ".join(text.split())
         row, path = save_row(app, "profile")
-        assert path.value == str(tmp_path / "azl-installer-profile-20260101-120000.yaml")
+        assert path.value == "/var/log/azl-installer/azl-installer-profile-test.yaml"  # beside the log
         text = await press_save(pilot, app, "profile")
         saved = Path(path.value)
         assert f"[+] saved {saved}" in text
-        replay = profile_from_text(saved.read_text(), str(saved))
+        written = dry_api(app).host_path(saved)
+        assert written == tmp_path / "var/log/azl-installer/azl-installer-profile-test.yaml"
+        replay = profile_from_text(written.read_text(), str(saved))
         assert replay.system.hostname == "from-profile" and replay.interactive_sections == ()
-        saved.write_text("mine")
+        written.write_text("mine")
         text = await press_save(pilot, app, "profile")
         assert f"! {saved} already exists: press Save profile again to replace it" in text
-        assert saved.read_text() == "mine"
+        assert written.read_text() == "mine"
         assert f"[+] saved {saved}" in await press_save(pilot, app, "profile")
-        assert saved.read_text() != "mine"
+        assert written.read_text() != "mine"
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -242,8 +250,7 @@ async def test_done_says_where_the_profile_is_and_saves_it(tmp_path: Path) -> No
     ("{tmp}", "! {tmp} is a directory: type a file name"),
 ])
 async def test_save_errors_are_one_line(tmp_path: Path, typed: str, expected: str) -> None:
-    app = make_app(choices=Choices.from_profile(profile("cloud_init")))
-    fake_logs(tmp_path, app.engine)  # type: ignore[arg-type]
+    app = make_app(choices=Choices.from_profile(profile("cloud_init")), root=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await install_to_done(pilot, app)
         for row in ("profile", "bundle"):
@@ -254,23 +261,21 @@ async def test_save_errors_are_one_line(tmp_path: Path, typed: str, expected: st
 
 async def test_log_bundle_from_done_holds_the_logs_and_never_a_secret(tmp_path: Path) -> None:
     extra = f"encryption: {{enabled: true, passphrase: {PASSPHRASE}}}\n"
-    app = make_app(choices=Choices.from_profile(profile("cloud_init", extra)))
-    fake_logs(tmp_path, app.engine)  # type: ignore[arg-type]
+    # A machine whose kernel has device-mapper, so the passphrase volume is no blocker and the install runs.
+    app = InstallerApp(HeldDryRun(machine(device_mapper=True), root=tmp_path), Choices.from_profile(
+        profile("cloud_init", extra)))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("ctrl+n")
-        await settle(pilot, app)
-        app.start_install(review_plan(app))  # the fake engine installs despite the encryption blocker
-        await settle(pilot, app)
+        await install_to_done(pilot, app)
         assert isinstance(app.screen, DoneScreen)
+        plant_secret(app)
         _, path = save_row(app, "bundle")
         text = await press_save(pilot, app, "bundle")
-        bundle = Path(path.value)
-        assert bundle.name == "azl-installer-logs-20260101-120000.tar.gz" and f"[+] saved {bundle}" in text
+        bundle = dry_api(app).host_path(Path(path.value))
+        assert bundle.name == "azl-installer-logs-test.tar.gz" and f"[+] saved {path.value}" in text
     raw = bundle.read_bytes()
     with tarfile.open(bundle) as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
-    folder = "azl-installer-logs-20260101-120000"
+    folder = "azl-installer-logs-test"
     assert set(members) == {f"{folder}/{n}" for n in ("install.log", "events.jsonl", "plan.txt", "profile.yaml")}
     assert b"[storage] started" in members[f"{folder}/install.log"]
     assert b"passphrase: <removed>" in members[f"{folder}/profile.yaml"]
@@ -279,8 +284,8 @@ async def test_log_bundle_from_done_holds_the_logs_and_never_a_secret(tmp_path: 
 
 
 async def test_a_failed_install_stays_on_progress_with_step_message_log_and_a_bundle(tmp_path: Path) -> None:
-    app = make_app(choices=Choices.from_profile(profile("cloud_init")), fail_step="payload")
-    log = fake_logs(tmp_path, app.engine)  # type: ignore[arg-type]
+    app = make_app(choices=Choices.from_profile(profile("cloud_init")), fail_step="payload", root=tmp_path)
+    log = LOG
     async with app.run_test(size=SIZE) as pilot:
         await install_to_done(pilot, app)
         assert isinstance(app.screen, ProgressScreen)
@@ -290,7 +295,8 @@ async def test_a_failed_install_stays_on_progress_with_step_message_log_and_a_bu
         errors = str(current(app).query_one("#errors", Static).render())
         assert f"! full log: {log}" in errors and "! full log: " in text
         text = await press_save(pilot, app, "bundle")
-        assert f"[+] saved {tmp_path / 'azl-installer-logs-20260101-120000.tar.gz'}" in text
+        assert "[+] saved /var/log/azl-installer/azl-installer-logs-test.tar.gz" in text
+        assert (tmp_path / "var/log/azl-installer/azl-installer-logs-test.tar.gz").is_file()
         await pilot.press("ctrl+q")  # nothing runs any more: quitting asks, but not "an install is running"
         assert "An install is running" not in await shown(pilot, app)
         await pilot.press("enter")  # Stay

@@ -6,13 +6,14 @@ import io
 import subprocess
 import sys
 
-from tests.ui.conftest import FakeEngine, inventory
+from installer.dryrun import DryRunAPI
+from tests.ui.conftest import dry_run
 from ui.choices import Choices
 from ui.text_mode import run_text
 
 
-def run(answers: list[str], engine: FakeEngine | None = None) -> tuple[int, str, FakeEngine]:
-    engine = engine or FakeEngine(inventory("three-disks"))
+def run(answers: list[str], api: DryRunAPI | None = None) -> tuple[int, str, DryRunAPI]:
+    api = api or dry_run()
     it = iter(answers)
 
     def ask(prompt: str) -> str:
@@ -23,8 +24,8 @@ def run(answers: list[str], engine: FakeEngine | None = None) -> tuple[int, str,
             raise EOFError from None
 
     out = io.StringIO()
-    code = run_text(engine, Choices(), ask=ask, out=out, secret=ask)
-    return code, out.getvalue(), engine
+    code = run_text(api, Choices(), ask=ask, out=out, secret=ask)
+    return code, out.getvalue(), api
 
 
 HAPPY = ["en_US", "", "berlin",  # language en_US.UTF-8 (a unique match), keyboard kept, time zone Europe/Berlin
@@ -71,7 +72,7 @@ def test_end_of_input_quits_without_changes() -> None:
 
 
 def test_failed_install_names_the_log() -> None:
-    code, out, _ = run(HAPPY, FakeEngine(inventory("three-disks"), fail_step="payload"))
+    code, out, _ = run(HAPPY, dry_run(fail_step="payload"))
     assert code == 1 and "[payload] FAILED: dnf could not find package nope" in out
     assert "full log: /var/log/azl-installer/install-test.log" in out
 

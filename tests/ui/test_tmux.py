@@ -50,6 +50,20 @@ class Tmux:
         index = next((i for i, row in enumerate(plain) if row.startswith(prefix)), None)
         return index is not None and "47m" in rows[index]
 
+    def wait_field_focused(self, prefix: str, label: str, timeout: float = 10.0) -> None:
+        """Wait until the field right of label, on the row starting with prefix, has the focus colours.
+        Type into a field only then: text sent together with the Tab before it can arrive as one paste."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.run("capture-pane", "-e", "-p", "-t", "ui").splitlines()
+            plain = self.screen().splitlines()
+            index = next((i for i, row in enumerate(plain) if row.startswith(prefix)), None)
+            if index is not None and label in rows[index] and "47m" in rows[index].split(label, 1)[1]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the field after {label!r} never got the focus:\n{self.screen()}")
+            time.sleep(0.05)
+
     def wait_row_focused(self, prefix: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while not self.row_focused(prefix):
@@ -117,6 +131,7 @@ def test_walk_to_review_on_the_linux_console(tmux: Tmux, tmp_path: Path) -> None
     tmux.literal("secret123")
     tmux.wait_for("Password         *********")
     tmux.keys("Tab")
+    tmux.wait_field_focused("Password", "Again")
     tmux.literal("secret123")
     tmux.wait_for("  Again  *********")
     tmux.keys("C-n")

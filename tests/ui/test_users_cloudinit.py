@@ -11,7 +11,7 @@ from textual.widgets import Input, TextArea
 
 from installer.core.passwords import verify
 from profiles.model import CloudInit, Profile, Storage, User
-from tests.ui.conftest import FakeEngine, make_app
+from tests.ui.conftest import dry_run, make_app
 from tests.ui.test_screens import SIZE, current, shown, to_users
 from tests.ui.test_snapshots import TO_USERS, Compare, walk
 from tests.ui.test_text_mode import run
@@ -92,7 +92,7 @@ async def test_several_users_with_keys_admin_flag_and_hashing_at_once() -> None:
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        built = app.choices.to_profile(app.engine.probe())
+        built = app.choices.to_profile(app.api.probe())
         assert [(u.name, u.groups, len(u.ssh_keys)) for u in built.users] == [
             ("azureuser", ("wheel",), 2), ("bob", (), 1)]
         assert built.users[1].password_hash is None and built.system.hostname == "web-01"
@@ -135,7 +135,7 @@ async def test_admin_flag_off_removes_wheel_but_keeps_the_profile_user_fields() 
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        user = app.choices.to_profile(app.engine.probe()).users[0]
+        user = app.choices.to_profile(app.api.probe()).users[0]
         assert (user.groups, user.uid, user.password_hash) == (("docker",), 1500, "$6$x$y")
 
 
@@ -189,11 +189,11 @@ async def test_user_data_example_clear_and_into_the_profile() -> None:
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        built = app.choices.to_profile(app.engine.probe())
+        built = app.choices.to_profile(app.api.probe())
         assert built.cloud_init is not None and built.cloud_init.user_data == app.choices.user_data
         assert built.cloud_init.user_data.startswith("#cloud-config\npackages:")
         app.choices.user_data = "  \n"
-        assert app.choices.to_profile(app.engine.probe()).cloud_init is None
+        assert app.choices.to_profile(app.api.probe()).cloud_init is None
 
 
 def test_emptied_user_data_keeps_the_rest_of_the_profile_section() -> None:
@@ -255,6 +255,6 @@ def test_line_mode_several_users_keys_and_user_data() -> None:
 
 def test_line_mode_user_data_can_be_left_out() -> None:
     answers = [*START, "web-01", "", "secret123", "secret123", "", "", "", "1", "yes"]
-    code, out, engine = run(answers, FakeEngine(make_app().engine.probe()))
+    code, out, engine = run(answers, dry_run())
     assert code == 0, out
     assert engine.installed[0].cloud_init is None

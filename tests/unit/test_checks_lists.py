@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from installer.localization import BUILTIN, Listing, SystemLists
+from installer.core.localization import BUILTIN, Listing, SystemLists
 from profiles import ProfileError, profile_from_text
 
 BASE = """\

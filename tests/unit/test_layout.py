@@ -58,7 +58,7 @@ def test_explicit_partitions_on_two_disks_and_leave_alone() -> None:
     (Storage(disks=(DiskMatch(serial="T1"),), auto=AutoLayout()),
      "the layout needs 3.5 GiB but /dev/nvme0n1 has 1 GiB"),
     (Storage(disks=(DiskMatch(serial="OS1"),), leave_alone=(DiskMatch(path="/dev/vda"),)),
-     "/dev/vda is also matched by storage.leave_alone"),
+     "/dev/vda is both a target and left alone (also at storage.leave_alone[0])"),
     (Storage(disks=(DiskMatch(serial="OS1"), DiskMatch(path="/dev/vda"))), "already chosen by an earlier rule"),
     (Storage(disks=(DiskMatch(serial="OS1"), DiskMatch(serial="DATA1")), auto=AutoLayout()),
      "the automatic layout uses one disk"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from installer import localization as loc
+from installer.core import localization as loc
 
 SUPPORTED = """\
 # glibc's localedata/SUPPORTED, as Debian's locales installs it
@@ -132,12 +132,12 @@ def test_this_systems_lists_are_never_empty_and_start_with_the_defaults() -> Non
         assert len(set(listing.values)) == len(listing.values) >= 8
 
 
-def test_matches_prefix_first_then_city_then_anywhere() -> None:
+def test_narrowed_prefix_first_then_city_then_anywhere() -> None:
     zones = ("UTC", "America/Argentina/Buenos_Aires", "Europe/Berlin", "Europe/Paris", "Antarctica/Troll")
-    assert loc.matches(zones, "berlin") == ["Europe/Berlin"]
-    assert loc.matches(zones, "EUR") == ["Europe/Berlin", "Europe/Paris"]
-    assert loc.matches(zones, "ar") == ["America/Argentina/Buenos_Aires", "Europe/Paris", "Antarctica/Troll"]
-    assert loc.matches(zones, "tro") == ["Antarctica/Troll"] and loc.matches(zones, "  ") == list(zones)
+    assert loc.narrowed(zones, "berlin") == ["Europe/Berlin"]
+    assert loc.narrowed(zones, "EUR") == ["Europe/Berlin", "Europe/Paris"]
+    assert loc.narrowed(zones, "ar") == ["America/Argentina/Buenos_Aires", "Europe/Paris", "Antarctica/Troll"]
+    assert loc.narrowed(zones, "tro") == ["Antarctica/Troll"] and loc.narrowed(zones, "  ") == list(zones)
 
 
 def test_locale_spellings() -> None:

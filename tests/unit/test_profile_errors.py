@@ -49,15 +49,17 @@ CASES: list[tuple[str, str]] = [
     (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /home}"),
      "storage.partitions: no partition is mounted at /"),
     (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /}\n"
-                  "    - {size: 1GiB, mount: /}"), "storage.partitions[1].mount: mount point / is used twice"),
+                  "    - {size: 1GiB, mount: /}"),
+     "storage.partitions[1].mount: mount point / is used twice (also at storage.partitions[0].mount)"),
     (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /, "
-                  "disk: 3}"), "storage.partitions[0].disk: disk 3 does not exist"),
+                  "disk: 3}"), "storage.partitions[0].disk: disk 3 does not exist (the profile lists 1 disk"),
     (BASE.replace("    - path: /dev/vda", "    - {path: /dev/vda, max_size: 10GiB}\n  partitions:\n"
-                  "    - {size: 20GiB, mount: /}"), "partitions on disk 0 need 20.0 GiB but storage.disks[0]"
-                                                    ".max_size is 10 GiB"),
+                  "    - {size: 20GiB, mount: /}"),
+     "3:24: storage.disks[0].max_size: the partitions on this disk need 20.0 GiB but max_size is 10 GiB"),
     (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /, "
                   "grow: true}\n    - {size: 1GiB, mount: /var, grow: true}"),
-     "disk 0 has more than one partition with grow: true"),
+     "6:33: storage.partitions[1].grow: more than one partition on this disk has grow: true (also at "
+     "storage.partitions[0].grow)"),
     (BASE.replace("    - path: /dev/vda", "    - path: /dev/vda\n  partitions:\n    - {size: 1GiB, mount: /}\n"
                   "    - {size: 1MiB, filesystem: biosboot, mount: /boot}"),
      "storage.partitions[1].mount: a biosboot partition has no mount point"),

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ui.state import Installer
 from ui.widgets import Plain
-
-if TYPE_CHECKING:
-    from ui.app import InstallerApp
 
 STEPS = ("Welcome", "Disks", "Encryption", "Software", "Users", "Review")
 
@@ -27,8 +25,8 @@ class StepScreen(Screen[None]):
     ]
 
     @property
-    def installer(self) -> InstallerApp:
-        return cast("InstallerApp", self.app)
+    def installer(self) -> Installer:
+        return cast(Installer, self.app)
 
     def compose(self) -> ComposeResult:
         number = STEPS.index(self.STEP) + 1 if self.STEP in STEPS else 0

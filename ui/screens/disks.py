@@ -13,13 +13,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
+from installer.api import DiskInfo
 from profiles.sizes import format_size
-from storage.inventory import DiskInfo
-from storage.layout import LayoutError
-from ui import glyphs
+from ui import custom_layout, glyphs
 from ui.choices import FILESYSTEMS, FIRMWARES
-from ui.layout_bar import draw
+from ui.layout_bar import draw, partition_lines
 from ui.screens.base import StepScreen
+from ui.screens.layout_editor import LayoutEditorScreen
 from ui.widgets import Choice, MarkList, Plain, layout_bar
 
 BAR_WIDTH = 76
@@ -33,14 +33,6 @@ def disk_row(disk: DiskInfo, role: str) -> str:
     ro = " read-only" if disk.readonly else ""
     return (f"{glyphs.ROLE_MARK[role]} {disk.path:<13} {format_size(disk.size):>10}  {disk.model[:18]:<18} "
             f"{disk.serial[:14]:<14} {parts}{ro}")
-
-
-def partition_lines(disk: DiskInfo) -> list[str]:
-    if not disk.partitions:
-        return [f"    {disk.path}: no partitions" + (f"; holds {disk.fstype}" if disk.fstype else "")]
-    return [f"    {p.number:>2}  {format_size(p.size):>10}  {p.fstype or 'no filesystem':<14} {p.label or ''}"
-            for p in disk.partitions[:3]] + ([f"    ... and {len(disk.partitions) - 3} more"]
-                                              if len(disk.partitions) > 3 else [])
 
 
 class DisksScreen(StepScreen):
@@ -106,32 +98,30 @@ class DisksScreen(StepScreen):
             if c.custom:
                 bar, legend, errors = self.custom_summary()
             else:
-                try:
-                    layout = c.layout(inventory)
-                    bar, legend = layout_bar(layout.targets[0], BAR_WIDTH)
+                preview = self.installer.api.layout(c.storage(inventory), inventory)
+                if preview.plan is not None:
+                    bar, legend = layout_bar(preview.plan.targets[0], BAR_WIDTH)
                     bar = f"[{bar}]"
-                except LayoutError as err:
-                    errors = [str(err)]
+                elif preview.problem is not None:
+                    errors = [str(preview.problem)]
         self.query_one("#bar", Static).update(bar)
         self.query_one("#legend", Static).update("\n".join(legend))
         self.show_errors(errors)
 
     def custom_summary(self) -> tuple[str, list[str], list[str]]:
         """A bar per target disk and the engine's verdict; the editor has the details."""
-        from ui import custom_layout
-
         c, inventory = self.installer.choices, self.installer.inventory
         assert inventory is not None
-        plan = custom_layout.planned(c.storage(inventory), inventory)
+        preview = self.installer.api.layout(c.storage(inventory), inventory)
         bars, legend = [], []
         for target in c.targets(inventory):
             parts = c.disk_layout(target.path, inventory)
-            disk_plan = next((t for t in plan.targets if t.disk.path == target.path), None) if plan else None
+            disk_plan = preview.disk(target.path)
             bars.append(f"{target.path:<12}[{draw(target.size, parts, disk_plan, BAR_WIDTH - 12)}]")
             mounts = ", ".join(p.mount or custom_layout.subvolumes_text(p.subvolumes) or p.filesystem for p in parts)
             legend.append(f"  {len(parts)} partition{'s' if len(parts) != 1 else ''}: {mounts or '-'}"[:78])
         lines = [line for pair in zip(bars, legend, strict=True) for line in pair]
-        return lines[0], lines[1:MAX_LEGEND], c.check_layout(inventory)
+        return lines[0], lines[1:MAX_LEGEND], c.check_layout(self.installer.api, inventory)
 
     def on_mark_list_toggled(self, event: MarkList.Toggled) -> None:
         inventory = self.installer.inventory
@@ -160,8 +150,6 @@ class DisksScreen(StepScreen):
             self.action_edit_layout()
 
     def action_edit_layout(self) -> None:
-        from ui.screens.layout_editor import LayoutEditorScreen
-
         c, inventory = self.installer.choices, self.installer.inventory
         if inventory is None:
             self.show_errors(["the disks are still being probed; wait a moment"])
@@ -179,4 +167,4 @@ class DisksScreen(StepScreen):
         inventory = self.installer.inventory
         if inventory is None:
             return ["the disks are still being probed; wait a moment"]
-        return self.installer.choices.check_disks(inventory)
+        return self.installer.choices.check_disks(self.installer.api, inventory)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,28 +11,19 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer
 
-from installer.logbundle import SaveError, default_name, save_log_bundle, save_profile
+from installer.api import SaveError
 from ui.save_files import SaveRow
+from ui.state import Installer
 from ui.widgets import Plain
-
-if TYPE_CHECKING:
-    from ui.app import InstallerApp
 
 TARGET_PROFILE = "/var/log/azl-installer/profile.yaml"  # where the engine's finish step writes it
 
 
-def save_dir(app: InstallerApp) -> Path:
-    """Where saved files go unless the user types another path: next to the install log."""
-    log = app.engine.log_path()
-    return log.parent if log is not None else Path.cwd()
-
-
-def bundle_row(app: InstallerApp) -> SaveRow:
+def bundle_row(app: Installer) -> SaveRow:
     def save(path: Path, overwrite: bool) -> Path:
-        return save_log_bundle(app.plan, app.engine.log_path(), path, overwrite=overwrite)
+        return app.api.save_log_bundle(app.plan, path, overwrite=overwrite)
 
-    default = save_dir(app) / default_name("logs", app.engine.log_path())
-    return SaveRow("Log bundle", default, "Save log bundle", save, id="bundle")
+    return SaveRow("Log bundle", app.api.suggested_path("logs"), "Save log bundle", save, id="bundle")
 
 
 class DoneScreen(Screen[None]):
@@ -45,12 +36,12 @@ class DoneScreen(Screen[None]):
         self.error = error
 
     @property
-    def installer(self) -> InstallerApp:
-        return cast("InstallerApp", self.app)
+    def installer(self) -> Installer:
+        return cast(Installer, self.app)
 
     def compose(self) -> ComposeResult:
         app = self.installer
-        image = app.engine.image
+        image = app.api.image
         if self.code == 0:
             where = f"the disk image {image}" if image else "the target disk"
             text = (f"[+] Azure Linux is installed on {where}.\n\nThe profile of this install (secrets removed) was "
@@ -63,8 +54,8 @@ class DoneScreen(Screen[None]):
         if image is not None:
             yield Plain("Installing into a disk image: reboot and power off are not offered.", classes="note")
         if app.plan is not None:
-            default = save_dir(app) / default_name("profile", app.engine.log_path())
-            yield SaveRow("Profile file", default, "Save profile", self.save_profile, id="profile")
+            yield SaveRow("Profile file", app.api.suggested_path("profile"), "Save profile", self.save_profile,
+                          id="profile")
         yield bundle_row(app)
         with Horizontal(classes="buttons"):
             yield Button("Exit", id="exit")
@@ -75,7 +66,7 @@ class DoneScreen(Screen[None]):
     def save_profile(self, path: Path, overwrite: bool) -> Path:
         if self.installer.plan is None:
             raise SaveError("no profile: the install never had a plan")
-        return save_profile(self.installer.plan.profile, path, overwrite=overwrite)
+        return self.installer.api.save_profile(self.installer.plan.profile, path, overwrite=overwrite)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.installer.exit((event.button.id or "exit", self.code))

@@ -1,13 +1,14 @@
 """Encryption: off, passphrase or Azure Key Vault (managed identity or service principal), with a live test.
 
 "Test connection" signs in and uses the key or secret with the real client in a worker thread
-(ui/keyvault_check.py). The line saying what cannot be done here is the engine's own plan
-blocker (no device-mapper on this kernel, an unlock method not built yet), so both always agree.
+(installer.api's test_vault). The line saying what cannot be done here is the engine's own plan
+blocker for the section (no device-mapper on this kernel, an unlock method not built yet), so both
+always agree.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,39 +18,14 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from profiles.model import Encryption, Profile, Storage
-from ui.choices import ENCRYPTION_MODES, IDENTITIES, Choices
+from installer.api import CheckResult
+from profiles.model import Encryption
+from ui.choices import ENCRYPTION_MODES, IDENTITIES, Choices, any_vault_host, not_applied
 from ui.screens.base import StepScreen
 from ui.widgets import Choice, Plain, SecretInput
 
-if TYPE_CHECKING:
-    from installer.keyvault.client import VaultSettings
-    from ui.keyvault_check import CheckResult
-
 # The text fields of the screen and the Choices attribute each one edits.
 TEXT_FIELDS = ("vault_url", "key_name", "tenant_id", "client_id", "client_secret", "certificate_path")
-
-
-def not_applied(encryption: Encryption | None) -> str | None:
-    """What the engine's plan refuses about this choice today (its own blocker text), or None.
-
-    With encryption off, what it would refuse for a plain passphrase volume, so the user knows before choosing.
-    """
-    from installer.steps.encryption_keys import refusals  # the plan's own reasons: one source for Review and this
-
-    asked = encryption or Encryption(enabled=True, passphrase="-")
-    reasons = [r.message for r in refusals(Profile(storage=Storage(disks=()), encryption=asked))]
-    if not reasons:
-        return None
-    lead = "! Cannot be done here" if encryption else "! If you choose encryption: cannot be done here"
-    return f"{lead} (Review lists it as a blocker and refuses): " + "; ".join(reasons)
-
-
-def any_vault_host(settings: VaultSettings | None, choices: Choices) -> bool:
-    """A vault outside Azure's vault domains (a private CA's, the tests' stand-in) is accepted when the
-    profile names a ca_bundle for it, or the client settings say so; otherwise the URL is checked for typos."""
-    base = choices.base.encryption if choices.base is not None else None
-    return bool(base and base.ca_bundle) or (settings is not None and not settings.verify_challenge_resource)
 
 
 class EncryptionScreen(StepScreen):
@@ -120,7 +96,7 @@ class EncryptionScreen(StepScreen):
             node.display = sp
         self.query_one("#client_id", Input).placeholder = ("application (client) id" if sp
                                                            else "optional: a user-assigned identity")
-        self.query_one("#not-applied", Static).update(not_applied(c.encryption_section()) or "")
+        self.query_one("#not-applied", Static).update(not_applied(self.installer.api, c.encryption_section()) or "")
 
     def on_choice_changed(self, event: Choice.Changed) -> None:
         c = self.installer.choices
@@ -145,7 +121,7 @@ class EncryptionScreen(StepScreen):
     def validate(self) -> list[str]:
         c = self.collect()
         return c.check_encryption(self.query_one("#confirm", Input).value,
-                                  any_vault_host=any_vault_host(self.installer.vault_settings, c))
+                                  any_vault_host=any_vault_host(self.installer.api, c))
 
     # -- test connection -------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -158,7 +134,7 @@ class EncryptionScreen(StepScreen):
         if not c.encryption.startswith("keyvault"):
             self.show_errors(["the connection test is for keyvault-secret and keyvault-key"])
             return
-        errors = c.check_encryption(any_vault_host=any_vault_host(self.installer.vault_settings, c))
+        errors = c.check_encryption(any_vault_host=any_vault_host(self.installer.api, c))
         self.show_errors(errors)
         if errors:
             status.update("")
@@ -168,16 +144,15 @@ class EncryptionScreen(StepScreen):
         self.tests += 1
         self.testing = True
         status.update(f"... testing the connection to {encryption.vault_url}")
-        self.run_test(self.tests, encryption, self.installer.vault_settings)
+        self.run_test(self.tests, encryption)
 
     @work(thread=True, group="vault-test")
-    def run_test(self, serial: int, encryption: Encryption, settings: VaultSettings | None) -> None:
-        from ui.keyvault_check import check_vault  # the Azure SDK loads only when a test is asked for
-
+    def run_test(self, serial: int, encryption: Encryption) -> None:
         def progress(text: str) -> None:
             self.app.call_from_thread(self.show_progress, serial, text)
 
-        self.post_message(self.Tested(serial, check_vault(encryption, settings, progress)))
+        # The Azure SDK loads now, in this worker, only because a test was asked for.
+        self.post_message(self.Tested(serial, self.installer.api.test_vault(encryption, progress)))
 
     def show_progress(self, serial: int, text: str) -> None:
         if serial == self.tests:

@@ -8,7 +8,7 @@ the form below edits the highlighted partition. Esc (or ctrl+n, or Done) returns
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,16 +17,13 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from installer.api import DiskInfo, DiskPlan, Inventory
 from profiles.model import Partition
 from profiles.sizes import format_size
-from storage.inventory import DiskInfo, Inventory
 from ui import custom_layout as cl
 from ui.layout_bar import draw, fill, free_space
 from ui.screens.base import StepScreen
 from ui.widgets import Choice, Plain
-
-if TYPE_CHECKING:
-    from storage.layout import DiskPlan
 
 BAR_WIDTH = 78
 
@@ -84,8 +81,8 @@ class LayoutEditorScreen(StepScreen):
         return self.installer.choices.disk_layout(self.disk_path, self.inventory) if self.disk_path else []
 
     def disk_plan(self) -> DiskPlan | None:
-        plan = cl.planned(self.installer.choices.storage(self.inventory), self.inventory)
-        return next((t for t in plan.targets if t.disk.path == self.disk_path), None) if plan else None
+        return self.installer.api.layout(self.installer.choices.storage(self.inventory), self.inventory).disk(
+            self.disk_path)
 
     # -- layout ----------------------------------------------------------------------------
     def body(self) -> ComposeResult:
@@ -228,7 +225,7 @@ class LayoutEditorScreen(StepScreen):
     def validate(self) -> list[str]:
         if not self.targets():
             return []
-        return self.installer.choices.check_layout(self.inventory)
+        return self.installer.choices.check_layout(self.installer.api, self.inventory)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -2,7 +2,7 @@
 
 The filter Input keeps the focus the whole time, so every printable key narrows the list;
 Up/Down and PageUp/PageDown move the highlight in it, Enter takes the highlighted entry and
-Escape leaves the value as it was. Matching is installer.localization.matches, the same as
+Escape leaves the value as it was. Matching is installer.core.localization.matches, the same as
 the line mode's.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -19,8 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from installer.localization import matches
-from ui.widgets import Plain
+from installer.api import narrowed
+from ui.widgets import Choice, Plain
 
 PAGE = 8
 
@@ -58,7 +59,7 @@ class PickerScreen(ModalScreen[str | None]):
 
     def refilter(self) -> None:
         typed = self.query_one("#picker-filter", Input).value
-        self.found = matches(self.options, typed)
+        self.found = narrowed(self.options, typed)
         listing = self.query_one("#picker-list", OptionList)
         listing.clear_options()
         listing.add_options([Option(Text(o)) for o in self.found])
@@ -93,3 +94,25 @@ class PickerScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class PickField(Choice):
+    """A Choice over a long list: Enter, or typing, opens a searchable list (PickerScreen); Left/Right still step."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "search", "Search", key_display="enter")]
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character not in (None, " "):
+            event.stop()
+            self.search(event.character or "")
+
+    def action_search(self) -> None:
+        self.search("")
+
+    def search(self, typed: str) -> None:
+        self.app.push_screen(PickerScreen(self.label.strip(), self.options, self.value, typed), self._picked)
+
+    def _picked(self, value: str | None) -> None:
+        if value is not None and value != self.value:
+            self.set_value(value)
+            self.post_message(self.Changed(self, value))

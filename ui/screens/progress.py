@@ -15,10 +15,11 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Footer, RichLog, Static
 
+from installer.api import Plan
 from installer.core.events import Event, format_human
-from installer.plan import Plan
 from ui import glyphs
 from ui.screens.base import StepScreen
+from ui.screens.done import bundle_row
 from ui.widgets import Plain, ProgressLine
 
 
@@ -66,7 +67,7 @@ class ProgressScreen(StepScreen):
     def run_install(self) -> None:
         profile = self.plan.profile
         try:
-            code = self.installer.engine.install(profile, self.forward)
+            code = self.installer.api.install(profile, self.forward)
             self.post_message(self.Finished(code, None))
         except Exception as err:  # Refused, PlanError, or a bug: shown with the log, never a crash
             self.post_message(self.Finished(2, str(err)))
@@ -110,13 +111,11 @@ class ProgressScreen(StepScreen):
             self.query_one("#overall", ProgressLine).set_fraction(1.0)
             self.installer.finished(0, None)
             return
-        log = self.installer.engine.log_path()
+        log = self.installer.api.latest_log()
         error = self.failure or message.error or "the install failed"
         self.show_errors([error, f"full log: {log or 'not written'}"])
         self.outcome = (message.code, f"{error}; full log: {log or 'not written'}")
         self.installer.installing = False  # nothing runs any more: quitting is safe
-        from ui.screens.done import bundle_row
-
         self.mount(bundle_row(self.installer), before=self.query_one(".failed"))
         for node in self.query(".failed"):
             node.display = True

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from installer.plan import Plan
+from installer.api import Plan
 from profiles.model import Profile
 from ui.screens.base import StepScreen
 from ui.widgets import Plain
@@ -52,7 +52,7 @@ class ReviewScreen(StepScreen):
     @work(thread=True, exclusive=True, group="plan")
     def make_plan(self, profile: Profile) -> None:
         try:
-            self.post_message(self.Planned(self.installer.engine.plan(profile), None))
+            self.post_message(self.Planned(self.installer.api.plan(profile), None))
         except Exception as err:  # PlanError and anything the engine raises: shown, never a crash
             self.post_message(self.Planned(None, str(err)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, OptionList, Static
 
-from installer.payload.catalog import Catalog
+from installer.api import Catalog
 from profiles.sizes import format_size
 from ui import glyphs
 from ui.screens.base import StepScreen

@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Static, TextArea
 from ui import glyphs
 from ui.accounts import UserChoice, password_problems
 from ui.screens.base import StepScreen
-from ui.screens.userdata import status
+from ui.screens.userdata import UserDataScreen, status
 from ui.widgets import Choice, MarkList, Plain, SecretInput
 
 
@@ -157,8 +157,6 @@ class UsersScreen(StepScreen):
         self.load(self.current)
 
     def action_user_data(self) -> None:
-        from ui.screens.userdata import UserDataScreen
-
         self.save_form()
         self.app.push_screen(UserDataScreen())
 

@@ -1,6 +1,6 @@
 """Welcome: language, keyboard and time zone, with what was detected.
 
-The three lists are the installer system's own (installer.localization, through the engine);
+The three lists are the installer system's own (installer.core.localization, through the engine);
 each field opens a searchable list when typed into.
 """
 
@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ui.screens.base import StepScreen
-from ui.widgets import Choice, PickField, Plain
+from ui.screens.picker import PickField
+from ui.widgets import Choice, Plain
 
 
 class WelcomeScreen(StepScreen):

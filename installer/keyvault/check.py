@@ -1,4 +1,4 @@
-"""The Encryption screen's "Test connection": the real Key Vault client, one line of result.
+"""The front ends' Key Vault "Test connection" (installer.api's test_vault): the real client, one line.
 
 It does what the install will need and nothing more: for keyvault-secret it reads the
 secret (the value is wiped at once and never shown); for keyvault-key it fetches the key,
@@ -6,6 +6,9 @@ wraps a random test value with it and asks the vault to unwrap it again, which p
 identity holds wrapKey and unwrapKey. Nothing is written to the vault. Every failure is the
 client's one-line VaultError text (which names the missing role, the 404 name, an unreachable
 vault or a TLS problem) and never holds a secret.
+
+Importing this module is cheap: the Azure SDK (the client and identity modules) loads only when a
+check runs, so the API can name CheckResult without the UI paying for the SDK at start-up.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from installer.core.secrets import SecretBytes
-from installer.keyvault.client import Retry, VaultClient, VaultSettings
-from installer.keyvault.errors import VaultError
-from installer.keyvault.identity import Credential, describe
 from profiles.model import Encryption
 
+if TYPE_CHECKING:
+    from installer.keyvault.client import VaultClient, VaultSettings
+
 # A person is waiting at the screen: fewer and shorter retries than an install uses.
-INTERACTIVE_RETRY = Retry(attempts=2, base_delay=1.0, max_delay=4.0)
+INTERACTIVE_ATTEMPTS, INTERACTIVE_BASE_DELAY, INTERACTIVE_MAX_DELAY = 2, 1.0, 4.0
 INTERACTIVE_TIMEOUT = 8.0
 TEST_VALUE_BYTES = 32
 
@@ -37,7 +41,8 @@ class CheckResult:
 
 def interactive_settings(base: VaultSettings) -> VaultSettings:
     return replace(base, timeout=min(base.timeout, INTERACTIVE_TIMEOUT),
-                   retry=replace(INTERACTIVE_RETRY, sleep=base.retry.sleep))
+                   retry=replace(base.retry, attempts=INTERACTIVE_ATTEMPTS, base_delay=INTERACTIVE_BASE_DELAY,
+                                 max_delay=INTERACTIVE_MAX_DELAY))
 
 
 def check_vault(enc: Encryption, settings: VaultSettings | None = None,
@@ -50,15 +55,15 @@ def check_vault(enc: Encryption, settings: VaultSettings | None = None,
     say = progress or (lambda _text: None)
     if enc.key_source not in ("keyvault-secret", "keyvault-key") or not enc.vault_url or not enc.key_name:
         return CheckResult(False, "choose keyvault-secret or keyvault-key and fill in the vault URL and name")
+    # The Azure SDK loads here, when a person asks for the test, never when the UI starts.
+    from installer.keyvault.client import VaultClient, vault_settings
+    from installer.keyvault.errors import VaultError
+    from installer.keyvault.identity import Credential, describe
+
     who = describe(enc.identity)
     try:
         if settings is None:
-            from installer.encryption import vault_client
-
-            install_client = vault_client(enc)  # built only for its settings: one source of trust rules
-            assert install_client is not None
-            settings = install_client.settings
-            install_client.close()
+            settings = vault_settings(enc)  # the install's own trust rules
         settings = interactive_settings(settings)
         credential = Credential(enc.identity, connection_verify=settings.connection_verify, retry_total=0,
                                 timeout=settings.timeout)

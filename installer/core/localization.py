@@ -276,7 +276,7 @@ def system_lists() -> SystemLists:
     return SystemLists(timezones(), keymaps(), locales())
 
 
-def matches(options: Sequence[str], typed: str) -> list[str]:
+def narrowed(options: Sequence[str], typed: str) -> list[str]:
     """Options containing what was typed (any case): those that start with it first, order kept."""
     needle = typed.strip().casefold()
     if not needle:
