@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.test_tmux import ROOT, Tmux
+from tests.support.tmux import ROOT, Tmux
 from ui.glyphs import unsafe
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

@@ -17,7 +17,7 @@ from installer.keyvault.client import Retry, VaultSettings
 from installer.steps.encryption_keys import refusals
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
 from tests.support.keyvault_standin import StandIn, make_client_certificate, running_standin
-from tests.ui.conftest import dry_run, make_app, screen_text
+from tests.support.ui import dry_run, make_app, screen_text
 from ui.app import InstallerApp
 from ui.choices import Choices, not_applied
 from ui.glyphs import unsafe

@@ -11,10 +11,7 @@ from textual.widgets import Input
 from installer.dryrun import DryRunAPI
 from profiles.model import DiskMatch, Partition, Profile, Storage, Subvolume
 from profiles.sizes import GiB, MiB
-from tests.ui.conftest import dry_run, make_app, screen_text
-from tests.ui.test_screens import SIZE, current, shown
-from tests.ui.test_snapshots import Compare, walk
-from tests.ui.test_text_mode import run
+from tests.support.ui import SIZE, Compare, current, dry_run, make_app, run, screen_text, shown, walk
 from ui.app import InstallerApp
 from ui.choices import Choices
 from ui.screens.disks import DisksScreen

@@ -6,10 +6,7 @@ import time
 from dataclasses import replace
 
 from installer.core.localization import system_lists
-from tests.ui.conftest import LISTS, dry_run, make_app
-from tests.ui.test_screens import SIZE, current, shown
-from tests.ui.test_snapshots import Compare, walk
-from tests.ui.test_text_mode import run
+from tests.support.ui import LISTS, SIZE, Compare, current, dry_run, make_app, run, shown, walk
 from ui.app import InstallerApp
 from ui.screens.picker import PickerScreen
 from ui.screens.welcome import WelcomeScreen

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Button, Input, TextArea
 
 from installer.core.passwords import verify
 from installer.dryrun import DryRunAPI
 from profiles.model import AutoLayout, DiskMatch, Payload, Profile, Storage, System, User
-from tests.ui.conftest import dry_run, make_app, screen_text
+from tests.support.ui import SIZE, current, dry_run, make_app, screen_text, shown, to_disks, to_review, to_users, typed
 from ui.app import InstallerApp
 from ui.choices import Choices, not_applied
-from ui.glyphs import unsafe
 from ui.screens.disks import DisksScreen
 from ui.screens.done import DoneScreen
 from ui.screens.encryption import EncryptionScreen
@@ -25,60 +21,6 @@ from ui.screens.review import ReviewScreen
 from ui.screens.software import SoftwareScreen
 from ui.screens.users import UsersScreen
 from ui.screens.welcome import WelcomeScreen
-
-SIZE = (80, 24)
-
-
-async def shown(pilot: Pilot[Any], app: InstallerApp) -> str:
-    await pilot.pause()
-    text = screen_text(app)
-    assert not unsafe(text), f"glyphs the console lacks: {unsafe(text)}"
-    return text
-
-
-def current(app: InstallerApp) -> Screen[Any]:
-    """The active screen, unnarrowed (the isinstance asserts in a test narrow app.screen for mypy)."""
-    return app.screen
-
-
-async def typed(pilot: Pilot[Any], text: str, clear: bool = False) -> None:
-    """Type into the focused Input at once (a key press each would take 0.1 s)."""
-    focused = pilot.app.focused
-    assert isinstance(focused, Input)
-    if clear:
-        focused.value = ""
-    focused.insert_text_at_cursor(text)
-    await pilot.pause()
-
-
-async def to_disks(pilot: Pilot[Any], app: InstallerApp) -> None:
-    await pilot.press("ctrl+n")
-    await pilot.pause()
-    assert isinstance(app.screen, DisksScreen)
-
-
-async def to_users(pilot: Pilot[Any], app: InstallerApp) -> None:
-    await to_disks(pilot, app)
-    await pilot.press("space", "ctrl+n")  # /dev/vda becomes the target
-    await pilot.press("ctrl+n")  # encryption off
-    await pilot.pause()
-    assert isinstance(app.screen, SoftwareScreen)
-    await pilot.press("space", "ctrl+n")  # the azure-server environment
-    await pilot.pause()
-    assert isinstance(app.screen, UsersScreen)
-
-
-async def to_review(pilot: Pilot[Any], app: InstallerApp) -> None:
-    await to_users(pilot, app)
-    await pilot.press("tab", "tab")
-    await typed(pilot, "secret123")
-    await pilot.press("tab")
-    await typed(pilot, "secret123")
-    await pilot.press("ctrl+n")
-    await pilot.pause()
-    assert isinstance(app.screen, ReviewScreen)
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_welcome_is_usable_at_once_and_changes_values() -> None:

@@ -16,7 +16,7 @@ from installer.api import Plan
 from installer.dryrun import DryRunAPI
 from profiles import profile_from_text
 from profiles.model import Profile
-from tests.ui.conftest import HeldDryRun, dry_run, machine, make_app, screen_text
+from tests.support.ui import HeldDryRun, dry_run, machine, make_app, screen_text
 from ui.app import InstallerApp
 from ui.choices import Choices
 from ui.glyphs import unsafe

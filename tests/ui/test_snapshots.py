@@ -3,48 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
 
-from tests.ui.conftest import make_app
+from tests.support.ui import PW, TO_DISKS, TO_ENCRYPTION, TO_REVIEW, TO_SOFTWARE, TO_USERS, Compare, make_app, walk
 from ui.app import InstallerApp
-
-Compare = Callable[..., bool]
-Steps = Callable[[Pilot[Any]], Awaitable[None]]
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def walk(*keys: str, values: dict[str, str] | None = None, settle_after: bool = True) -> Steps:
-    """Press keys (a '=' entry fills the focused Input from values) and let workers finish."""
-
-    async def run(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        for key in keys:
-            if key.startswith("="):
-                focused = pilot.app.focused
-                assert isinstance(focused, Input)
-                focused.value = (values or {})[key[1:]]
-            else:
-                await pilot.press(key)
-        if settle_after:
-            await settle(pilot)
-
-    return run
-
-
-TO_DISKS = ("ctrl+n", "space")
-TO_ENCRYPTION = (*TO_DISKS, "ctrl+n")
-TO_SOFTWARE = (*TO_ENCRYPTION, "ctrl+n")
-TO_USERS = (*TO_SOFTWARE, "space", "ctrl+n")
-TO_REVIEW = (*TO_USERS, "tab", "tab", "=pw", "tab", "=pw", "ctrl+n")
-PW = {"pw": "secret123"}
 
 
 def test_welcome(snap_compare: Compare) -> None:

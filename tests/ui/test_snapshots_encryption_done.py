@@ -7,8 +7,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from profiles.model import AutoLayout, DiskMatch, Encryption, Payload, Profile, Storage, VaultIdentity
-from tests.ui.conftest import make_app
-from tests.ui.test_snapshots import PW, TO_ENCRYPTION, TO_REVIEW, Compare, walk
+from tests.support.ui import PW, TO_ENCRYPTION, TO_REVIEW, Compare, make_app, walk
 from ui.choices import Choices
 
 

@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 
-from installer.dryrun import DryRunAPI
-from tests.ui.conftest import dry_run
-from ui.choices import Choices
-from ui.text_mode import run_text
-
-
-def run(answers: list[str], api: DryRunAPI | None = None) -> tuple[int, str, DryRunAPI]:
-    api = api or dry_run()
-    it = iter(answers)
-
-    def ask(prompt: str) -> str:
-        out.write(prompt)
-        try:
-            return next(it)
-        except StopIteration:
-            raise EOFError from None
-
-    out = io.StringIO()
-    code = run_text(api, Choices(), ask=ask, out=out, secret=ask)
-    return code, out.getvalue(), api
-
+from tests.support.ui import dry_run, run
 
 HAPPY = ["en_US", "", "berlin",  # language en_US.UTF-8 (a unique match), keyboard kept, time zone Europe/Berlin
          "1", "2", "", "", "",  # target vda, keep vdb, automatic layout, filesystem and firmware kept

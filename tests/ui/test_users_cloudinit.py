@@ -11,10 +11,7 @@ from textual.widgets import Input, TextArea
 
 from installer.core.passwords import verify
 from profiles.model import CloudInit, Profile, Storage, User
-from tests.ui.conftest import dry_run, make_app
-from tests.ui.test_screens import SIZE, current, shown, to_users
-from tests.ui.test_snapshots import TO_USERS, Compare, walk
-from tests.ui.test_text_mode import run
+from tests.support.ui import SIZE, TO_USERS, Compare, current, dry_run, make_app, run, shown, to_users, walk
 from ui.accounts import UserChoice, ssh_key_problem, user_problems
 from ui.app import InstallerApp
 from ui.choices import Choices
@@ -168,7 +165,7 @@ async def test_user_data_editor_shows_the_engine_checks_by_line(text: str, messa
 
 
 def screen_of(app: InstallerApp) -> str:
-    from tests.ui.conftest import screen_text
+    from tests.support.ui import screen_text
 
     return screen_text(app)
 

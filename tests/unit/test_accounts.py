@@ -14,7 +14,7 @@ from installer.core.events import EventBus, HumanLogReporter, JsonLinesReporter
 from installer.core.runner import Arg, CommandResult, LineCallback, RecordingRunner, Reply
 from profiles import profile_from_text
 from profiles.model import User
-from tests.unit.test_system import fake_root, fake_useradd
+from tests.support.accounts import fake_root, fake_useradd
 
 USER_HASH = "$y$j9T$Pq1sCpQ3bNpXKpnM9HnN3.$nPzO3lqK6oXkc1eXzKkRj0JzGGQXG0oX6cWXk6Y1tH9"
 ROOT_HASH = "$6$rootsalt$Xy0vRkqvN0F3cY1fQp2sH7bW9mZ4tL6aD8eJ1gK5nP3rS7uV0wA2xC4yE6zB8dF1hJ3kM5oQ7sU9vW1xY3z5"

@@ -4,10 +4,11 @@ import os
 from pathlib import Path
 
 from installer.core.events import Event, EventBus
-from installer.core.runner import RecordingRunner, Reply
+from installer.core.runner import RecordingRunner
 from installer.steps.system import SystemStep
 from profiles import profile_from_text
 from storage.apply import FstabEntry
+from tests.support.accounts import fake_root, fake_useradd
 from tests.support.steps import step_context
 
 PROFILE = """\
@@ -22,28 +23,6 @@ users:
   - name: second
 root: {ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk8Fq9m3fW2xYhSRC9Uuj7TqZxQ4t6c3cVYbdU2n4Qf r@b"]}
 """
-
-
-def fake_root(tmp_path: Path) -> Path:
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    (etc / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1:bin:/bin:/sbin/nologin\n")
-    (etc / "group").write_text("root:x:0:\nwheel:x:10:\n")
-    return tmp_path
-
-
-def fake_useradd(root: Path) -> Reply:
-    """What useradd --root leaves behind that later steps read: a passwd line and the home directory."""
-
-    def effect(argv: tuple[str, ...]) -> None:
-        name = argv[-1]
-        uid = int(argv[argv.index("--uid") + 1]) if "--uid" in argv else 1000 + sum(
-            1 for line in (root / "etc/passwd").read_text().splitlines() if int(line.split(":")[2]) >= 1000)
-        with (root / "etc/passwd").open("a") as handle:
-            handle.write(f"{name}:x:{uid}:{uid}::/home/{name}:/bin/bash\n")
-        (root / "home" / name).mkdir(parents=True, mode=0o700)
-
-    return Reply(effect=effect)
 
 
 def test_configure_writes_every_file_and_runs_shadow_utils(tmp_path: Path) -> None:
