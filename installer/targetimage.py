@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from installer.core.events import EventBus
@@ -15,8 +16,6 @@ from storage.inventory import DiskInfo, Inventory
 
 def image_profile(profile: Profile, device: str) -> Profile:
     """The profile with its disk choice replaced by the image's device (one disk, nothing else)."""
-    from dataclasses import replace
-
     disks = (DiskMatch(path=device),)
     parts = tuple(replace(p, disk=0) for p in profile.storage.partitions)
     storage = Storage(disks=disks, leave_alone=(), auto=profile.storage.auto, partitions=parts)

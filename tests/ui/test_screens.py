@@ -6,6 +6,7 @@ import threading
 
 from textual.widgets import Button, Input, TextArea
 
+from installer.core.events import Event
 from installer.core.passwords import verify
 from installer.dryrun import DryRunAPI
 from profiles.model import AutoLayout, DiskMatch, Payload, Profile, Storage, System, User
@@ -271,8 +272,6 @@ async def test_progress_screen_states_by_glyph() -> None:
         screen = ProgressScreen(plan)
         screen.run_install = no_install  # type: ignore[method-assign,assignment]
         await app.push_screen(screen)
-        from installer.core.events import Event
-
         screen.on_progress_screen_engine_event(ProgressScreen.EngineEvent(Event("step-started", "s", step="storage")))
         screen.on_progress_screen_engine_event(ProgressScreen.EngineEvent(Event("step-finished", "s", step="storage")))
         screen.on_progress_screen_engine_event(ProgressScreen.EngineEvent(Event("step-started", "m", step="mount")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,6 @@ async def test_a_section_without_a_screen_goes_straight_to_review_after_probing(
 
 
 async def test_review_waits_for_the_probe() -> None:
-    import threading
 
     release = threading.Event()
 

@@ -11,7 +11,19 @@ from textual.widgets import Input, TextArea
 
 from installer.core.passwords import verify
 from profiles.model import CloudInit, Profile, Storage, User
-from tests.support.ui import SIZE, TO_USERS, Compare, current, dry_run, make_app, run, shown, to_users, walk
+from tests.support.ui import (
+    SIZE,
+    TO_USERS,
+    Compare,
+    current,
+    dry_run,
+    make_app,
+    run,
+    screen_text,
+    shown,
+    to_users,
+    walk,
+)
 from ui.accounts import UserChoice, ssh_key_problem, user_problems
 from ui.app import InstallerApp
 from ui.choices import Choices
@@ -165,8 +177,6 @@ async def test_user_data_editor_shows_the_engine_checks_by_line(text: str, messa
 
 
 def screen_of(app: InstallerApp) -> str:
-    from tests.support.ui import screen_text
-
     return screen_text(app)
 
 

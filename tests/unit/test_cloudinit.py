@@ -15,6 +15,7 @@ from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import make_plan
 from installer.steps.cloud_init import CloudInitError, fetch_user_data, needs_cloud_init, seed_cloud_init
+from iso import customize, recipe
 from profiles import ProfileError, load_profile, profile_from_text
 from profiles.userdata import check_network_config, check_user_data
 from storage.inventory import DiskInfo, Inventory
@@ -239,7 +240,6 @@ def test_user_data_url_failures_write_nothing(server: str, tmp_path: Path, monke
 
 
 def test_the_live_root_carries_cloud_init_switched_off(tmp_path: Path) -> None:
-    from iso import customize, recipe
     assert "cloud-init" in recipe.PACKAGES  # the installed copy runs it from its own packages
     written = customize.install_overlay(tmp_path)
     assert tmp_path / "etc/cloud/cloud-init.disabled" in written

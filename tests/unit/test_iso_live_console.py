@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from installer import session
+from installer.core.runner import CommandError, RecordingRunner, Reply
 from iso import grubcfg
 from profiles import ProfileError, load_profile, profile_from_text
+from profiles.model import AutoLayout, DiskMatch, Payload, Profile, RootImage, Storage
+from storage import apply
+from storage.inventory import DiskInfo, Inventory
+from storage.layout import plan_storage
 
 ROOTFS = Path(__file__).resolve().parents[2] / "iso" / "rootfs"
 LIVE_PROFILE = ROOTFS / "usr/share/azl-installer/interactive.yaml"
@@ -61,11 +67,6 @@ def test_only_the_interactive_menu_entry_is_quiet() -> None:
 def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """On the live ISO ext4 and vfat are modules not loaded at boot: Review once listed them as
     missing kernel features although the install (which loads them) would have worked."""
-    from installer import session
-    from installer.core.runner import RecordingRunner
-    from profiles.model import AutoLayout, DiskMatch, Payload, Profile, RootImage, Storage
-    from storage.inventory import DiskInfo, Inventory
-
     runner = RecordingRunner()
     monkeypatch.setattr(session, "RealRunner", lambda _events: runner)
     monkeypatch.setattr(session, "probe", lambda _runner: Inventory((DiskInfo("/dev/vda", 4 * 1024**3),)))
@@ -85,12 +86,6 @@ def test_partx_losing_the_race_to_the_kernels_own_reread_is_no_failure(
 ) -> None:
     """The live kernel parses partition tables: udev has it re-read the new table when the disk is
     closed after writing, and partx --add then fails with EBUSY although all partitions exist."""
-    from installer.core.runner import CommandError, RecordingRunner, Reply
-    from profiles.model import AutoLayout, DiskMatch, Storage
-    from storage import apply
-    from storage.inventory import DiskInfo, Inventory
-    from storage.layout import plan_storage
-
     disk = str(tmp_path / "vda")
     target = plan_storage(Storage(disks=(DiskMatch(path=disk),), auto=AutoLayout(filesystem="ext4")),
                           Inventory((DiskInfo(disk, 4 * 1024**3),))).targets[0]

@@ -153,7 +153,8 @@ def test_unreachable_vault_is_retried_a_bounded_number_of_times() -> None:
     started = time.monotonic()
     err = error_of(lambda: vault.get_secret("disk-passphrase"))
     assert err.kind == "unreachable" and "the vault is unreachable after 2 attempts" in str(err)
-    assert sleeps == [0.5] and time.monotonic() - started < 5
+    # the sleeps prove the bound; the wall-clock limit only catches the SDK's own retries coming back (~75 s)
+    assert sleeps == [0.5] and time.monotonic() - started < 30
 
 
 def test_wrapping_with_an_ec_key_is_a_wrong_key_type(standin: StandIn) -> None:

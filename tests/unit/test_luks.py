@@ -13,6 +13,7 @@ import pytest
 from installer.core.events import Event, EventBus
 from installer.core.runner import RecordingRunner, Reply
 from installer.core.secrets import KeyDir, SecretBytes, filesystem_type
+from installer.keyvault.client import WrappedKey
 from installer.plan import make_plan
 from installer.steps.encryption_keys import refusals
 from profiles import ProfileError, profile_from_text
@@ -190,7 +191,6 @@ def test_encryption_profile_mistakes(text: str, expected: str) -> None:
 
 
 def test_token_json_shape_is_what_cryptsetup_accepts() -> None:
-    from installer.keyvault.client import WrappedKey
 
     token = WrappedKey("https://v.vault.azure.net/keys/k/0123", "RSA-OAEP-256", b"\x01\x02").to_token(
         "https://v.vault.azure.net", ["0"])

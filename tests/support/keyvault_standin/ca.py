@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -69,7 +69,6 @@ def make_ca(directory: Path, name: str = "azl-installer test CA", *, extra_ips: 
 def make_client_certificate(path: Path, subject: str = "azl-installer test principal") -> bytes:
     """A self-signed RSA certificate with its key in one PEM file (a service principal's); returns the cert DER."""
     now = datetime.datetime.now(datetime.UTC)
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = (
