@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from installer.core.events import EventSink
 from installer.core.localization import SystemLists, system_lists
-from installer.keyvault.check import CheckResult
+from installer.keyvault.check import CheckResult, check_vault  # (the Azure SDK loads only in check_vault)
 from installer.logbundle import default_name, save_log_bundle, save_profile
 from installer.payload.catalog import Catalog, load_catalog
 from installer.plan import Plan, PlanError, make_plan
@@ -244,8 +244,6 @@ class EngineAPI:
         return self.vault_settings is not None and not self.vault_settings.verify_challenge_resource
 
     def test_vault(self, encryption: Encryption, progress: Progress | None = None) -> CheckResult:
-        from installer.keyvault.check import check_vault
-
         return check_vault(encryption, self.vault_settings, progress)
 
     # -- files ---------------------------------------------------------------------------------
