@@ -39,13 +39,14 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
-# Everything: lint, types, the import contract, then every tier (tests/unit, integration, ui, vm).
-test: setup sample-repo lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+# Everything: lint, types, the import contract, then every tier: tests/unit, integration and ui four at a
+# time (much of their time is spent waiting on subprocesses and screens), then tests/vm (QEMU) one by one.
+test: test-fast
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m vm tests
 
-# The inner loop: all of the above but the QEMU tier (tests/vm), in a few minutes.
+# The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
 test-fast: setup sample-repo lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not vm" tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm" tests
 
 bench: sample-repo
 	$(PY) -m tests.bench

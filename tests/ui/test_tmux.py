@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +20,23 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 @pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
+def work() -> Iterator[Path]:
+    """A short directory for the image: the Disks screen shows its path, which must fit one 80-column row
+    (pytest's own tmp_path grows with the test's name and, under xdist, the worker's)."""
+    folder = Path(tempfile.mkdtemp(prefix="azl-tmux-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def tmux(work: Path) -> Iterator[Tmux]:
     session = Tmux(f"azl-ui-{uuid.uuid4().hex[:8]}")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "linux", "HOME": str(tmp_path),
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "linux", "HOME": str(work),
            "PYTHONPATH": str(ROOT)}
-    command = (f"{sys.executable} -m ui --target-image {tmp_path / 'disk.img'} --image-size 8GiB "
-               f"--log-dir {tmp_path / 'logs'}")
+    command = (f"{sys.executable} -m ui --target-image {work / 'disk.img'} --image-size 8GiB "
+               f"--log-dir {work / 'logs'}")
     subprocess.run(["tmux", "-L", session.name, "-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "80",
                     "-y", "24", *[f"-e{k}={v}" for k, v in env.items()], f"cd {ROOT} && TERM=linux exec {command}"],
                    check=True, timeout=10, env={**env, "TMUX": ""})
@@ -34,7 +46,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         subprocess.run(["tmux", "-L", session.name, "kill-server"], check=False, capture_output=True, timeout=10)
 
 
-def test_walk_to_review_on_the_linux_console(tmux: Tmux, tmp_path: Path) -> None:
+def test_walk_to_review_on_the_linux_console(tmux: Tmux, work: Path) -> None:
     seen = [tmux.wait_for("ctrl+n Next")]
     colours = tmux.run("capture-pane", "-e", "-p", "-t", "ui")
     assert "[38;5;" not in colours and "[38;2;" not in colours  # TERM=linux: the 16 standard colours only
@@ -43,7 +55,7 @@ def test_walk_to_review_on_the_linux_console(tmux: Tmux, tmp_path: Path) -> None
     seen.append(tmux.wait_for("disk image file"))
     assert "/dev/" not in seen[-1]  # the machine's own disks are never offered in image mode
     tmux.keys("Space")  # the image becomes the target
-    seen.append(tmux.wait_for(f"[E] {tmp_path}"))
+    seen.append(tmux.wait_for(f"[E] {work}"))
     tmux.keys("Tab", "Right", "Right", "Tab", "Right")  # root filesystem btrfs, firmware bios
     seen.append(tmux.wait_for("(*) bios"))
     assert "(*) btrfs" in seen[-1]
@@ -67,9 +79,9 @@ def test_walk_to_review_on_the_linux_console(tmux: Tmux, tmp_path: Path) -> None
     tmux.keys("C-n")
     review = tmux.wait_for("Install plan")
     seen.append(tmux.wait_for("Confirming ERASES") if "blocker" not in review else review)
-    assert str(tmp_path / "disk.img") in seen[-1]
+    assert str(work / "disk.img") in seen[-1]
     for screen in seen:
         assert not unsafe(screen), f"glyphs the Linux console lacks: {unsafe(screen)}\n{screen}"
-    assert not (tmp_path / "disk.img").exists()  # nothing was written before confirming
+    assert not (work / "disk.img").exists()  # nothing was written before confirming
     tmux.keys("C-q")
     tmux.wait_for("Quit the installer?")
