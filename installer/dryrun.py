@@ -255,7 +255,7 @@ class DryRunAPI(EngineAPI):
                        "each step shows what the plan says it does")
             # The engine's own framing of each step (events, timing, a failure naming the step).
             engine = Engine(plan, self.runner, events, target_root=self.root / "run/azl-installer/target",
-                            workdir=self.root / "tmp", host_logs=logs)
+                            workdir=self.root / "tmp", host_logs=logs, clock=self.clock)
             try:
                 for planned in plan.steps:
                     with engine.step(planned):

@@ -9,7 +9,7 @@ the error leaves the engine (and key material is wiped by what the steps pushed 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -30,8 +30,9 @@ class InstallFailed(Exception):
 
 class Engine:
     def __init__(self, plan: Plan, runner: Runner, events: EventBus, *, target_root: Path, workdir: Path,
-                 host_logs: list[Path]) -> None:
+                 host_logs: list[Path], clock: Callable[[], float] = time.monotonic) -> None:
         self.plan = plan
+        self.clock = clock  # times each step; a dry-run passes its pinned clock so screens repeat exactly
         self.runner = runner
         self.events = events
         self.root = target_root
@@ -57,7 +58,7 @@ class Engine:
         doing = planned.step.doing if planned.step is not None else planned.title
         self.events.current_step = planned.id
         self.events.emit(Event("step-started", doing, step=planned.id))
-        started = time.monotonic()
+        started = self.clock()
         try:
             yield
         except Exception as err:  # every failure becomes one message naming the step
@@ -66,7 +67,7 @@ class Engine:
             raise InstallFailed(planned.id, message) from err
         finally:
             self.events.current_step = None
-        self.events.emit(Event("step-finished", f"{doing} ({time.monotonic() - started:.1f} s)", step=planned.id))
+        self.events.emit(Event("step-finished", f"{doing} ({self.clock() - started:.1f} s)", step=planned.id))
 
 
 def _one_line(err: BaseException) -> str:

@@ -51,7 +51,8 @@ class ProgressScreen(StepScreen):
         yield ProgressLine("Overall", id="overall")
         yield ProgressLine("Step", id="step")
         yield Plain("", id="steps", classes="steps")
-        yield RichLog(max_lines=500, wrap=False, id="log")
+        # Wrapped: a console has no way to scroll sideways, and dnf and the plan details write long lines.
+        yield RichLog(max_lines=500, wrap=True, id="log")
         yield Plain("", id="errors", classes="errors")
         with Horizontal(classes="buttons failed"):
             yield Button("Continue", id="continue")
