@@ -3,6 +3,7 @@
 ISO layout (outside the squashfs):
   /live/vmlinuz, /live/initrd.img, /live/filesystem.squashfs   what live-boot and GRUB load
   /repo/                                                        the bundled sample RPM repository
+  /azl-repo/                                                    the Azure Linux-shaped test distribution (dnf)
   /profiles/*.yaml                                              profiles for unattended VM installs
   /boot/grub/grub.cfg                                           the menu; grub-mkrescue adds the rest
 """
@@ -46,7 +47,7 @@ def make_squashfs(root: Path, out: Path, compression: Compression = "zstd") -> P
 
 
 def populate_tree(tree: Path, *, kernel: Path, initrd: Path, repo: Path,
-                  profiles: Sequence[Path]) -> None:
+                  profiles: Sequence[Path], azl_repo: Path | None = None) -> None:
     """Everything on the ISO except the squashfs (made in place by make_squashfs)."""
     live = tree / "live"
     live.mkdir(parents=True, exist_ok=True)
@@ -55,6 +56,10 @@ def populate_tree(tree: Path, *, kernel: Path, initrd: Path, repo: Path,
     if (tree / "repo").exists():
         shutil.rmtree(tree / "repo")
     shutil.copytree(repo, tree / "repo", ignore=shutil.ignore_patterns(".*"))
+    shutil.rmtree(tree / "azl-repo", ignore_errors=True)
+    if azl_repo is not None:
+        # Hard links: the test distribution's repository is a few hundred MB and already in the cache.
+        run(["cp", "-al", str(azl_repo), str(tree / "azl-repo")])
     if (tree / "profiles").exists():
         shutil.rmtree(tree / "profiles")
     (tree / "profiles").mkdir()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,9 @@ from iso.pydeps import cached_site_packages
 from iso.recipe import LiveRootRecipe, ModulesPolicy, OsReleaseError, suite_from_os_release
 from sample.build_repo import BuildError as RepoBuildError
 from sample.build_repo import build_repo
+from sample.testdistro.build import build_repo as testdistro_repo
+from sample.testdistro.recipe import Recipe
+from sample.testdistro.rpms import RpmBuildError
 
 WORK_DIR_NAME = "iso-work"  # the default scratch space, beside the ISO
 REQUIRED_TOOLS = ("mmdebstrap", "mksquashfs", "grub-mkrescue", "xorriso", "mformat", "unshare", "tar", "zstd",
@@ -74,8 +78,11 @@ def build_iso(
     check_live_initramfs(root, initrd)
     squashfs = make_squashfs(root, tree / "live" / "filesystem.squashfs", compression)
     timer.lap(f"squashfs ({compression})")
+    azl_repo = testdistro_repo(Recipe(), cache_dir, work_dir / "testdistro-work")
+    timer.lap("test distribution repository (built or cache)")
     repo = build_repo(work_dir / "sample-repo")
-    populate_tree(tree, kernel=kernel, initrd=initrd, repo=repo, profiles=sorted(PROFILES_DIR.glob("*.yaml")))
+    populate_tree(tree, kernel=kernel, initrd=initrd, repo=repo, profiles=sorted(PROFILES_DIR.glob("*.yaml")),
+                  azl_repo=azl_repo)
     make_iso(tree, out)
     timer.lap("sample repository, ISO tree, grub-mkrescue")
     total = sum(seconds for _, seconds in timer.stages)
@@ -104,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         build_iso(args.out, work_dir=args.work_dir, cache_dir=args.cache_dir, recipe=host_recipe(args.modules),
                   compression=args.compression, rebuild_root=args.rebuild_root)
-    except (BuildError, RepoBuildError, OsReleaseError) as err:
+    except (BuildError, RepoBuildError, OsReleaseError, RpmBuildError, subprocess.CalledProcessError) as err:
         print(f"iso: {err}", file=sys.stderr)
         return 1
     return 0

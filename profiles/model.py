@@ -100,6 +100,8 @@ class System:
     timezone: str = field(default="UTC", metadata=doc("IANA time zone, e.g. Europe/Berlin"))
     locale: str = field(default="C.UTF-8", metadata=doc("LANG value, e.g. en_US.UTF-8"))
     keyboard: str = field(default="us", metadata=doc("console keymap"))
+    selinux: Literal["enforcing", "permissive", "disabled"] = field(default="enforcing", metadata=doc(
+        "SELinux mode of the installed system (Azure Linux: enforcing); labels come from the target's own policy"))
 
 
 @dataclass(frozen=True)

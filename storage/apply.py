@@ -143,6 +143,11 @@ def mount_target(plan: StoragePlan, table: MountTable, runner: Runner, opened: M
         dev = part.device(target.disk.path)
         dev = opened.get(dev, dev)
         options = ["-o", f"subvol={subvol.name}"] if subvol else []
+        if part.filesystem == "vfat":
+            # The ESP as the installed system mounts it (files 0700, as Fedora's shim and grub2 packages
+            # declare them). vfat cannot store modes: "quiet" makes rpm's and unsquashfs' chmod of a
+            # file to another mode a silent no-op instead of a failed transaction.
+            options = ["-o", f"{_options(part)},quiet"]
         table.mount(runner, dev, mount, "-t", KERNEL_FS[part.filesystem], *options)
     # dnf scriptlets and post scripts run chrooted and expect the API filesystems.
     table.mount(runner, "proc", "/proc", "-t", "proc")

@@ -10,6 +10,7 @@ from installer.steps.azure import AzureStep
 from installer.steps.base import InstallContext, PlanContext, Step
 from installer.steps.bootloader import BootloaderStep
 from installer.steps.cloud_init import CloudInitStep
+from installer.steps.early_config import EarlyConfigStep
 from installer.steps.encryption_keys import EncryptionKeysStep
 from installer.steps.finish import FinishStep
 from installer.steps.generalize import GeneralizeStep
@@ -17,6 +18,8 @@ from installer.steps.mount import MountStep
 from installer.steps.payload import PayloadStep
 from installer.steps.post_scripts import PostScriptsStep
 from installer.steps.pre_scripts import PreScriptsStep
+from installer.steps.relabel import RelabelStep
+from installer.steps.selinux import SelinuxStep
 from installer.steps.storage import StorageStep
 from installer.steps.system import SystemStep
 from installer.steps.unlock import UnlockStep
@@ -26,14 +29,17 @@ STEPS: tuple[Step, ...] = (
     EncryptionKeysStep(),  # a vault that refuses stops the install before any disk is written
     StorageStep(),  # every destructive action happens here
     MountStep(),
+    EarlyConfigStep(),  # fstab and /etc/kernel/cmdline before the kernel package's scriptlets
     PayloadStep(),
     SystemStep(),
+    SelinuxStep(),  # the mode, and the kernel arguments the boot loader step writes
     UnlockStep(),  # crypttab and unlock helpers, before the initramfs is built
     BootloaderStep(),
     AzureStep(),
     CloudInitStep(),
     GeneralizeStep(),
     PostScriptsStep(),
+    RelabelStep(),  # after every file the installer and the scripts wrote
     FinishStep(),
 )
 

@@ -47,6 +47,12 @@ def grub_defaults(existing: str, config: Bootloader, extra_cmdline: Sequence[str
     return "\n".join([*kept, *(f"{k}={v}" for k, v in ours.items())]) + "\n"
 
 
+def kernel_cmdline_file(config: Bootloader, fstab: Sequence[FstabEntry], extra: Sequence[str] = ()) -> str:
+    """/etc/kernel/cmdline: what kernel-install puts in a BLS entry (root by UUID, read-only first)."""
+    root = next((e.spec for e in fstab if e.mount == "/"), None)
+    return " ".join([*([f"root={root}", "ro"] if root else []), cmdline(config, extra)]) + "\n"
+
+
 def _boot_uuid(fstab: Sequence[FstabEntry]) -> tuple[str, str]:
     """The UUID of the filesystem holding /boot, and /boot's path inside that filesystem."""
     by_mount = {e.mount: e.spec.removeprefix("UUID=") for e in fstab}
@@ -64,6 +70,8 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
     tools = detect_tools(root)
     events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
     write_file(root, "/etc/default/grub", grub_defaults(read_file(root, "/etc/default/grub"), config, extra_cmdline))
+    if tools.initramfs == "dracut":  # the final arguments, for kernel-install of later kernel updates
+        write_file(root, "/etc/kernel/cmdline", kernel_cmdline_file(config, fstab, extra_cmdline))
     _initramfs(config, tools, root, runner, events, (*_filesystem_modules(plan), *extra_modules))
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
@@ -143,6 +151,7 @@ class BootloaderStep(Step):
                             "--target=x86_64-efi --removable --no-nvram")
         return (f"firmware: {firmware.describe()}",
                 f"kernel command line: {cmdline(config)}",
+                "/etc/kernel/cmdline (dracut targets: the final arguments, for kernel updates)",
                 "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, timeout "
                 f"{config.timeout}); other lines kept",
                 "initramfs by the target's own tool (dracut, or update-initramfs) with "

@@ -12,6 +12,7 @@ from installer.core.runner import RecordingRunner
 from installer.plan import effective_profile, make_plan
 from installer.steps.azure import SRIOV_RULE_TEXT, AzureError, azure_packages, chrony_conf, configure_azure, set_keys
 from installer.steps.generalize import generalize
+from installer.steps.selinux import PACKAGES as SELINUX_PACKAGES
 from profiles import ProfileError, profile_from_text
 from profiles.model import VM_DRIVERS, Azure
 from storage.inventory import DiskInfo, Inventory
@@ -30,7 +31,7 @@ AZURE_PACKAGES = ("kernel", "WALinuxAgent", "cloud-init", "cloud-utils-growpart"
 
 def test_packages_join_the_payload_and_bootloader_once() -> None:
     profile = effective_profile(profile_from_text(BASE + "azure: {trusted_launch: true}\n"))
-    assert profile.payload.packages == (*AZURE_PACKAGES, "shim", "grub2-efi-x64")
+    assert profile.payload.packages == (*SELINUX_PACKAGES, *AZURE_PACKAGES, "shim", "grub2-efi-x64")
     assert profile.payload.groups == ("core",)
     assert profile.bootloader.extra_cmdline == ("nvme_core.io_timeout=240",)
     assert profile.bootloader.initramfs_drivers == VM_DRIVERS  # the defaults already hold the Azure drivers
@@ -47,7 +48,7 @@ def test_switches_turn_pieces_off() -> None:
                   kernel="kernel-hci")
     profile = replace(profile_from_text(BASE), azure=azure)
     assert azure_packages(azure) == ("kernel-hci",)
-    assert effective_profile(replace(profile, azure=replace(azure, enabled=False))).payload.packages == ()
+    assert effective_profile(replace(profile, azure=replace(azure, enabled=False))).payload.packages == SELINUX_PACKAGES
 
 
 def test_image_only_payload_gets_no_packages() -> None:

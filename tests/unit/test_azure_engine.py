@@ -38,10 +38,12 @@ def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path
     engine, runner, seen, files = _install(tmp_path, "azure-vm.yaml")
     root = engine.root
     assert [e.step for e in seen if e.kind == "step-started"] == [
-        "storage", "mount", "payload", "system", "azure", "cloud-init", "generalize", "finish"]
+        "storage", "mount", "early-config", "payload", "system", "selinux", "azure", "cloud-init", "generalize",
+        "selinux-relabel", "finish"]
     dnf = [c for c in runner.calls if c[0] == "dnf"]
-    assert len(dnf) == 1 and dnf[0][-11:] == (
-        "@core", "@azure-vm-server", "kernel", "WALinuxAgent", "cloud-init", "cloud-utils-growpart",
+    assert len(dnf) == 1 and dnf[0][-13:] == (
+        "@core", "@azure-vm-server", "selinux-policy-targeted", "policycoreutils", "kernel", "WALinuxAgent",
+        "cloud-init", "cloud-utils-growpart",
         "azure-vm-utils", "hyperv-daemons", "chrony", "shim", "grub2-efi-x64")
     chroot = [c for c in runner.commands() if c.startswith(f"chroot {root} ")]
     assert chroot == [
@@ -49,9 +51,11 @@ def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path
         f"chroot {root} systemctl enable cloud-init-local.service cloud-init-main.service "
         "cloud-init-network.service cloud-config.service cloud-final.service",
     ]
+    # Written after the payload (fstab is not among them: the early-config step wrote it before dnf).
+    assert (root / "etc/fstab").read_text().startswith("# Written by azl-installer") and "/etc/fstab" not in files
     assert sorted(files) == [
         "/etc/chrony.conf", "/etc/cloud/cloud.cfg.d/91-azure_datasource.cfg",
-        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg", "/etc/fstab",
+        "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg",
         "/etc/hostname", "/etc/locale.conf", "/etc/machine-id",
         "/etc/ssh/sshd_config.d/40-azl-azure.conf", "/etc/udev/rules.d/10-azure-unmanaged-sriov.rules",
         "/etc/vconsole.conf", "/etc/waagent.conf",
@@ -71,7 +75,7 @@ def test_azure_example_installs_in_one_transaction_and_plans_every_file(tmp_path
 def test_seed_example_writes_the_nocloud_seed_the_plan_names(tmp_path: Path) -> None:
     engine, _, seen, files = _install(tmp_path, "cloud-init-seed.yaml")
     assert [e.step for e in seen if e.kind == "step-started"] == [
-        "storage", "mount", "payload", "system", "cloud-init", "finish"]
+        "storage", "mount", "early-config", "payload", "system", "selinux", "cloud-init", "selinux-relabel", "finish"]
     seeded = sorted(f for f in files if "cloud" in f)
     assert seeded == ["/etc/cloud/cloud.cfg.d/99-azl-installer-datasource.cfg",
                       "/etc/cloud/cloud.cfg.d/99-azl-installer-locale.cfg",

@@ -48,7 +48,9 @@ def test_plan_on_an_image_touches_nothing(tmp_path: Path, capsys: pytest.Capture
     assert code == 0 and not image.exists()
     assert [p["filesystem"] for p in plan["disks"][0]["partitions"]] == ["biosboot", "ext4", "ext4"]
     assert plan["destructive"][0].startswith(f"erase {image}")
-    assert [s["id"] for s in plan["steps"]] == ["storage", "mount", "payload", "system", "post-scripts", "finish"]
+    assert [s["id"] for s in plan["steps"]] == ["storage", "mount", "early-config", "payload", "system", "selinux",
+                                                  "post-scripts",
+                                                  "finish"]
 
 
 def test_plan_lists_blockers_for_features_not_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

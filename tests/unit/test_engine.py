@@ -43,7 +43,8 @@ def test_install_runs_steps_in_order_and_unmounts(tmp_path: Path) -> None:
     assert unmounts == list(reversed(mounts))
     assert mounts[0] == str(root) + "/" or mounts[0] == str(root)
     started = [e.step for e in seen if e.kind == "step-started"]
-    assert started == ["storage", "mount", "payload", "system", "post-scripts", "finish"]
+    assert started == ["storage", "mount", "early-config", "payload", "system", "selinux", "post-scripts",
+                       "selinux-relabel", "finish"]
     assert [e.step for e in seen if e.kind == "step-finished"] == started
     assert "UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 defaults 0 1" in (root / "etc/fstab").read_text()
     saved = (root / "var/log/azl-installer/profile.yaml").read_text()

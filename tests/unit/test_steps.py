@@ -55,8 +55,8 @@ def test_an_install_emits_exactly_the_plans_steps(tmp_path: Path) -> None:
     engine, _runner, seen, _root, _ = recorded_engine(tmp_path, EVERYTHING)
     engine.run()
     planned = [s.id for s in engine.plan.steps]
-    assert planned == ["pre-scripts", "storage", "mount", "payload", "system", "azure", "cloud-init", "generalize",
-                       "post-scripts", "finish"]
+    assert planned == ["pre-scripts", "storage", "mount", "early-config", "payload", "system", "selinux", "azure",
+                       "cloud-init", "generalize", "post-scripts", "selinux-relabel", "finish"]
     assert [e.step for e in seen if e.kind == "step-started"] == planned
     assert [e.step for e in seen if e.kind == "step-finished"] == planned
 

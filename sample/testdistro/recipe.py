@@ -1,0 +1,130 @@
+"""What the Azure Linux-shaped test distribution is made of: a Debian suite, its packages, and their new names.
+
+The test distribution is NOT Azure Linux. It is Debian 13 binaries (dracut 106, systemd 257, the
+closest Debian has to Azure Linux 4.0's dracut 107 and systemd 258) repackaged as RPMs under Azure
+Linux 4.0's package names, so that the installer's Azure Linux path (dnf groups, dracut, grub2-*
+names, shim in an EFI vendor directory, SELinux enforcing with the target's own policy) can be
+installed through dnf and booted in QEMU here.
+
+A package of the test distribution takes the files of one or more Debian packages (RENAMES); every
+Debian package not named there keeps its Debian name. EXTRA_FILES are files the test distribution
+adds so that its packages look like Azure Linux's (os-release, grub2-* command names, shim and GRUB
+in EFI/azurelinux, the rpm database path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+SUITE = "trixie"
+VERSION_ID = "4.0"
+DIST = "azl4"
+EFI_VENDOR = "azurelinux"
+
+# What mmdebstrap installs (with their dependencies, no recommends): everything a server VM of the
+# installer's azure-vm-server set needs, plus what the installer runs in the target to boot it.
+DEBIAN_PACKAGES = (
+    "linux-image-amd64", "dracut", "dracut-network", "systemd", "systemd-sysv", "udev", "systemd-cryptsetup",
+    "libpam-systemd", "dbus", "grub-pc-bin", "grub-efi-amd64-bin", "grub-efi-amd64-signed", "shim-signed",
+    "efibootmgr", "mokutil", "selinux-policy-default", "policycoreutils", "selinux-utils", "cloud-init",
+    "waagent", "openssh-server", "sudo", "chrony", "cryptsetup", "tpm2-tools", "lvm2", "e2fsprogs",
+    "xfsprogs", "dosfstools", "rpm", "dnf", "procps", "iproute2", "passwd", "login", "util-linux",
+    "vim-tiny", "less", "tmux", "tar", "rsync", "auditd", "cloud-guest-utils", "hyperv-daemons",
+    "azure-vm-utils", "kmod", "zstd", "ca-certificates", "tzdata", "kbd", "netbase", "iputils-ping", "python3",
+)  # fmt: skip
+
+# Azure Linux name -> the Debian packages whose files it carries. A Debian package appears once.
+RENAMES: dict[str, tuple[str, ...]] = {
+    "kernel": ("linux-image-amd64", "linux-image-*-amd64"),
+    "grub2-tools": ("grub-common", "grub2-common"),
+    "grub2-pc": ("grub-pc-bin",),
+    "grub2-efi-x64": ("grub-efi-amd64-signed",),
+    "grub2-efi-x64-modules": ("grub-efi-amd64-bin", "grub-efi-amd64-unsigned"),
+    "shim-x64": ("shim-signed", "shim-unsigned", "shim-helpers-amd64-signed", "shim-signed-common"),
+    "systemd-udev": ("udev", "systemd-cryptsetup"),
+    "selinux-policy-targeted": ("selinux-policy-default",),
+    "WALinuxAgent": ("waagent",),
+    "cloud-utils-growpart": ("cloud-guest-utils",),
+    "vim-minimal": ("vim-tiny", "vim-common"),
+    "procps-ng": ("procps",),
+    "iproute": ("iproute2",),
+    "shadow-utils": ("passwd",),
+    "audit": ("auditd",),
+    "glibc": ("libc6", "libc-bin"),
+}
+
+# Extra capabilities: names Azure Linux splits into packages of their own that Debian ships inside another.
+PROVIDES: dict[str, tuple[str, ...]] = {
+    "kernel": ("kernel-core", "kernel-modules", "kernel-uname-r"),
+    "systemd": ("systemd-networkd", "systemd-resolved"),
+    "azurelinux-release": (f"system-release(releasever) = {VERSION_ID}", "system-release"),
+    "selinux-policy-targeted": ("selinux-policy",),
+    # Scriptlets need /bin/sh; the merged-/usr file lists name /usr/bin/sh. (Debian's sh is dash.)
+    "dash": ("/bin/sh",),
+    "bash": ("/bin/bash",),
+}
+
+# Packages that exist only in the test distribution (no Debian files), with what they require.
+NEW_PACKAGES: dict[str, tuple[str, ...]] = {
+    "filesystem": (),  # every shared directory and the merged-/usr links (/bin -> usr/bin, ...)
+    "setup": (),  # /etc/passwd, group, shadow, shells: the users every package's files name (installed first)
+    "azurelinux-release": ("filesystem",),
+    "azurelinux-repos": ("azurelinux-release",),
+    "basesystem": ("filesystem", "setup", "azurelinux-release"),  # + Debian's Essential packages
+}
+
+OS_RELEASE = f"""NAME="Azure Linux (test distribution)"
+VERSION="{VERSION_ID} (test distribution built from Debian {SUITE})"
+ID=azurelinux
+ID_LIKE=fedora
+VERSION_ID="{VERSION_ID}"
+PRETTY_NAME="Azure Linux {VERSION_ID} (test distribution)"
+ANSI_COLOR="1;34"
+HOME_URL="https://aka.ms/azurelinux"
+"""
+
+# The policy is Debian's reference policy, installed under Azure Linux's policy name.
+SELINUX_CONFIG = "SELINUX=enforcing\nSELINUXTYPE=targeted\n"
+
+# Monolithic GRUB EFI image, as Fedora and Azure Linux build theirs: no module directory on the ESP,
+# and a prefix naming the vendor directory whose grub.cfg (written by the installer) points at /boot.
+GRUB_EFI_MODULES = (
+    "all_video", "boot", "btrfs", "cat", "configfile", "cryptodisk", "echo", "efifwsetup", "efinet", "ext2",
+    "fat", "font", "gcry_rijndael", "gcry_sha256", "gfxterm", "gzio", "halt", "iso9660", "linux", "loadenv",
+    "ls", "lvm", "luks", "luks2", "minicmd", "normal", "part_gpt", "part_msdos", "reboot", "regexp", "search",
+    "search_fs_file", "search_fs_uuid", "search_label", "serial", "sleep", "test", "true", "xfs", "zstd",
+)  # fmt: skip
+
+# Debian state that must not travel into packages: it is made per machine (host keys, machine-id),
+# belongs to dpkg/apt/debconf, or is rebuilt by the installer (initramfs images, boot links).
+DROPPED_PREFIXES = (
+    "/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log", "/var/lib/ucf", "/var/lib/systemd/deb-systemd",
+    "/etc/ssh/ssh_host_", "/etc/machine-id", "/var/lib/dbus/machine-id", "/boot/initrd.img", "/initrd.img",
+    "/vmlinuz", "/etc/resolv.conf", "/var/lib/shells.state", "/var/lib/wtmpdb", "/etc/rcS.d", "/etc/rc0.d",
+    "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/apt",
+    "/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/var/lib/selinux/default/active/modules/disabled",
+)  # fmt: skip
+DROPPED_SUFFIXES = ("-",)  # /etc/passwd- and friends: backups made by the tools that wrote the file
+SKELETON_DIRS = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp")  # empty in filesystem, kept for mounts
+
+# Files that maintainer scripts created, by the package that carries them in the test distribution.
+STATE_OWNERS = (
+    ("/etc/passwd", "setup"), ("/etc/group", "setup"), ("/etc/shadow", "setup"), ("/etc/gshadow", "setup"),
+    ("/etc/subuid", "setup"), ("/etc/subgid", "setup"), ("/etc/shells", "setup"), ("/root/", "setup"),
+    ("/etc/selinux/", "selinux-policy-targeted"), ("/var/lib/selinux/", "selinux-policy-targeted"),
+)  # fmt: skip
+# Debian names the policy "default"; Azure Linux (and Fedora) "targeted".
+PATH_RENAMES = (("/etc/selinux/default", "/etc/selinux/targeted"),
+                ("/var/lib/selinux/default", "/var/lib/selinux/targeted"))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    suite: str = SUITE
+    packages: tuple[str, ...] = DEBIAN_PACKAGES
+
+    def key(self, builder_sources: bytes) -> str:
+        """Names the cache entry: a change to the package list or to the builder's code rebuilds."""
+        digest = hashlib.sha256(repr((self.suite, self.packages)).encode() + builder_sources)
+        return f"{self.suite}-{digest.hexdigest()[:12]}"
