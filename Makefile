@@ -5,15 +5,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
 SAMPLE_REPO := $(BUILD)/sample-repo
+AZL_REPO := $(BUILD)/azl-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo demo demo-image test test-fast lint bench clean
+.PHONY: setup sample-repo testdistro demo demo-image test test-fast lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
 
 sample-repo: setup
 	@$(PY) -m sample.build_repo $(SAMPLE_REPO)
+
+# The Azure Linux-shaped test distribution (Debian 13 binaries under Azure Linux's package names; see
+# docs/testdistro.md). First build: a few minutes (mmdebstrap), then cached in /var/cache/azl-installer.
+testdistro: setup
+	@$(PY) -m sample.testdistro.build $(AZL_REPO)
 
 # The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
 # with a blank virtual disk and the installer on this terminal, then boot the installed disk.

@@ -12,7 +12,7 @@ APT_PACKAGES=(
   rpm dnf python3-dnf python3-libcomps createrepo-c busybox-static curl
   tzdata tmux locales
   qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
-  mmdebstrap grub-common
+  mmdebstrap grub-common libcap2-bin
   cryptsetup-bin
 )
 

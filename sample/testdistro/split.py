@@ -163,7 +163,8 @@ def split(root: Path, added: dict[str, str]) -> dict[str, RpmPackage]:
 
     _add_requires(debian, rpm_of, packages)
     for name, provides in recipe.PROVIDES.items():
-        packages[name].provides.update(provides)
+        if name in packages:
+            packages[name].provides.update(provides)
     for pkg in packages.values():
         pkg.requires.discard(pkg.name)
     return packages
@@ -174,10 +175,9 @@ def _state_owner(root: Path, path: str, owners: dict[str, set[str]]) -> str | No
     for prefix, owner in recipe.STATE_OWNERS:
         if path == prefix or path.startswith(prefix):
             return owner
-    full = root / path.lstrip("/")
-    if full.is_symlink():
+    if (root / path.lstrip("/")).is_symlink():
         # An enabled unit's link, an alternative (/usr/bin/vi -> /etc/alternatives/vi -> vim.tiny): the target's owner.
-        target = normalize("/" + os.path.relpath(os.path.realpath(full), os.path.realpath(root)))
+        target = _resolve(root, path)
         if len(owners.get(target, ())) == 1:
             return next(iter(owners[target]))
     parent = os.path.dirname(path)
@@ -186,6 +186,17 @@ def _state_owner(root: Path, path: str, owners: dict[str, set[str]]) -> str | No
             return next(iter(owners[parent]))
         parent = os.path.dirname(parent)
     return None
+
+
+def _resolve(root: Path, path: str, hops: int = 8) -> str:
+    """Where a link inside root leads, as a path inside root (absolute links are read from root, not the host)."""
+    for _ in range(hops):
+        full = root / path.lstrip("/")
+        if not full.is_symlink():
+            break
+        link = os.readlink(full)
+        path = normalize(os.path.normpath(link if link.startswith("/") else os.path.join(os.path.dirname(path), link)))
+    return path
 
 
 def _add_requires(debian: dict[str, DebPackage], rpm_of: dict[str, str], packages: dict[str, RpmPackage]) -> None:
