@@ -5,7 +5,8 @@ its drop-in directories (/etc/dnf/libdnf5.conf.d, /usr/share/dnf5/libdnf.conf.d)
 root, before that file: the config below therefore sets every option that decides what gets
 installed, and empties the append lists (excludepkgs, includepkgs) a target image's drop-ins
 could fill. Paths given on the command line (cachedir) stay host paths; reposdir is prefixed with
-the root whatever its source, and is empty anyway.
+the root whatever its source, and is empty anyway; variables (/etc/dnf/vars) come from the root,
+as with dnf 4. Plugins of libdnf5 are off (plugins=False); dnf5's own command plugins load, unused.
 
 Output: the transaction table goes to stdout, progress to stderr, one line per finished bar when
 not on a terminal ("[ 5/24] Installing bash-0:5.2.37-1.azl4.noarch  100% | ..."); the bars'
