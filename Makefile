@@ -8,7 +8,7 @@ SAMPLE_REPO := $(BUILD)/sample-repo
 AZL_REPO := $(BUILD)/azl-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo testdistro demo demo-image test test-fast lint bench clean
+.PHONY: setup sample-repo testdistro dnf5-root demo demo-image test test-fast lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -20,6 +20,12 @@ sample-repo: setup
 # docs/testdistro.md). First build: a few minutes (mmdebstrap), then cached in /var/cache/azl-installer.
 testdistro: setup
 	@$(PY) -m sample.testdistro.build $(AZL_REPO)
+
+# The installer system the dnf5 payload tests find dnf5 on: a Debian sid root (mmdebstrap), cached in
+# /var/cache/azl-installer (first time about a minute, then instant); see tests/support/dnf5_root.py.
+# Root only, as the tests that use it (without root they skip).
+dnf5-root: setup
+	@if [ "$$(id -u)" = 0 ]; then $(PY) -m tests.support.dnf5_root >/dev/null; fi
 
 # The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
 # with a blank virtual disk and the installer on this terminal, then boot the installed disk.
@@ -51,7 +57,7 @@ test: test-fast
 	$(VENV)/bin/pytest -q -p no:cacheprovider -m vm tests
 
 # The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
-test-fast: setup sample-repo lint
+test-fast: setup sample-repo dnf5-root lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm" tests
 
 bench: sample-repo

@@ -18,6 +18,7 @@ from pathlib import Path
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.core.runner import RealRunner, Runner
 from installer.engine import Engine, InstallFailed
+from installer.payload import host_dnf
 from installer.plan import Plan, make_plan
 from installer.targetimage import attached_image, image_profile, planned_image_inventory
 from profiles import Profile
@@ -53,13 +54,13 @@ def plan_only(profile: Profile, image: Path | None, image_size: int | None) -> P
     """A plan that touches nothing: image mode needs no device, otherwise disks are only read."""
     if image is not None and image_size is not None:
         return make_plan(image_profile(profile, str(image)), planned_image_inventory(image, image_size),
-                         kernel_filesystems=_proc_filesystems())
+                         kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
     runner = RealRunner(EventBus())
     inventory = probe(runner)
     # As install() does: on the live ISO ext4 and vfat are modules nobody has loaded yet, and
     # without this the Review screen listed them as missing kernel features.
     _load_filesystem_modules(make_plan(profile, inventory), runner)
-    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems())
+    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
 
 
 def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
@@ -132,7 +133,7 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
                                     planned_image_inventory(options.image, size), runner)
             _confirm(preview, options.yes)
             device = stack.enter_context(attached_image(options.image, size, runner, events))
-            plan = make_plan(image_profile(profile, device), probe(runner, only=[device]))
+            plan = make_plan(image_profile(profile, device), probe(runner, only=[device]), dnf=host_dnf())
         else:
             plan = _checked_plan(profile, probe(runner), runner)
             _confirm(plan, options.yes)
@@ -158,7 +159,7 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
 def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Plan:
     plan = make_plan(profile, inventory)
     _load_filesystem_modules(plan, runner)
-    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems())
+    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
     if plan.blockers:
         raise Refused("; ".join(str(b) for b in plan.blockers))
     return plan

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
-from installer.payload.dnf import PayloadError, ProgressFn, describe_repository, run_dnf
+from installer.payload.dnf import PayloadError, ProgressFn, describe_repository, host_dnf, run_dnf
 from installer.payload.image import guess_format, unpack_image
 from profiles.model import Payload
 
-__all__ = ["PayloadError", "describe_payload", "install_payload"]
+__all__ = ["PayloadError", "describe_payload", "host_dnf", "install_payload"]
 
 # Share of the step's progress bar the image takes when dnf runs after it.
 _IMAGE_SHARE = 0.3
@@ -45,8 +45,8 @@ def install_payload(payload: Payload, root: Path, runner: Runner, events: EventB
         events.log("payload is empty: nothing installed", level="warning")
 
 
-def describe_payload(payload: Payload) -> list[str]:
-    """Human-readable lines for the install plan."""
+def describe_payload(payload: Payload, dnf: str | None = None) -> list[str]:
+    """Human-readable lines for the install plan; dnf names the installing machine's dnf, if known."""
     lines: list[str] = []
     if payload.image is not None:
         fmt = payload.image.format or guess_format(payload.image.path) or "unknown format"
@@ -65,5 +65,7 @@ def describe_payload(payload: Payload) -> list[str]:
             line += "; excluding " + ", ".join(payload.exclude)
         if payload.install_weak_deps:
             line += "; with weak dependencies"
+        if dnf:
+            line += f"; using {dnf}"
         lines.append(line)
     return lines or ["nothing to install: the payload is empty"]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from installer.core.events import EventBus
 from installer.core.runner import CommandError, Runner
-from installer.payload.dnf import PayloadError, ProgressFn
+from installer.payload.dnfbase import PayloadError, ProgressFn
 from profiles.model import RootImage
 
 ImageFormat = Literal["tar", "squashfs"]

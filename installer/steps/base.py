@@ -35,6 +35,9 @@ class PlanContext:
     # Whether that machine's kernel has device-mapper; None: ask this host (/proc/misc). A dry-run's
     # recorded machine says it itself.
     device_mapper: bool | None = None
+    # The dnf that machine would install the payload with ("dnf5", "dnf 4"); None: not known (a dry-run,
+    # a plan only shown), or no dnf there.
+    dnf: str | None = None
 
     @property
     def firmware(self) -> Firmware:

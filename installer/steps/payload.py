@@ -12,7 +12,7 @@ class PayloadStep(Step):
     doing = "installing software"
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
-        return tuple(describe_payload(plan.profile.payload))
+        return tuple(describe_payload(plan.profile.payload, plan.dnf))
 
     def run(self, ctx: InstallContext) -> None:
         install_payload(ctx.profile.payload, ctx.root, ctx.runner, ctx.events, ctx.workdir)

@@ -1,4 +1,7 @@
-"""The dnf half of the payload step, against recorded dnf output (no root, no real dnf)."""
+"""The dnf half of the payload step with dnf 4, against recorded dnf output (no root, no real dnf).
+
+A RecordingRunner answers `dnf5 --version` with nothing, so these runs take the dnf 4 dialect;
+test_payload_dnf5.py has dnf5's, and both dialects' recorded failures side by side."""
 
 from __future__ import annotations
 
@@ -11,14 +14,13 @@ from installer.core.runner import RecordingRunner, Reply
 from installer.payload import PayloadError, describe_payload, install_payload
 from installer.payload.dnf import (
     COMPS_REPO_ID,
-    DnfOutput,
     comps_path,
-    dnf_env,
     package_name,
     prepare,
     repo_url,
     run_dnf,
 )
+from installer.payload.dnf4 import Dnf4
 from profiles.model import Payload, Repository, RootImage
 
 SAMPLE = Repository("sample", "file:///srv/sample", gpgcheck=False)
@@ -142,7 +144,8 @@ def test_argv_is_one_transaction_with_per_repo_signature_checks(tmp_path: Path) 
     runner = RecordingRunner()
     run_dnf(payload, root, runner, EventBus(), work)
 
-    assert runner.calls[0] == ("createrepo_c", "-q", "-g", str(comps_path()), str(work / "comps-repo"))
+    assert runner.calls[0] == ("dnf5", "--version")  # empty answer: not dnf5, so dnf 4
+    assert runner.calls[1] == ("createrepo_c", "-q", "-g", str(comps_path()), str(work / "comps-repo"))
     assert dnf_call(runner) == (
         "dnf",
         "-y",
@@ -178,7 +181,7 @@ def test_packages_only_need_no_comps_repository(tmp_path: Path) -> None:
     runner = RecordingRunner()
     run_dnf(payload, tmp_path / "root", runner, EventBus(), tmp_path / "work")
     argv = dnf_call(runner)
-    assert len(runner.calls) == 1
+    assert [c[0] for c in runner.calls] == ["dnf5", "dnf"]  # which dnf, then dnf 4's one transaction
     assert not any(COMPS_REPO_ID in a for a in argv)
     assert "--setopt=install_weak_deps=True" in argv
     assert "--releasever=4.1" in argv
@@ -188,9 +191,10 @@ def test_packages_only_need_no_comps_repository(tmp_path: Path) -> None:
 def test_workdir_pins_rpm_dbpath_and_config(tmp_path: Path) -> None:
     setup = prepare(Payload(groups=("core",)), tmp_path, RecordingRunner())
     assert (setup.home / ".rpmmacros").read_text() == "%_dbpath /usr/lib/sysimage/rpm\n"
-    assert dnf_env(setup) == {"HOME": str(tmp_path / "home")}
+    assert Dnf4("dnf").env(setup) == {"HOME": str(tmp_path / "home")}
     config = setup.config.read_text()
-    for line in ("persistdir=/var/lib/dnf", "logdir=/var/log", "plugins=False", "reposdir=", "gpgcheck=True"):
+    for line in ("persistdir=/var/lib/dnf", "logdir=/var/log", "plugins=False", "reposdir=", "gpgcheck=True",
+                 "best=False"):
         assert line in config.splitlines()
     assert setup.comps_repo == tmp_path / "comps-repo"
 
@@ -226,7 +230,7 @@ def test_failed_post_scriptlet_raises_although_dnf_exits_zero(tmp_path: Path) ->
 
 
 def test_exit_127_names_the_missing_shell() -> None:
-    out = DnfOutput(lambda fraction, message: None)
+    out = Dnf4("dnf").output(lambda fraction, message: None)
     for line in [
         "  Running scriptlet: systemd-255-1.azl4.noarch                             4/10",
         "warning: %post(systemd-255-1.azl4.noarch) scriptlet failed, exit status 127",
@@ -367,7 +371,7 @@ def test_install_payload_unpacks_the_image_before_dnf(tmp_path: Path) -> None:
     payload = Payload(repositories=(SAMPLE,), groups=("azure-agents",), image=RootImage(str(image)))
     install_payload(payload, root, runner, events, tmp_path / "work")
 
-    assert [c[0] for c in runner.calls] == ["tar", "createrepo_c", "dnf"]
+    assert [c[0] for c in runner.calls] == ["tar", "dnf5", "createrepo_c", "dnf"]
     fractions = [e.fraction or 0.0 for e in seen if e.kind == "step-progress"]
     assert fractions == sorted(fractions)
     assert fractions[0] == 0.0
@@ -397,4 +401,8 @@ def test_describe_payload() -> None:
     assert describe_payload(Payload()) == ["nothing to install: the payload is empty"]
     assert describe_payload(Payload(image=RootImage("/img", format="squashfs"))) == [
         "unpack root image /img (squashfs)"
+    ]
+    # The plan names the installing machine's dnf when it knows it (installer.session asks host_dnf()).
+    assert describe_payload(Payload(repositories=(SAMPLE,), packages=("vim",)), "dnf5") == [
+        "dnf: packages vim; from repositories sample (file:///srv/sample, signatures not checked); using dnf5"
     ]
