@@ -18,7 +18,7 @@ from profiles import Profile
 
 class EarlyConfigStep(Step):
     id = "early-config"
-    title = "Write fstab and the kernel command line for the packages' scriptlets"
+    title = "Write fstab and the kernel command line"
     doing = "writing fstab and the kernel command line"
 
     def applies(self, profile: Profile) -> bool:

@@ -85,12 +85,19 @@ def build_repo(rec: recipe.Recipe, cache_dir: Path, work: Path) -> Path:
     kernel_versions = [p.name for p in (root / "usr/lib/modules").iterdir()]
     packages["kernel"].posttrans = "\n".join(f"/usr/sbin/depmod -a {v}" for v in kernel_versions)
     packages["setup"].lua_posttrans = _setup_owners(root, packages["setup"].paths)
+    # As Fedora's glibc: the loader's cache follows every library a transaction adds (dracut reads it to
+    # find libraries that programs open at run time, such as udev's libkmod).
+    packages["glibc"].file_trigger = ("/usr/lib /usr/lib64", "/usr/sbin/ldconfig")
+    left_out = packages["filesystem"].left_out
+    _say(f"left out {len(left_out)} files that maintainer scripts made and no package explains: "
+         + ", ".join(sorted(left_out)[:12]) + (" ..." if len(left_out) > 12 else ""))
     _say(f"{len(packages)} packages from {sum(len(p.debian) for p in packages.values())} Debian packages")
     partial = repo.with_name(f".partial-{os.getpid()}-{repo.name}")
     shutil.rmtree(partial, ignore_errors=True)
     build_all(packages, root, work, partial / "Packages", _say)
     subprocess.run(["createrepo_c", "-q", "-g", str(comps_file()), str(partial)], check=True)
     (partial / STAMP).write_text(key + "\n")
+    (partial / ".left-out").write_text("".join(f"{path}\n" for path in sorted(left_out)))
     os.replace(partial, repo)
     for old in cache_dir.glob("testdistro-repo-*"):
         if old != repo:

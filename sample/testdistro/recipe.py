@@ -42,6 +42,7 @@ RENAMES: dict[str, tuple[str, ...]] = {
     "grub2-efi-x64": ("grub-efi-amd64-signed",),
     "grub2-efi-x64-modules": ("grub-efi-amd64-bin", "grub-efi-amd64-unsigned"),
     "shim-x64": ("shim-signed", "shim-unsigned", "shim-helpers-amd64-signed", "shim-signed-common"),
+    "systemd": ("systemd", "systemd-sysv"),  # Fedora's systemd has poweroff, reboot, halt and /sbin/init
     "systemd-udev": ("udev", "systemd-cryptsetup"),
     "selinux-policy-targeted": ("selinux-policy-default",),
     "WALinuxAgent": ("waagent",),
@@ -113,6 +114,15 @@ STATE_OWNERS = (
     ("/etc/passwd", "setup"), ("/etc/group", "setup"), ("/etc/shadow", "setup"), ("/etc/gshadow", "setup"),
     ("/etc/subuid", "setup"), ("/etc/subgid", "setup"), ("/etc/shells", "setup"), ("/root/", "setup"),
     ("/etc/selinux/", "selinux-policy-targeted"), ("/var/lib/selinux/", "selinux-policy-targeted"),
+    ("/etc/hosts", "setup"), ("/etc/networks", "setup"), ("/etc/mtab", "filesystem"),
+    # Written by postinsts from templates the packages carry (pam-auth-update, ucf, base-files):
+    ("/etc/pam.d/common-", "libpam-runtime"), ("/etc/environment", "libpam-modules"),
+    ("/etc/security/opasswd", "libpam-modules"), ("/etc/nsswitch.conf", "base-files"), ("/etc/profile", "base-files"),
+    ("/etc/inputrc", "readline-common"), ("/etc/motd", "base-files"), ("/etc/ssh/sshd_config", "openssh-server"),
+    ("/etc/ca-certificates.conf", "ca-certificates"), ("/etc/ssl/certs/", "ca-certificates"),
+    ("/etc/modules", "kmod"), ("/usr/lib/udev/hwdb.bin", "systemd-udev"),
+    ("/var/lib/systemd/catalog/database", "systemd"), ("/etc/python3/", "python3"),
+    ("/var/lib/python/python3.13_installed", "python3.13"),
 )  # fmt: skip
 # Debian names the policy "default"; Azure Linux (and Fedora) "targeted".
 PATH_RENAMES = (("/etc/selinux/default", "/etc/selinux/targeted"),

@@ -94,6 +94,8 @@ def spec(pkg: RpmPackage, files: list[str]) -> str:
     ]  # fmt: skip
     if pkg.posttrans:
         head += ["", "%posttrans", pkg.posttrans]
+    if pkg.file_trigger:
+        head += ["", f"%transfiletriggerin -- {pkg.file_trigger[0]}", pkg.file_trigger[1]]
     if pkg.lua_posttrans:
         head += ["", "%posttrans -p <lua>", pkg.lua_posttrans]
     return "\n".join([*head, "", "%files", *files, ""])

@@ -43,6 +43,8 @@ class RpmPackage:
     provides: set[str] = field(default_factory=set)
     posttrans: str | None = None
     lua_posttrans: str | None = None  # runs without /bin/sh (for what is installed before any shell)
+    file_trigger: tuple[str, str] | None = None  # (directories, script): runs once a transaction touched them
+    left_out: list[str] = field(default_factory=list)  # (filesystem only) state no package explains
 
 
 def normalize(path: str) -> str:
@@ -158,9 +160,13 @@ def split(root: Path, added: dict[str, str]) -> dict[str, RpmPackage]:
             chosen = "filesystem"  # shared by several packages
         else:
             chosen = _state_owner(root, path, owners) or ("filesystem" if is_dir else "")
-        if chosen:
+        if chosen in packages:
             packages[chosen].paths.add(path)
+        else:
+            packages["filesystem"].left_out.append(path)
 
+    # Mount points and scratch directories: their contents are dropped, the (empty) directories stay.
+    packages["filesystem"].paths.update(d for d in recipe.SKELETON_DIRS if (root / d.lstrip("/")).is_dir())
     _add_requires(debian, rpm_of, packages)
     for name, provides in recipe.PROVIDES.items():
         if name in packages:
@@ -180,6 +186,12 @@ def _state_owner(root: Path, path: str, owners: dict[str, set[str]]) -> str | No
         target = _resolve(root, path)
         if len(owners.get(target, ())) == 1:
             return next(iter(owners[target]))
+    if "/__pycache__/" in path:
+        # /usr/lib/python3.13/__pycache__/os.cpython-313.pyc belongs with /usr/lib/python3.13/os.py
+        directory, _, compiled = path.partition("/__pycache__/")
+        source = f"{directory}/{compiled.split('.', 1)[0]}.py"
+        if len(owners.get(source, ())) == 1:
+            return next(iter(owners[source]))
     parent = os.path.dirname(path)
     while parent not in ("/", ""):
         if len(owners.get(parent, ())) == 1:

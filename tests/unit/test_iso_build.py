@@ -184,7 +184,7 @@ def test_iso_tree_layout(tmp_path: Path) -> None:
     assert (tree / "repo/repodata/repomd.xml").is_file()
     assert not (tree / "repo/.sample-repo-stamp").exists()
     assert sorted(p.name for p in (tree / "profiles").iterdir()) == [
-        "azl-vm-uefi.yaml", "vm-bios.yaml", "vm-cloudinit.yaml", "vm-uefi.yaml"]
+        "azl-vm-bios.yaml", "azl-vm-uefi.yaml", "vm-bios.yaml", "vm-cloudinit.yaml", "vm-uefi.yaml"]
     cfg = (tree / "boot/grub/grub.cfg").read_text()
     assert "inst.profile=/profiles/vm-uefi.yaml" in cfg and "inst.profile=/profiles/vm-bios.yaml" in cfg
 

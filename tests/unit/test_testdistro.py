@@ -91,6 +91,8 @@ def _root(tmp_path: Path) -> Path:
     wants.mkdir(parents=True)
     (wants / "walinuxagent.service").symlink_to("/usr/lib/systemd/system/walinuxagent.service")
     (root / "etc/machine-id").write_text("0123\n")
+    (root / "var/tmp").mkdir(parents=True)
+    (root / "var/tmp/leftover").write_text("scratch")
     return root
 
 
@@ -130,12 +132,12 @@ def test_state_that_scripts_made_goes_to_the_package_that_explains_it(tmp_path: 
     assert "/usr/lib/python3/dist-packages/azurelinuxagent/__pycache__/a.cpython-313.pyc" in agent
     assert "/etc/systemd/system/multi-user.target.wants/walinuxagent.service" in agent
     everything = set().union(*(p.paths for p in packages.values()))
-    assert "/etc/machine-id" not in everything and not any(p.startswith("/var/lib/dpkg") for p in everything)
+    assert "/etc/machine-id" not in everything and "/var/tmp/leftover" not in everything and not any(p.startswith("/var/lib/dpkg") for p in everything)
 
 
 def test_shared_directories_and_essential_packages(tmp_path: Path) -> None:
     packages = split(_root(tmp_path), {"/bin": "filesystem"})
-    assert {"/usr", "/usr/share", "/usr/lib", "/usr/bin", "/bin"} <= packages["filesystem"].paths
+    assert {"/usr", "/usr/share", "/usr/lib", "/usr/bin", "/bin", "/var/tmp"} <= packages["filesystem"].paths
     assert "/usr/share/base-files" in packages["base-files"].paths  # one owner: stays with it
     # Debian never states a dependency on an Essential package: basesystem does, and everything needs it.
     assert "bash" in packages["basesystem"].requires

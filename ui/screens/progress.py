@@ -121,6 +121,9 @@ class ProgressScreen(StepScreen):
         for node in self.query(".failed"):
             node.display = True
         self.query_one("#continue", Button).focus()
+        # The errors and the bundle row took rows from the log: show its end (the failing step's lines) again.
+        log_view = self.query_one("#log", RichLog)
+        self.call_after_refresh(log_view.scroll_end, animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "continue" and self.outcome is not None:
