@@ -29,13 +29,14 @@ dnf5-root: setup
 
 # The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
 # with a blank virtual disk and the installer on this terminal, then boot the installed disk.
-# On a terminal the installer is interactive; without one it installs the vm-uefi profile.
+# On a terminal the installer is interactive; without one it installs the azl-vm-uefi profile: the
+# Azure Linux-shaped test distribution through dnf, SELinux enforcing (docs/testdistro.md).
 demo: iso
 	@if [ -t 0 ]; then \
 	  $(VENV)/bin/azl-installer vm --iso $(BUILD)/azl-installer.iso --workdir $(BUILD)/vm; \
 	else \
 	  $(VENV)/bin/azl-installer vm --iso $(BUILD)/azl-installer.iso --workdir $(BUILD)/vm \
-	    --profile iso/profiles/vm-uefi.yaml --timeout 1800; \
+	    --profile iso/profiles/azl-vm-uefi.yaml --timeout 2400; \
 	fi
 
 # Quick look without QEMU: the sample profile into a fresh 4 GiB disk image file on this host.
@@ -60,8 +61,9 @@ test: test-fast
 test-fast: setup sample-repo dnf5-root lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm" tests
 
-bench: sample-repo
+bench: sample-repo testdistro dnf5-root
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench_testdistro
 	$(PY) -m tests.bench_ui
 	$(PY) -m tests.bench_vm
 

@@ -82,7 +82,7 @@ def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: E
     assert not [p for p in written if "pa55-SECRET-word" in p.read_text()]
     assert "pa55-SECRET-word" not in done.stderr + done.stdout
     kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
-    assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == 8  # storage .. finish, selinux-relabel off
+    assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == 8  # selinux-relabel off
     assert any(json.loads(line).get("message", "").startswith("installing ")
                for line in events.read_text().splitlines())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from installer.plan import effective_profile
+from profiles import load_profile
 from sample.testdistro.rpms import _quote, spec
 from sample.testdistro.split import normalize, rpm_name_of, rpm_version, split
 
@@ -91,6 +93,7 @@ def _root(tmp_path: Path) -> Path:
     wants.mkdir(parents=True)
     (wants / "walinuxagent.service").symlink_to("/usr/lib/systemd/system/walinuxagent.service")
     (root / "etc/machine-id").write_text("0123\n")
+    (root / "build-stamp").write_text("built\n")
     (root / "var/tmp").mkdir(parents=True)
     (root / "var/tmp/leftover").write_text("scratch")
     return root
@@ -132,12 +135,15 @@ def test_state_that_scripts_made_goes_to_the_package_that_explains_it(tmp_path: 
     assert "/usr/lib/python3/dist-packages/azurelinuxagent/__pycache__/a.cpython-313.pyc" in agent
     assert "/etc/systemd/system/multi-user.target.wants/walinuxagent.service" in agent
     everything = set().union(*(p.paths for p in packages.values()))
-    assert "/etc/machine-id" not in everything and "/var/tmp/leftover" not in everything and not any(p.startswith("/var/lib/dpkg") for p in everything)
+    assert "/etc/machine-id" not in everything and "/var/tmp/leftover" not in everything
+    assert not any(p.startswith("/var/lib/dpkg") for p in everything)
+    assert packages["filesystem"].left_out == ["/build-stamp"]  # made by the build, explained by no package
 
 
 def test_shared_directories_and_essential_packages(tmp_path: Path) -> None:
     packages = split(_root(tmp_path), {"/bin": "filesystem"})
     assert {"/usr", "/usr/share", "/usr/lib", "/usr/bin", "/bin", "/var/tmp"} <= packages["filesystem"].paths
+
     assert "/usr/share/base-files" in packages["base-files"].paths  # one owner: stays with it
     # Debian never states a dependency on an Essential package: basesystem does, and everything needs it.
     assert "bash" in packages["basesystem"].requires
@@ -153,3 +159,14 @@ def test_spec_installs_setup_first_and_declares_no_automatic_dependencies(tmp_pa
     assert "AutoReqProv: no" in text and "Requires(pre): setup" in text and "Requires: glibc" in text
     assert "%posttrans\n/usr/sbin/depmod -a 6.12" in text and "Release: 1.azl4" in text
     assert "Requires(pre)" not in spec(packages["setup"], [])
+
+
+def test_the_iso_profiles_for_the_test_distribution_install_its_boot_chain() -> None:
+    profiles = Path(__file__).resolve().parents[2] / "iso" / "profiles"
+    chains = {"azl-vm-uefi.yaml": {"grub2-efi-x64", "shim-x64"}, "azl-vm-bios.yaml": {"grub2-pc"}}
+    for name, chain in chains.items():
+        profile = effective_profile(load_profile(profiles / name))
+        assert profile.payload.image is None and profile.payload.groups == ("core", "azure-vm-server")
+        assert profile.system.selinux == "enforcing" and profile.cloud_init.user_data
+        wanted = chain | {"grub2-tools", "dracut", "selinux-policy-targeted", "policycoreutils", "WALinuxAgent"}
+        assert wanted <= set(profile.payload.packages), name
