@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from installer.core.files import inside, write_file
 from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.selinux import label
 from profiles import dump_profile
 
 TARGET_LOG_DIR = "/var/log/azl-installer"
@@ -44,4 +45,5 @@ class FinishStep(Step):
         for path in ctx.host_logs:
             if path.exists():
                 write_file(ctx.root, f"{TARGET_LOG_DIR}/{path.name}", path.read_bytes(), mode=0o600)
+        label(ctx, [TARGET_LOG_DIR])  # written after the selinux-relabel step
         unmount(ctx)

@@ -8,10 +8,16 @@ first boot needs no /.autorelabel and no extra reboot.
 
 from __future__ import annotations
 
-from installer.core.chroot import in_target
 from installer.steps.base import InstallContext, PlanContext, Step
-from installer.steps.selinux import policy_type, relabel_argv
+from installer.steps.selinux import label, policy_type, relabel_argv
 from profiles import Profile
+from storage.layout import StoragePlan
+
+
+def labelled_mounts(storage: StoragePlan) -> list[str]:
+    """/ and every mount point of the layout whose filesystem holds labels (not the vfat ESP)."""
+    mounts = [mount for mount, part, _, _ in storage.mounts() if part.filesystem != "vfat"]
+    return ["/", *(m for m in mounts if m != "/")]
 
 
 class RelabelStep(Step):
@@ -23,14 +29,15 @@ class RelabelStep(Step):
         return profile.system.selinux != "disabled"
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
-        return ("chroot TARGET " + " ".join(relabel_argv("<SELINUXTYPE>")),
-                "SELINUXTYPE from the target's /etc/selinux/config; skipped when the payload has no policy")
+        return ("chroot TARGET " + " ".join(relabel_argv("<SELINUXTYPE>", labelled_mounts(plan.storage))),
+                "SELINUXTYPE from the target's /etc/selinux/config; skipped when the payload has no policy",
+                "the finish step labels the logs it saves the same way")
 
     def run(self, ctx: InstallContext) -> None:
-        policy = policy_type(ctx.root)
+        paths, policy = labelled_mounts(ctx.storage), policy_type(ctx.root)
         if policy is None:
             ctx.events.log("no SELinux policy in the target: nothing to label", level="warning")
             return
-        ctx.events.progress(0.1, f"setfiles with the target's {policy} policy")
-        ctx.runner.run(in_target(ctx.root, relabel_argv(policy)))
+        ctx.events.progress(0.1, f"setfiles with the target's {policy} policy: {' '.join(paths)}")
+        label(ctx, paths)
         ctx.events.progress(1.0, "every file labelled")

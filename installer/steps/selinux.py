@@ -10,8 +10,10 @@ on its own gets `selinux=0` when the profile says disabled.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from installer.core.chroot import in_target
 from installer.core.files import read_file, write_file
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from profiles import Profile
@@ -87,8 +89,19 @@ class SelinuxStep(Step):
         ctx.events.progress(1.0, f"SELinux {mode}; kernel arguments: {' '.join(arguments) or 'none needed'}")
 
 
-def relabel_argv(policy: str) -> list[str]:
-    """setfiles over the whole target from its own policy; the ESP (vfat: no labels) and the
-    installer's bind mounts left out."""
+def relabel_argv(policy: str, paths: Sequence[str] = ("/",)) -> list[str]:
+    """setfiles over paths of the target from its own policy; the ESP (vfat: no labels) and the
+    installer's bind mounts left out. setfiles does not cross into other filesystems: each mount point
+    of the target must be named (seen: a separate /boot stayed unlabelled when only / was given)."""
     return ["setfiles", "-F", "-e", "/proc", "-e", "/sys", "-e", "/dev", "-e", "/run", "-e", "/boot/efi",
-            f"/etc/selinux/{policy}/contexts/files/file_contexts", "/"]
+            f"/etc/selinux/{policy}/contexts/files/file_contexts", *paths]
+
+
+def label(ctx: InstallContext, paths: Sequence[str]) -> bool:
+    """Label paths with the target's own policy, when the profile wants SELinux and the target has a
+    policy; False when nothing was done."""
+    policy = policy_type(ctx.root)
+    if ctx.profile.system.selinux == "disabled" or policy is None:
+        return False
+    ctx.runner.run(in_target(ctx.root, relabel_argv(policy, paths)))
+    return True

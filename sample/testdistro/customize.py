@@ -55,6 +55,11 @@ def selinux(root: Path) -> dict[str, str]:
         if (root / old.lstrip("/")).is_dir():
             os.rename(root / old.lstrip("/"), root / new.lstrip("/"))
     _write(root, "/etc/selinux/config", recipe.SELINUX_CONFIG)
+    # The module goes into the policy store and the compiled policy with the root's own semodule.
+    module = f"/tmp/{recipe.SELINUX_MODULE_NAME}.cil"
+    _write(root, module, recipe.SELINUX_MODULE)
+    subprocess.run(["chroot", str(root), "semodule", "-i", module], check=True, capture_output=True)
+    (root / module.lstrip("/")).unlink()
     return {"/etc/selinux/config": "selinux-policy-targeted"}
 
 

@@ -87,6 +87,21 @@ HOME_URL="https://aka.ms/azurelinux"
 
 # The policy is Debian's reference policy, installed under Azure Linux's policy name.
 SELINUX_CONFIG = "SELINUX=enforcing\nSELINUXTYPE=targeted\n"
+# Gaps of Debian 13's reference policy against its own systemd 257 and cloud-init, each seen as a denial
+# when the test distribution booted enforcing (Fedora's and Azure Linux's policy allow these). Not about
+# labels: the installer's files carry the contexts the policy's own file_contexts give them.
+SELINUX_MODULE_NAME = "azl-testdistro"
+SELINUX_MODULE = """
+; cloud-init's generator (ds-identify) reads the NoCloud seed in /var/lib/cloud and makes /run/cloud-init
+(allow systemd_generator_t var_lib_t (dir (getattr search open read)))
+(allow systemd_generator_t var_lib_t (file (getattr open read)))
+(allow systemd_generator_t var_lib_t (lnk_file (getattr read)))
+(allow systemd_generator_t var_run_t (dir (getattr search write add_name create)))
+; agetty looks for systemd credentials in /run/credentials
+(allow getty_t tmpfs_t (dir (search)))
+; journalctl started by a service
+(allow systemd_journal_init_t var_log_t (dir (search)))
+"""
 
 # Monolithic GRUB EFI image, as Fedora and Azure Linux build theirs: no module directory on the ESP,
 # and a prefix naming the vendor directory whose grub.cfg (written by the installer) points at /boot.

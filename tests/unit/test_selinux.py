@@ -9,6 +9,7 @@ from installer.plan import effective_profile
 from installer.steps.relabel import RelabelStep
 from installer.steps.selinux import SelinuxStep, kernel_arguments, selinux_by_default, with_mode
 from profiles import profile_from_text
+from tests.support.engine import recorded
 from tests.support.steps import step_context
 
 DEBIAN_KERNEL = ('CONFIG_SECURITY_SELINUX=y\n'
@@ -81,3 +82,20 @@ def test_policy_packages_join_only_a_dnf_built_system() -> None:
     off = effective_profile(profile_from_text(DNF_PROFILE + "system: {selinux: disabled}\n"))
     assert "selinux-policy-targeted" not in off.payload.packages
     assert not RelabelStep().applies(off)
+
+
+def test_every_labelled_filesystem_is_named_and_the_saved_logs_are_labelled_too(tmp_path: Path) -> None:
+    def dnf_installs(root: Path) -> None:
+        (root / "etc/selinux").mkdir(parents=True)
+        (root / "etc/selinux/config").write_text("SELINUX=permissive\nSELINUXTYPE=targeted\n")
+
+    profile = DNF_PROFILE.replace("path: /dev/vda", "path: DISK") + "bootloader: {enabled: false}\n"
+    run = recorded(tmp_path, profile, on_dnf=dnf_installs)
+    run.engine.run()
+    setfiles = [c for c in run.runner.calls if c[:3] == ("chroot", str(run.root), "setfiles")]
+    file_contexts = "/etc/selinux/targeted/contexts/files/file_contexts"
+    # setfiles stays on one filesystem: / and /boot are each named; the vfat ESP is not.
+    assert setfiles[0][setfiles[0].index(file_contexts) + 1:] == ("/", "/boot")
+    assert setfiles[1][-1] == "/var/log/azl-installer" and len(setfiles) == 2  # the finish step's logs
+    started = [e.step for e in run.seen if e.kind == "step-started"]
+    assert started.index("selinux-relabel") == len(started) - 2  # just before finish

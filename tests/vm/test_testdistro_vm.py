@@ -52,7 +52,12 @@ def _check(report: dict[str, list[str]]) -> None:
     assert "failed" not in report, report["failed"]
     assert report["state"] == ["running"], report
     assert report["cloud-init"] == ["status: done"], report
+    # What the NoCloud seed asked for: the file, the user with its key, the command (run after both).
     assert report["seeded"] == ["written by cloud-init from the azl-installer seed"], report
+    assert report["seeduser"] == ["seeduser:/home/seeduser:/bin/bash"], report
+    assert report["seedkey"][0].endswith("seed@azl-installer"), report
+    assert report["runcmd"] == ["runcmd ran as root for /home/seeduser"], report
+    assert [line for line in report.get("cloud-init-log", []) if "[WARNING]" not in line] == [], report
     assert set(report["rpm"]) >= ALWAYS | BOOT_CHAIN["uefi"] | BOOT_CHAIN["bios"], report["rpm"]
     # Labelled at install time: nothing left for restorecon, and no denial at boot.
     assert "relabel" not in report, report["relabel"]
