@@ -32,7 +32,12 @@ DEBIAN_PACKAGES = (
     "xfsprogs", "dosfstools", "rpm", "dnf", "procps", "iproute2", "passwd", "login", "util-linux",
     "vim-tiny", "less", "tmux", "tar", "rsync", "auditd", "cloud-guest-utils", "hyperv-daemons",
     "azure-vm-utils", "kmod", "zstd", "ca-certificates", "tzdata", "kbd", "netbase", "iputils-ping", "python3",
+    "python3-selinux",
 )  # fmt: skip
+
+# Requires Azure Linux's packages have that Debian's do not: Fedora's cloud-init requires the SELinux
+# bindings, with which it labels every file it writes (without them its files keep the wrong type).
+EXTRA_REQUIRES: dict[str, tuple[str, ...]] = {"cloud-init": ("python3-selinux",)}
 
 # Azure Linux name -> the Debian packages whose files it carries. A Debian package appears once.
 RENAMES: dict[str, tuple[str, ...]] = {
@@ -93,7 +98,7 @@ SELINUX_CONFIG = "SELINUX=enforcing\nSELINUXTYPE=targeted\n"
 # (their denials are still logged, with permissive=1, and the VM test reads them). Not about labels:
 # the installer's files carry the contexts the policy's own file_contexts give them.
 SELINUX_PERMISSIVE = ("systemd_generator_t", "getty_t", "syslogd_t", "systemd_modules_load_t",
-                      "systemd_tmpfiles_t", "systemd_journal_init_t", "auditd_t", "auditctl_t")
+                      "systemd_tmpfiles_t", "systemd_journal_init_t", "auditd_t", "auditctl_t", "useradd_t")
 SELINUX_MODULE_NAME = "azl-testdistro"
 SELINUX_MODULE = "".join(f"(typepermissive {domain})\n" for domain in SELINUX_PERMISSIVE) + """
 ; cloud-init's generator (ds-identify) reads the NoCloud seed in /var/lib/cloud and makes /run/cloud-init
@@ -119,7 +124,7 @@ GRUB_EFI_MODULES = (
 # Debian state that must not travel into packages: it is made per machine (host keys, machine-id),
 # belongs to dpkg/apt/debconf, or is rebuilt by the installer (initramfs images, boot links).
 DROPPED_PREFIXES = (
-    "/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log", "/var/lib/ucf", "/var/lib/systemd/deb-systemd",
+    "/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log/apt", "/var/log/dpkg.log", "/var/lib/ucf", "/var/lib/systemd/deb-systemd",
     "/etc/ssh/ssh_host_", "/etc/machine-id", "/var/lib/dbus/machine-id", "/boot/initrd.img", "/initrd.img",
     "/vmlinuz", "/etc/resolv.conf", "/var/lib/shells.state", "/var/lib/wtmpdb", "/etc/rcS.d", "/etc/rc0.d",
     "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/apt",

@@ -123,7 +123,8 @@ def _walk(root: Path) -> Iterable[str]:
         # Links to directories are entries, not places to descend into.
         for name in [d for d in kept if os.path.islink(os.path.join(current, d))] + files:
             path = os.path.join(rel, name)
-            if not _dropped(path):
+            # Logs of the build are left out; the directories packages keep logs in stay (auditd needs its own).
+            if not _dropped(path) and not path.startswith("/var/log/"):
                 yield path
         dirs[:] = [d for d in kept if not os.path.islink(os.path.join(current, d))]
         for name in dirs:
@@ -168,6 +169,9 @@ def split(root: Path, added: dict[str, str]) -> dict[str, RpmPackage]:
     # Mount points and scratch directories: their contents are dropped, the (empty) directories stay.
     packages["filesystem"].paths.update(d for d in recipe.SKELETON_DIRS if (root / d.lstrip("/")).is_dir())
     _add_requires(debian, rpm_of, packages)
+    for name, requires in recipe.EXTRA_REQUIRES.items():
+        if name in packages:
+            packages[name].requires.update(requires)
     for name, provides in recipe.PROVIDES.items():
         if name in packages:
             packages[name].provides.update(provides)

@@ -58,7 +58,7 @@ LISTS = {
     "libc6": ["/usr", "/usr/lib", "/usr/lib/libc.so.6"],
     "waagent": ["/usr", "/usr/lib", "/usr/lib/python3", "/usr/lib/python3/dist-packages",
                 "/usr/lib/python3/dist-packages/azurelinuxagent", "/usr/lib/python3/dist-packages/azurelinuxagent/a.py",
-                "/usr/lib/systemd/system/walinuxagent.service"],
+                "/usr/lib/systemd/system/walinuxagent.service", "/var/log/waagent"],
     "python3": ["/usr", "/usr/bin", "/usr/bin/python3"],
     "systemd": ["/usr", "/usr/lib", "/usr/lib/systemd", "/usr/lib/systemd/system"],
 }
@@ -94,6 +94,7 @@ def _root(tmp_path: Path) -> Path:
     (wants / "walinuxagent.service").symlink_to("/usr/lib/systemd/system/walinuxagent.service")
     (root / "etc/machine-id").write_text("0123\n")
     (root / "build-stamp").write_text("built\n")
+    (root / "var/log/waagent/waagent.log").write_text("a log of the build\n")
     (root / "var/tmp").mkdir(parents=True)
     (root / "var/tmp/leftover").write_text("scratch")
     return root
@@ -134,6 +135,7 @@ def test_state_that_scripts_made_goes_to_the_package_that_explains_it(tmp_path: 
     agent = packages["WALinuxAgent"].paths
     assert "/usr/lib/python3/dist-packages/azurelinuxagent/__pycache__/a.cpython-313.pyc" in agent
     assert "/etc/systemd/system/multi-user.target.wants/walinuxagent.service" in agent
+    assert "/var/log/waagent" in agent and "/var/log/waagent/waagent.log" not in agent  # its directory, no log
     everything = set().union(*(p.paths for p in packages.values()))
     assert "/etc/machine-id" not in everything and "/var/tmp/leftover" not in everything
     assert not any(p.startswith("/var/lib/dpkg") for p in everything)
