@@ -124,7 +124,8 @@ GRUB_EFI_MODULES = (
 # Debian state that must not travel into packages: it is made per machine (host keys, machine-id),
 # belongs to dpkg/apt/debconf, or is rebuilt by the installer (initramfs images, boot links).
 DROPPED_PREFIXES = (
-    "/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log/apt", "/var/log/dpkg.log", "/var/lib/ucf", "/var/lib/systemd/deb-systemd",
+    "/var/lib/dpkg", "/var/lib/apt", "/var/cache", "/var/log/apt", "/var/log/dpkg.log", "/var/lib/ucf",
+    "/var/lib/systemd/deb-systemd",
     "/etc/ssh/ssh_host_", "/etc/machine-id", "/var/lib/dbus/machine-id", "/boot/initrd.img", "/initrd.img",
     "/vmlinuz", "/etc/resolv.conf", "/var/lib/shells.state", "/var/lib/wtmpdb", "/etc/rcS.d", "/etc/rc0.d",
     "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/apt",
