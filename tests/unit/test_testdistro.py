@@ -169,6 +169,6 @@ def test_the_iso_profiles_for_the_test_distribution_install_its_boot_chain() -> 
     for name, chain in chains.items():
         profile = effective_profile(load_profile(profiles / name))
         assert profile.payload.image is None and profile.payload.groups == ("core", "azure-vm-server")
-        assert profile.system.selinux == "enforcing" and profile.cloud_init.user_data
+        assert profile.system.selinux == "enforcing" and profile.cloud_init is not None and profile.cloud_init.user_data
         wanted = chain | {"grub2-tools", "dracut", "selinux-policy-targeted", "policycoreutils", "WALinuxAgent"}
         assert wanted <= set(profile.payload.packages), name
