@@ -80,7 +80,8 @@ def _check(report: dict[str, list[str]]) -> None:
     assert "relabel" not in report, report["relabel"]
     named = [line for line in report.get("avc", []) if _names(line) & INSTALLER_FILES]
     assert named == [], named
-    mounts = {line.split()[1]: line.split()[2] for line in report["mount"]}
+    # findmnt draws its tree before each target: "/dev/vda3 └─/boot ext4".
+    mounts = {m.group(1): m.group(2) for line in report["mount"] if (m := re.search(r"(/\S*)\s+(\S+)$", line))}
     wanted = {"/": "ext4", "/boot": "ext4", "/boot/efi": "vfat"}
     assert {m: mounts.get(m) for m in wanted} == wanted, report["mount"]
 
