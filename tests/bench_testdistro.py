@@ -28,7 +28,7 @@ REPO = TOP / "build/azl-repo"
 GROUPS = ("core", "azure-vm-server")
 PACKAGES = ("grub2-pc", "grub2-tools", "dracut", "selinux-policy-targeted", "policycoreutils")
 PROFILE = f"""version: 1
-storage: {{auto: {{filesystem: ext4, boot: bios}}}}
+storage: {{disks: [{{path: /dev/vda}}], auto: {{filesystem: ext4, boot: bios}}}}  # the image replaces the disk
 payload:
   repositories: [{{name: azl-test, baseurl: {REPO}, gpgcheck: false}}]
   groups: [{", ".join(GROUPS)}]
@@ -72,6 +72,7 @@ def bare_dnf5_seconds(chroot: Path, work: Path) -> float:
 
 
 def whole_install(work: Path) -> tuple[float, Path]:
+    work.mkdir(parents=True, exist_ok=True)
     profile = work / "bench.yaml"
     profile.write_text(PROFILE)
     image = work / "disk.img"
