@@ -94,21 +94,12 @@ class Dnf4Output(DnfOutput):
 class Dnf4(Dialect):
     name: ClassVar[str] = "dnf 4"
     config: ClassVar[str] = CONFIG
+    enable_option: ClassVar[str] = "--enablerepo"
+    gpgcheck_option: ClassVar[str] = "gpgcheck"
 
     def only_given_repos(self) -> list[str]:
         return ["--disablerepo=*"]
 
-    def repo_args(self, repo_id: str, url: str, gpgcheck: bool, gpgkey: str | None) -> list[str]:
-        args = [
-            f"--repofrompath={repo_id},{url}",
-            f"--enablerepo={repo_id}",
-            # Per repository, unlike --nogpgcheck, so one unsigned local repo does not turn off
-            # signature checks for the others.
-            f"--setopt={repo_id}.gpgcheck={int(gpgcheck)}",
-        ]
-        if gpgkey:
-            args.append(f"--setopt={repo_id}.gpgkey={gpgkey}")
-        return args
 
     def output(self, progress: ProgressFn) -> DnfOutput:
         return Dnf4Output(progress)

@@ -145,17 +145,10 @@ class Dnf5Output(DnfOutput):
 class Dnf5(Dialect):
     name: ClassVar[str] = "dnf5"
     config: ClassVar[str] = CONFIG
+    # --repo enables this repository and turns off every one not named by a --repo.
+    enable_option: ClassVar[str] = "--repo"
+    gpgcheck_option: ClassVar[str] = "pkg_gpgcheck"  # dnf5's name for gpgcheck
 
-    def repo_args(self, repo_id: str, url: str, gpgcheck: bool, gpgkey: str | None) -> list[str]:
-        args = [
-            f"--repofrompath={repo_id},{url}",
-            # --repo enables this repository and turns off every one not named by a --repo.
-            f"--repo={repo_id}",
-            f"--setopt={repo_id}.pkg_gpgcheck={int(gpgcheck)}",
-        ]
-        if gpgkey:
-            args.append(f"--setopt={repo_id}.gpgkey={gpgkey}")
-        return args
 
     def env(self, setup: DnfSetup) -> dict[str, str]:
         return {**super().env(setup), "DNF5_FORCE_COLUMNS": COLUMNS}

@@ -153,6 +153,8 @@ class Dialect:
     version: str = ""
     name: ClassVar[str]  # as the plan and the log name it: "dnf5", "dnf 4"
     config: ClassVar[str]  # the installer's own dnf config file: nothing of the host's or the target's
+    enable_option: ClassVar[str]  # "--enablerepo" (dnf 4) or "--repo" (dnf5) with the repository's id
+    gpgcheck_option: ClassVar[str]  # the per-repository signature switch: "gpgcheck" or "pkg_gpgcheck"
 
     def argv(self, payload: Payload, root: Path, setup: DnfSetup) -> list[str]:
         argv = [
@@ -181,7 +183,11 @@ class Dialect:
         return []
 
     def repo_args(self, repo_id: str, url: str, gpgcheck: bool, gpgkey: str | None) -> list[str]:
-        raise NotImplementedError
+        # Signatures per repository, unlike --nogpgcheck, so one unsigned local repo does not turn off
+        # the checks for the others.
+        args = [f"--repofrompath={repo_id},{url}", f"{self.enable_option}={repo_id}",
+                f"--setopt={repo_id}.{self.gpgcheck_option}={int(gpgcheck)}"]
+        return [*args, f"--setopt={repo_id}.gpgkey={gpgkey}"] if gpgkey else args
 
     def env(self, setup: DnfSetup) -> dict[str, str]:
         return {"HOME": str(setup.home)}

@@ -75,7 +75,24 @@ def build_repo(rec: recipe.Recipe, cache_dir: Path, work: Path) -> Path:
         return repo
     tarball = debian_root(rec, cache_dir)
     work = work.resolve()  # rpmbuild runs in directories of its own: every path it gets is absolute
+    partial = repo.with_name(f".partial-{os.getpid()}-{repo.name}")
+    try:
+        _build(tarball, work, partial, key)
+        os.replace(partial, repo)
+    finally:
+        # Scratch space (a few GB of hard links and stages), also when a build fails or is interrupted.
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    for old in cache_dir.glob("testdistro-repo-*"):
+        if old != repo:
+            shutil.rmtree(old, ignore_errors=True)
+    return repo
+
+
+def _build(tarball: Path, work: Path, partial: Path, key: str) -> None:
+    """The repository at partial, from the Debian root tarball, with scratch space in work."""
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(partial, ignore_errors=True)
     root = work / "root"
     root.mkdir(parents=True)
     subprocess.run(["tar", "--zstd", "-xpf", str(tarball), "-C", str(root), "--numeric-owner",
@@ -92,18 +109,10 @@ def build_repo(rec: recipe.Recipe, cache_dir: Path, work: Path) -> Path:
     _say(f"left out {len(left_out)} files that maintainer scripts made and no package explains: "
          + ", ".join(sorted(left_out)[:12]) + (" ..." if len(left_out) > 12 else ""))
     _say(f"{len(packages)} packages from {sum(len(p.debian) for p in packages.values())} Debian packages")
-    partial = repo.with_name(f".partial-{os.getpid()}-{repo.name}")
-    shutil.rmtree(partial, ignore_errors=True)
     build_all(packages, root, work, partial / "Packages", _say)
     subprocess.run(["createrepo_c", "-q", "-g", str(comps_file()), str(partial)], check=True)
     (partial / STAMP).write_text(key + "\n")
     (partial / ".left-out").write_text("".join(f"{path}\n" for path in sorted(left_out)))
-    os.replace(partial, repo)
-    for old in cache_dir.glob("testdistro-repo-*"):
-        if old != repo:
-            shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
-    return repo
 
 
 def _setup_owners(root: Path, paths: set[str]) -> str:
