@@ -206,8 +206,8 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
 
     initramfs-tools: 'initramfs' makes cryptroot open the volume early even though the hook cannot
     see the root device from inside the installer's chroot; keyvault unlock is a keyscript that
-    falls back to the console itself. dracut (systemd-cryptsetup): tpm2 by token, and no prompt
-    when no passphrase is allowed.
+    falls back to the console itself. dracut (systemd-cryptsetup): x-initrd.attach, tpm2 by token,
+    and no prompt when no passphrase is allowed.
     """
     options = ["luks", *(["discard"] if discard else [])]
     if initramfs == "initramfs-tools":
@@ -215,6 +215,9 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
         if "keyvault" in unlock:
             options.append(f"keyscript={KEYSCRIPT}")
     else:
+        # Opened in the initramfs and kept open until root is unmounted at shutdown (Anaconda writes
+        # this for root; every volume here is one the initramfs opens, by rd.luks.uuid=).
+        options.append("x-initrd.attach")
         if "tpm2" in unlock:
             options.append("tpm2-device=auto")
         if "passphrase" not in unlock:

@@ -39,7 +39,7 @@ SRIOV_RULE_TEXT = (
     'SUBSYSTEM=="net", ACTION!="remove", DRIVERS=="mana|mlx4_core|mlx5_core", ATTR{flags}=="0x?[89ABCDEF]??", '
     'ENV{NM_UNMANAGED}="1"\n'
 )
-SECURE_BOOT_PACKAGES = ("shim", "grub2-efi-x64")
+SECURE_BOOT_PACKAGES = ("shim-x64", "grub2-efi-x64")
 
 
 def enabled(profile: Profile) -> Azure | None:

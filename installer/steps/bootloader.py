@@ -16,18 +16,41 @@ from installer.core.chroot import in_target
 from installer.core.events import EventBus
 from installer.core.files import read_file, write_file
 from installer.core.runner import Runner
-from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.target_tools import TargetTools, detect_tools
 from profiles import Problem, Profile
-from profiles.model import Bootloader
+from profiles.model import AutoLayout, Bootloader, Storage
 from storage.apply import FstabEntry
 from storage.layout import StoragePlan
 
 SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
+# What puts the boot loader on an Azure Linux system, by firmware (FACTS.md's package names): joined to
+# the transaction of a system dnf builds, as Anaconda adds its platform's boot loader packages. dracut
+# builds the initramfs the kernel's scriptlets and this step make.
+BOOT_PACKAGES = {"uefi": ("grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr", "dracut"),
+                 "bios": ("grub2-pc", "grub2-tools", "dracut")}
 
 
 class BootloaderError(RuntimeError):
     pass
+
+
+def boot_modes(storage: Storage) -> tuple[str, ...]:
+    """The firmwares the profile's layout boots with: auto.boot, or what the explicit partitions hold
+    (a biosboot partition for BIOS, a vfat /boot/efi for UEFI), as the storage plan finds them."""
+    if storage.partitions:
+        modes = (["bios"] if any(p.filesystem == "biosboot" for p in storage.partitions) else [])
+        return tuple(modes + (["uefi"] if any(p.filesystem == "vfat" and p.mount == "/boot/efi"
+                                               for p in storage.partitions) else []))
+    boot = (storage.auto or AutoLayout()).boot
+    return ("bios", "uefi") if boot == "both" else (boot,)
+
+
+def boot_packages(profile: Profile) -> tuple[str, ...]:
+    """The boot loader packages a system dnf builds needs (none for an image: it brings its own)."""
+    if profile.payload.image is not None or not profile.payload.repositories:
+        return ()
+    return tuple(dict.fromkeys(name for mode in boot_modes(profile.storage) for name in BOOT_PACKAGES[mode]))
 
 
 def cmdline(config: Bootloader, extra: Sequence[str] = ()) -> str:
@@ -141,15 +164,20 @@ class BootloaderStep(Step):
     def applies(self, profile: Profile) -> bool:
         return profile.bootloader.enabled
 
+    def amend(self, profile: Profile) -> Profile:
+        return add_packages(profile, boot_packages(profile))
+
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
         config = plan.profile.bootloader
         firmware = plan.firmware
+        packages = boot_packages(plan.profile)
+        joined = ([f"packages (in the payload's dnf transaction): {', '.join(packages)}"] if packages else [])
         commands = [f"grub2-install --target=i386-pc {d} (grub-install on Debian-family targets)"
                     for d in firmware.bios_disks]
         if firmware.uefi:
             commands.append("UEFI: the payload's signed shim and GRUB copied to EFI/BOOT, else grub2-install "
                             "--target=x86_64-efi --removable --no-nvram")
-        return (f"firmware: {firmware.describe()}",
+        return (f"firmware: {firmware.describe()}", *joined,
                 f"kernel command line: {cmdline(config)}",
                 "/etc/kernel/cmdline (dracut targets: the final arguments, for kernel updates)",
                 "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, timeout "

@@ -1,10 +1,12 @@
-"""Before the packages: /etc/fstab and /etc/kernel/cmdline, in Anaconda's order.
+"""Before the packages: /etc/fstab, /etc/crypttab and /etc/kernel/cmdline, in Anaconda's order.
 
 When dnf builds the whole system, the kernel package's scriptlets (kernel-install, dracut) run during
-the transaction: they read /etc/fstab and take the kernel's options from /etc/kernel/cmdline, and
-without that file from the INSTALLER's /proc/cmdline. So both are written first; the system and boot
-loader steps write their final versions later (the boot loader step adds arguments other steps
-asked for). An image payload would overwrite them, so it gets them after the image, as before.
+the transaction: they read /etc/fstab and /etc/crypttab and take the kernel's options from
+/etc/kernel/cmdline, and without that file from the INSTALLER's /proc/cmdline. So all three are
+written first: crypttab as dracut reads it (a system dnf builds is an RPM system booting with dracut,
+as the encryption-keys step assumes too), and the cmdline with rd.luks.uuid= for each volume. The
+system, unlock and boot loader steps write their final versions later. An image payload would
+overwrite them, so it gets them after the image, as before.
 """
 
 from __future__ import annotations
@@ -12,26 +14,41 @@ from __future__ import annotations
 from installer.core.files import write_file
 from installer.steps.base import InstallContext, PlanContext, Step
 from installer.steps.bootloader import kernel_cmdline_file
+from installer.steps.encryption_keys import enabled
 from installer.steps.system import FSTAB_HEADER
+from installer.steps.unlock import add_boot_args, write_crypttab
 from profiles import Profile
+from storage.luks import kernel_arguments
 
 
 class EarlyConfigStep(Step):
     id = "early-config"
-    title = "Write fstab and the kernel command line"
-    doing = "writing fstab and the kernel command line"
+    title = "Write fstab, crypttab and the kernel command line"
+    doing = "writing fstab, crypttab and the kernel command line"
 
     def applies(self, profile: Profile) -> bool:
         return profile.payload.image is None
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
-        return ("/etc/fstab (by UUID) before the payload, so the kernel's scriptlets see the layout",
-                "/etc/kernel/cmdline: root=UUID=... ro and the boot loader's arguments (kernel-install reads it, "
-                "instead of the installer's own /proc/cmdline)")
+        lines = ["/etc/fstab (by UUID) before the payload, so the kernel's scriptlets see the layout"]
+        if enabled(plan.profile) is not None:
+            lines.append("/etc/crypttab (mode 0600, by LUKS UUID, as dracut's systemd-cryptsetup reads it) before the "
+                         "payload, so the initramfs the kernel's scriptlets build can open the volumes")
+        lines.append("/etc/kernel/cmdline: root=UUID=... ro" + (", rd.luks.uuid= per volume" if len(lines) > 1 else "")
+                     + " and the boot loader's arguments (kernel-install reads it, instead of the installer's "
+                     "own /proc/cmdline)")
+        return tuple(lines)
 
     def run(self, ctx: InstallContext) -> None:
         write_file(ctx.root, "/etc/fstab", FSTAB_HEADER + "".join(e.line() + "\n" for e in ctx.fstab))
+        written = ["/etc/fstab"]
+        enc = enabled(ctx.profile)
+        if enc is not None and ctx.encrypted is not None:
+            write_crypttab(enc, ctx.encrypted.volumes, "dracut", ctx.root)
+            add_boot_args(ctx, kernel_arguments(ctx.encrypted.volumes))
+            written.append("/etc/crypttab")
         if ctx.profile.bootloader.enabled:
             text = kernel_cmdline_file(ctx.profile.bootloader, ctx.fstab, ctx.boot_args)
             write_file(ctx.root, "/etc/kernel/cmdline", text)
-        ctx.events.progress(1.0, "wrote /etc/fstab and /etc/kernel/cmdline")
+            written.append("/etc/kernel/cmdline")
+        ctx.events.progress(1.0, "wrote " + ", ".join(written))

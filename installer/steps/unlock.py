@@ -5,6 +5,8 @@ targets: the keyscript (installer/data/unlock-keyvault), an initramfs hook that 
 the CAs and NIC drivers, and its settings. No key material is written: the key stays in the
 vault and, wrapped, in the volume's LUKS2 header. Runs after the payload (the initramfs tool is
 then known) and before the boot loader step, which builds the initramfs with what this step adds.
+For systems dnf builds, early-config has written crypttab already (the kernel's scriptlets run
+dracut during the transaction); this step writes it again for the tool it then finds.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ def unlock_conf(enc: Encryption) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_crypttab(enc: Encryption, volumes: Sequence[LuksVolume], initramfs: str, root: Path) -> None:
+    header = "# Written by azl-installer: encrypted volumes, opened by LUKS UUID; see crypttab(5).\n"
+    write_file(root, "/etc/crypttab", header + "".join(crypttab_line(v, enc.unlock, initramfs) + "\n"
+                                                      for v in volumes), mode=0o600)
+
+
+def add_boot_args(ctx: InstallContext, args: Sequence[str]) -> None:
+    """Kernel arguments for the boot loader step, each once (early-config adds them before this step)."""
+    ctx.boot_args += [arg for arg in args if arg not in ctx.boot_args]
+
+
 def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str | None, root: Path,
                      events: EventBus) -> list[str]:
     """Write crypttab and the unlock helpers; returns the kernel arguments the boot loader must add."""
@@ -62,9 +75,7 @@ def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str |
     if initramfs == "dracut" and "keyvault" in enc.unlock:
         raise ValueError("unlock keyvault is built for initramfs-tools targets only; this target uses dracut: "
                          "use unlock [passphrase] for now")
-    header = "# Written by azl-installer: encrypted volumes, opened by LUKS UUID; see crypttab(5).\n"
-    write_file(root, "/etc/crypttab", header + "".join(crypttab_line(v, enc.unlock, initramfs) + "\n"
-                                                      for v in volumes), mode=0o600)
+    write_crypttab(enc, volumes, initramfs, root)
     if initramfs == "dracut":
         # systemd-cryptsetup in the initramfs opens what rd.luks.uuid names, with crypttab's options.
         events.log("crypttab written; dracut opens " + ", ".join(v.mapper_name for v in volumes))
@@ -107,5 +118,6 @@ class UnlockStep(Step):
     def run(self, ctx: InstallContext) -> None:
         enc = enabled(ctx.profile)
         assert enc is not None and ctx.encrypted is not None, "the encryption-keys step runs first"
-        ctx.boot_args += configure_unlock(enc, ctx.encrypted.volumes, initramfs_tool(ctx.root), ctx.root, ctx.events)
+        add_boot_args(ctx, configure_unlock(enc, ctx.encrypted.volumes, initramfs_tool(ctx.root), ctx.root,
+                                            ctx.events))
         ctx.initramfs_modules += initramfs_modules(enc)

@@ -31,7 +31,10 @@ AZURE_PACKAGES = ("kernel", "WALinuxAgent", "cloud-init", "cloud-utils-growpart"
 
 def test_packages_join_the_payload_and_bootloader_once() -> None:
     profile = effective_profile(profile_from_text(BASE + "azure: {trusted_launch: true}\n"))
-    assert profile.payload.packages == (*SELINUX_PACKAGES, *AZURE_PACKAGES, "shim", "grub2-efi-x64")
+    # The boot loader step's packages for UEFI, then Azure's; Trusted Launch's signed chain (shim-x64,
+    # grub2-efi-x64) is among the former already, and each name is there once.
+    assert profile.payload.packages == (*SELINUX_PACKAGES, "grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr",
+                                        "dracut", *AZURE_PACKAGES)
     assert profile.payload.groups == ("core",)
     assert profile.bootloader.extra_cmdline == ("nvme_core.io_timeout=240",)
     assert profile.bootloader.initramfs_drivers == VM_DRIVERS  # the defaults already hold the Azure drivers
@@ -48,7 +51,8 @@ def test_switches_turn_pieces_off() -> None:
                   kernel="kernel-hci")
     profile = replace(profile_from_text(BASE), azure=azure)
     assert azure_packages(azure) == ("kernel-hci",)
-    assert effective_profile(replace(profile, azure=replace(azure, enabled=False))).payload.packages == SELINUX_PACKAGES
+    plain = replace(profile, azure=replace(azure, enabled=False), bootloader=replace(profile.bootloader, enabled=False))
+    assert effective_profile(plain).payload.packages == SELINUX_PACKAGES
 
 
 def test_image_only_payload_gets_no_packages() -> None:

@@ -8,12 +8,15 @@ import pytest
 
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
+from installer.plan import effective_profile
 from installer.steps.bootloader import grub_defaults, install_bootloader
 from installer.target_tools import TargetError, detect_tools
+from profiles import profile_from_text
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
 from storage.apply import FstabEntry
 from storage.inventory import DiskInfo, Inventory
 from storage.layout import StoragePlan, plan_storage
+from tests.support.targets import AZURE_LINUX_BASE
 
 KVER = "6.12.40.1-1.azl4.x86_64"
 FSTAB = [FstabEntry("UUID=root-uuid", "/", "xfs", "defaults", 0), FstabEntry("UUID=boot-uuid", "/boot", "xfs",
@@ -101,3 +104,27 @@ def test_grub_defaults_keep_foreign_lines() -> None:
     text = grub_defaults("# comment\nGRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX=\"quiet\"\n", Bootloader(cmdline=("a",)))
     assert text.splitlines()[:2] == ["# comment", "GRUB_DEFAULT=saved"]
     assert 'GRUB_CMDLINE_LINUX="a"' in text and "quiet" not in text
+
+
+@pytest.mark.parametrize(("storage", "packages"), [
+    ("auto: {boot: bios}", ("grub2-pc", "grub2-tools", "dracut")),
+    ("auto: {boot: both}", ("grub2-pc", "grub2-tools", "dracut", "grub2-efi-x64", "shim-x64", "efibootmgr")),
+    ("partitions: [{size: 1MiB, filesystem: biosboot}, {size: 1GiB, grow: true, mount: /, filesystem: ext4}]",
+     ("grub2-pc", "grub2-tools", "dracut")),
+    ("partitions: [{size: 200MiB, filesystem: vfat, mount: /boot/efi}, {size: 1GiB, grow: true, mount: /}]",
+     ("grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr", "dracut")),
+])
+def test_a_system_dnf_builds_gets_the_boot_loader_packages_of_its_firmware(storage: str,
+                                                                            packages: tuple[str, ...]) -> None:
+    text = AZURE_LINUX_BASE.replace("  auto: {boot: uefi}", "  " + storage)
+    profile = effective_profile(profile_from_text(text))
+    assert profile.payload.packages[-len(packages):] == packages
+    assert effective_profile(profile) == profile  # amend is idempotent
+
+
+def test_an_image_or_a_disabled_boot_loader_adds_no_boot_packages() -> None:
+    image = AZURE_LINUX_BASE.replace("  groups: [core]\n", "  groups: [core]\n  image: {path: /srv/root.tar}\n")
+    disabled = AZURE_LINUX_BASE + "bootloader: {enabled: false}\n"
+    for text in (image, disabled):
+        packages = effective_profile(profile_from_text(text)).payload.packages
+        assert not {"grub2-pc", "grub2-efi-x64", "dracut"} & set(packages)

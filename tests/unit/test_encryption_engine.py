@@ -17,8 +17,9 @@ from installer.engine import Engine, InstallFailed
 from installer.plan import make_plan
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
-from tests.support.engine import recorded_engine
+from tests.support.engine import recorded, recorded_engine
 from tests.support.keyvault_standin import StandIn
+from tests.support.targets import azure_linux_target
 
 PASSPHRASE = "correct-horse-battery-staple"
 PROFILE = """\
@@ -153,3 +154,33 @@ def test_a_missing_ca_bundle_is_a_blocker_before_anything_is_written(tmp_path: P
     plan = make_plan(profile, Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
     assert tuple(map(str, plan.blockers)) == (
         f"encryption.ca_bundle: {tmp_path}/no-such-ca.pem is not a readable file",)
+
+
+def test_dnf_builds_see_crypttab_and_the_luks_arguments_before_the_transaction(tmp_path: Path) -> None:
+    """Anaconda's order: the kernel's scriptlets run dracut inside the dnf transaction, so crypttab (as
+    systemd-cryptsetup reads it) and rd.luks.uuid= in /etc/kernel/cmdline must already be there."""
+    at_dnf: dict[str, str] = {}
+
+    def dnf_installs(root: Path) -> None:
+        for name in ("etc/crypttab", "etc/kernel/cmdline"):
+            at_dnf[name] = (root / name).read_text() if (root / name).exists() else "(missing)"
+        azure_linux_target(root)
+        for tool in ("usr/sbin/grub2-install", "usr/sbin/grub2-mkconfig", "usr/bin/dracut"):
+            (root / tool).parent.mkdir(parents=True, exist_ok=True)
+            (root / tool).touch()
+        (root / "usr/lib/modules/6.12.0-azl/vmlinuz").parent.mkdir(parents=True)
+        (root / "usr/lib/modules/6.12.0-azl/vmlinuz").touch()
+
+    text = PROFILE.replace("ENCRYPTION", PASSPHRASE_ENCRYPTION).replace("bootloader: {enabled: false}",
+                                                                         "bootloader: {enabled: true}")
+    run = recorded(tmp_path, text, on_dnf=dnf_installs)
+    run.engine.run()
+    [fmt] = [c for c in run.runner.calls if c[:2] == ("cryptsetup", "luksFormat")]
+    uuid = fmt[fmt.index("--uuid") + 1]
+    assert at_dnf["etc/crypttab"].splitlines()[-1] == f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach"
+    assert f"rd.luks.uuid={uuid}" in at_dnf["etc/kernel/cmdline"].split()
+    # After the payload the target turned out to use dracut: the same crypttab, the argument still once.
+    assert (run.root / "etc/crypttab").read_text() == at_dnf["etc/crypttab"]
+    assert oct((run.root / "etc/crypttab").stat().st_mode & 0o777) == "0o600"
+    assert (run.root / "etc/kernel/cmdline").read_text().split().count(f"rd.luks.uuid={uuid}") == 1
+    assert "/etc/crypttab (mode 0600" in run.engine.plan.render()

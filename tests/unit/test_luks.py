@@ -118,8 +118,9 @@ def test_crypttab_and_kernel_arguments() -> None:
     assert crypttab_line(volume, ["passphrase"], debian) == f"luks-{UUID} UUID={UUID} none luks,discard,initramfs"
     assert crypttab_line(volume, ["keyvault", "passphrase"], debian).endswith(
         " none luks,discard,initramfs,keyscript=/usr/lib/azl-installer/unlock-keyvault")
-    assert crypttab_line(volume, ["passphrase"], "dracut") == f"luks-{UUID} UUID={UUID} none luks,discard"
-    assert crypttab_line(volume, ["tpm2", "passphrase"], "dracut").endswith(" none luks,discard,tpm2-device=auto")
+    dracut = f"luks-{UUID} UUID={UUID} none luks,discard,x-initrd.attach"
+    assert crypttab_line(volume, ["passphrase"], "dracut") == dracut
+    assert crypttab_line(volume, ["tpm2", "passphrase"], "dracut") == dracut + ",tpm2-device=auto"
     assert crypttab_line(volume, ["tpm2"], "dracut").endswith("tpm2-device=auto,headless=true")
     assert kernel_arguments([volume]) == [f"rd.luks.uuid={UUID}"]
     assert volume.mapper_path == f"/dev/mapper/luks-{UUID}"

@@ -6,6 +6,7 @@ no kernel can be found or downloaded.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -21,7 +22,27 @@ TOOLS = ("qemu-system-x86_64", "qemu-img", "xorriso", "mkfs.ext4", "grub-mkrescu
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "vm: boots QEMU guests (TCG, tens of seconds)")
+    config.addinivalue_line("markers", "minutes(n): a QEMU test's length measured under TCG (orders the tier)")
+
+
+def minutes(item: pytest.Item) -> float:
+    mark = item.get_closest_marker("minutes")
+    return float(mark.args[0]) if mark else 0.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs this tier on two workers with --dist worksteal, which hands each worker one
+    contiguous half of this list and lets an idle worker steal from the end of the other's. So the
+    longest test goes first (worker one starts it at once) and the rest follow shortest first: the
+    other long tests end up in worker two's half, and what worker one still holds behind its long
+    test are short ones, cheap to steal. Items of other tiers keep their order."""
+    here = Path(__file__).parent
+    vm = [item for item in items if here in item.path.parents]
+    if not vm:
+        return
+    longest = max(vm, key=minutes)
+    rest = sorted((item for item in vm if item is not longest), key=minutes)  # stable: file order ties
+    items[:] = [*(item for item in items if here not in item.path.parents), longest, *rest]
 
 
 def missing_tools() -> list[str]:
@@ -52,9 +73,10 @@ def fake_iso(kernel: images.Kernel, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="session")
 def installer_iso() -> Path:
-    """The real installer ISO, rebuilt from this tree once per session (the slow live root is
+    """The real installer ISO, rebuilt from this tree once per test run (the slow live root is
     cached by its inputs), so it carries the code under test. AZL_TEST_ISO moves it, so two
-    runs side by side do not write the same file."""
+    runs side by side do not write the same file. Under xdist the workers of one run share it:
+    the first to take the lock builds, the others find the run's stamp and wait no longer."""
     if os.geteuid() != 0:
         pytest.skip("the ISO build needs root")
     missing = missing_tools()
@@ -62,10 +84,19 @@ def installer_iso() -> Path:
         pytest.skip(f"missing {', '.join(missing)} (run scripts/setup-host.sh)")
     iso = Path(os.environ.get("AZL_TEST_ISO", REPO / "build" / "azl-installer.iso")).resolve()
     iso.parent.mkdir(parents=True, exist_ok=True)
-    # Scratch space beside the ISO (build/iso-work by default), so a moved ISO builds apart too.
-    done = subprocess.run([sys.executable, "-m", "iso.build", "--out", str(iso), "--work-dir",
-                           str(iso.parent / "iso-work")], cwd=REPO,
-                          capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-4000:]
-    print(done.stderr.strip().splitlines()[-1])
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one run
+    stamp = iso.with_name(iso.name + ".testrun")
+    with open(iso.with_name(iso.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if run and iso.exists() and stamp.exists() and stamp.read_text() == run:
+            return iso
+        stamp.unlink(missing_ok=True)
+        # Scratch space beside the ISO (build/iso-work by default), so a moved ISO builds apart too.
+        done = subprocess.run([sys.executable, "-m", "iso.build", "--out", str(iso), "--work-dir",
+                               str(iso.parent / "iso-work")], cwd=REPO,
+                              capture_output=True, text=True, timeout=1800)
+        assert done.returncode == 0, done.stderr[-4000:]
+        print(done.stderr.strip().splitlines()[-1])
+        if run:
+            stamp.write_text(run)
     return iso

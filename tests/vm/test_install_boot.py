@@ -28,6 +28,7 @@ def _section(log: str, begin: str, end: str) -> list[str]:
 
 
 # BIOS: tests/vm/test_testdistro_vm.py boots its install with SeaBIOS (one scenario, both firmwares).
+@pytest.mark.minutes(8)
 @pytest.mark.parametrize("firmware", ["uefi"])
 def test_install_from_iso_then_boot_installed_disk(installer_iso: Path, firmware: str, tmp_path: Path) -> None:
     serial = tmp_path / "serial.log"

@@ -53,11 +53,14 @@ def _names(avc: str) -> set[str]:
     return found | {path.rsplit("/", 1)[-1] for path in re.findall(r'\bpath="([^"]+)"', avc)}
 
 
-def _vm(iso: Path, profile: Path, firmware: str, serial: Path, workdir: Path,
-        *more: str) -> subprocess.CompletedProcess[str]:
+def _vm(firmware: str, serial: Path, workdir: Path, *, iso: Path | None = None,
+        profile: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`azl-installer vm`: with the ISO and a profile it installs (then boots the disk); without them
+    (--no-install) it boots the disk already in workdir, which is how the CLI wants it."""
+    source = ["--iso", str(iso), "--profile", str(profile)] if iso and profile else ["--no-install"]
     return subprocess.run(
-        [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--firmware", firmware, "--profile", str(profile),
-         "--console", str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", "1500", *more],
+        [sys.executable, "-m", "installer", "vm", *source, "--firmware", firmware,
+         "--console", str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", "1500"],
         cwd=REPO, capture_output=True, text=True, timeout=3000,
     )
 
@@ -86,6 +89,7 @@ def _check(report: dict[str, list[str]]) -> None:
     assert {m: mounts.get(m) for m in wanted} == wanted, report["mount"]
 
 
+@pytest.mark.minutes(27)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path,
                                                                            tmp_path: Path) -> None:
     """azl-vm-uefi.yaml with a layout for both firmwares: one install (the slow part under TCG), then
@@ -96,7 +100,7 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     both = tmp_path / "azl-vm-both.yaml"
     both.write_text(yaml.safe_dump(profile, sort_keys=False))
     serial = tmp_path / "serial.log"
-    done = _vm(installer_iso, both, "uefi", serial, tmp_path / "vm")
+    done = _vm("uefi", serial, tmp_path / "vm", iso=installer_iso, profile=both)
     log = serial.read_text(errors="replace") if serial.exists() else ""
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     shown = install_log.group(1) if install_log else log[-6000:]
@@ -107,7 +111,7 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     _check(report)
 
     bios_serial = tmp_path / "serial-bios.log"
-    done = _vm(installer_iso, both, "bios", bios_serial, tmp_path / "vm", "--no-install")
+    done = _vm("bios", bios_serial, tmp_path / "vm")
     bios_log = bios_serial.read_text(errors="replace") if bios_serial.exists() else ""
     assert done.returncode == 0, done.stderr[-3000:]
     bios_report = _report(bios_log)
