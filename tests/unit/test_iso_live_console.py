@@ -29,9 +29,10 @@ def test_the_live_starting_profile_is_valid_and_leaves_every_screen_open() -> No
     profile = load_profile(LIVE_PROFILE)
     assert profile.interactive_sections == ("*",)
     assert profile.storage.disks == ()  # the person at the console picks the disk
-    assert profile.payload.image is not None
-    assert profile.payload.image.path == "/run/live/medium/live/filesystem.squashfs"
-    assert [r.baseurl for r in profile.payload.repositories] == ["file:///run/live/medium/repo"]
+    # The test distribution the medium carries, through dnf, SELinux enforcing (as Azure Linux).
+    assert profile.payload.image is None
+    assert [r.baseurl for r in profile.payload.repositories] == ["file:///run/live/medium/azl-repo"]
+    assert "azure-vm-server" in profile.payload.groups and profile.system.selinux == "enforcing"
     assert "console=ttyS0,115200n8" in profile.bootloader.cmdline  # a login on the installed system's serial port
     assert not any(arg.startswith("rootdelay") for arg in profile.bootloader.cmdline)
 
