@@ -29,7 +29,7 @@ dnf5-root: setup
 
 # The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
 # with a blank virtual disk and the installer on this terminal, then boot the installed disk.
-# On a terminal the installer is interactive; without one it installs the azl-vm-uefi profile: the
+# On a terminal the installer is interactive, else it installs the azl-vm-uefi profile; both install the
 # Azure Linux-shaped test distribution through dnf, SELinux enforcing (docs/testdistro.md).
 demo: iso
 	@if [ -t 0 ]; then \

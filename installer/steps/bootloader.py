@@ -57,9 +57,24 @@ def cmdline(config: Bootloader, extra: Sequence[str] = ()) -> str:
     return " ".join((*config.cmdline, *config.extra_cmdline, *extra))
 
 
-def grub_defaults(existing: str, config: Bootloader, extra_cmdline: Sequence[str] = ()) -> str:
-    """/etc/default/grub with the installer's keys set and every other line kept."""
-    ours = {
+def os_name(os_release: str) -> str | None:
+    """NAME= of an os-release file, unquoted (None when it has none)."""
+    for line in os_release.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "NAME" and value.strip():
+            return value.strip().strip("'\"")
+    return None
+
+
+def grub_defaults(existing: str, config: Bootloader, extra_cmdline: Sequence[str] = (),
+                  distributor: str | None = None) -> str:
+    """/etc/default/grub with the installer's keys set and every other line kept. GRUB_DISTRIBUTOR (the
+    menu entry's title) is added only when the file has none: Fedora-family packages ship no such file
+    (Anaconda writes one from the release name) and GRUB's scripts would otherwise say "GNU/Linux";
+    Debian's own file sets it already."""
+    has_distributor = any(line.split("=", 1)[0].strip() == "GRUB_DISTRIBUTOR" for line in existing.splitlines())
+    named = {"GRUB_DISTRIBUTOR": f'"{distributor}"'} if distributor and not has_distributor else {}
+    ours = {**named,
         "GRUB_TIMEOUT": str(config.timeout),
         "GRUB_CMDLINE_LINUX": f'"{cmdline(config, extra_cmdline)}"',
         "GRUB_TERMINAL": '"serial console"',
@@ -92,7 +107,9 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
         raise BootloaderError("the layout has neither a BIOS boot partition nor an EFI system partition")
     tools = detect_tools(root)
     events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
-    write_file(root, "/etc/default/grub", grub_defaults(read_file(root, "/etc/default/grub"), config, extra_cmdline))
+    name = os_name(read_file(root, "/etc/os-release") or read_file(root, "/usr/lib/os-release"))
+    write_file(root, "/etc/default/grub", grub_defaults(read_file(root, "/etc/default/grub"), config, extra_cmdline,
+                                                        name))
     if tools.initramfs == "dracut":  # the final arguments, for kernel-install of later kernel updates
         write_file(root, "/etc/kernel/cmdline", kernel_cmdline_file(config, fstab, extra_cmdline))
     _initramfs(config, tools, root, runner, events, (*_filesystem_modules(plan), *extra_modules))
@@ -180,7 +197,8 @@ class BootloaderStep(Step):
         return (f"firmware: {firmware.describe()}", *joined,
                 f"kernel command line: {cmdline(config)}",
                 "/etc/kernel/cmdline (dracut targets: the final arguments, for kernel updates)",
-                "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, timeout "
+                "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, GRUB_DISTRIBUTOR from "
+                "os-release NAME if the file has none, timeout "
                 f"{config.timeout}); other lines kept",
                 "initramfs by the target's own tool (dracut, or update-initramfs) with "
                 + " ".join(config.initramfs_drivers),

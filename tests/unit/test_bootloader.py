@@ -9,7 +9,7 @@ import pytest
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import effective_profile
-from installer.steps.bootloader import grub_defaults, install_bootloader
+from installer.steps.bootloader import grub_defaults, install_bootloader, os_name
 from installer.target_tools import TargetError, detect_tools
 from profiles import profile_from_text
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
@@ -128,3 +128,12 @@ def test_an_image_or_a_disabled_boot_loader_adds_no_boot_packages() -> None:
     for text in (image, disabled):
         packages = effective_profile(profile_from_text(text)).payload.packages
         assert not {"grub2-pc", "grub2-efi-x64", "dracut"} & set(packages)
+
+
+def test_grub_menu_is_titled_by_the_release_name_unless_the_file_names_one() -> None:
+    name = os_name('ID=azurelinux\nNAME="Azure Linux"\nVERSION_ID="4.0"\n')
+    assert name == "Azure Linux"
+    assert 'GRUB_DISTRIBUTOR="Azure Linux"' in grub_defaults("", Bootloader(), distributor=name).splitlines()
+    debian = "GRUB_DISTRIBUTOR=`( . /etc/os-release; echo ${NAME:-Debian} ) 2>/dev/null || echo Debian`\n"
+    assert grub_defaults(debian, Bootloader(), distributor=name).count("GRUB_DISTRIBUTOR") == 1
+    assert "GRUB_DISTRIBUTOR" not in grub_defaults("", Bootloader(), distributor=os_name("ID=x\n"))
