@@ -27,7 +27,7 @@ from profiles.model import AutoLayout, DiskMatch, Encryption, Partition, Storage
 from profiles.source import KeyPath
 from storage.inventory import DiskInfo, Inventory
 from storage.layout import DiskPlan, LayoutError, PlannedPartition, StoragePlan, auto_partitions, matches, plan_storage
-from storage.luks import device_mapper_available
+from storage.luks import device_mapper_available, tpm2_available
 
 if TYPE_CHECKING:
     from installer.keyvault.client import VaultSettings
@@ -62,6 +62,7 @@ class MachineFacts:
     memory: int  # bytes; 0 when unknown
     filesystems: tuple[str, ...]  # what its kernel can mount now (/proc/filesystems)
     device_mapper: bool  # dm-crypt can open LUKS volumes (/proc/misc)
+    tpm2: bool = False  # a TPM 2.0 for unlock tpm2 (/sys/class/tpmrm)
     recorded: bool = False  # a dry-run's recorded machine, not this host
     description: str = ""  # the recorded machine's own words
 
@@ -177,7 +178,7 @@ def host_facts() -> MachineFacts:
                    if line.startswith("MemTotal:")), 0)
     filesystems = tuple(line.split()[-1] for line in read("/proc/filesystems").splitlines() if line.strip())
     return MachineFacts(firmware="uefi" if Path("/sys/firmware/efi").is_dir() else "bios", memory=memory,
-                        filesystems=filesystems, device_mapper=device_mapper_available())
+                        filesystems=filesystems, device_mapper=device_mapper_available(), tpm2=tpm2_available())
 
 
 class EngineAPI:
@@ -194,6 +195,10 @@ class EngineAPI:
 
     def _device_mapper(self) -> bool | None:
         """For checks: None asks this host when a check needs it; a recorded machine says it itself."""
+        return None
+
+    def _tpm2(self) -> bool | None:
+        """As _device_mapper, for the TPM 2.0."""
         return None
 
     def host_path(self, path: Path) -> Path:
@@ -220,12 +225,12 @@ class EngineAPI:
         # Without kernel features: the editors call this after every change, and the real host only knows
         # them after loading modules (plan() does that, for Review).
         try:
-            plan, placed = make_plan(profile, inventory, device_mapper=self._device_mapper()), True
+            plan, placed = make_plan(profile, inventory, device_mapper=self._device_mapper(), tpm2=self._tpm2()), True
         except PlanError as err:  # the layout does not fit: the storage section's problem
             problems += [err.problem] if _belongs(err.problem, section) else []
             # Other sections' blockers do not depend on the disks: plan them without any.
             plan = make_plan(replace(profile, storage=Storage(disks=())), Inventory(),
-                             device_mapper=self._device_mapper())
+                             device_mapper=self._device_mapper(), tpm2=self._tpm2())
             placed = False
         blockers = [b for b in plan.blockers if _belongs(b, section, blocker=True)
                     and (placed or not _belongs(b, "storage", blocker=True))]

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 MACHINES = Path(__file__).parent / "data" / "machines"
 DEFAULT_MACHINE = "one-disk-uefi"
 _KEYS = ("description", "firmware", "memory", "kernel", "disks", "install")
-_KERNEL_KEYS = ("filesystems", "device_mapper")
+_KERNEL_KEYS = ("filesystems", "device_mapper", "tpm2")
 _INSTALL_KEYS = ("fail_step", "fail_message", "step_seconds")
 
 
@@ -134,7 +134,8 @@ def machine_from_json(text: str, name: str) -> Machine:
         raise MachineError(f"{name}: disks: {err}") from None
     facts = MachineFacts(firmware=firmware, memory=memory,
                          filesystems=tuple(kernel.get("filesystems", ("ext4", "xfs", "btrfs", "vfat"))),
-                         device_mapper=bool(kernel.get("device_mapper", True)), recorded=True,
+                         device_mapper=bool(kernel.get("device_mapper", True)),
+                         tpm2=bool(kernel.get("tpm2", False)), recorded=True,
                          description=str(data.get("description", "")))
     return Machine(name, inventory, facts, fail_step=install.get("fail_step"),
                    fail_message=install.get("fail_message", Machine.fail_message),
@@ -220,10 +221,13 @@ class DryRunAPI(EngineAPI):
     def plan(self, profile: Profile) -> Plan:
         facts = self.machine.facts
         return make_plan(profile, self.machine.inventory, kernel_filesystems=facts.proc_filesystems(),
-                         device_mapper=facts.device_mapper)
+                         device_mapper=facts.device_mapper, tpm2=facts.tpm2)
 
     def _device_mapper(self) -> bool | None:
         return self.machine.facts.device_mapper
+
+    def _tpm2(self) -> bool | None:
+        return self.machine.facts.tpm2
 
     def host_path(self, path: Path) -> Path:
         return self.root / path.relative_to(path.anchor) if path.is_absolute() else path

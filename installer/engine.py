@@ -41,6 +41,10 @@ class Engine:
         self.mounts = MountTable(target_root)
 
     def run(self) -> None:
+        if self.plan.blockers:  # the front ends refuse such a plan first; the engine does not rely on that alone
+            message = "the plan has blockers, nothing was done: " + "; ".join(str(b) for b in self.plan.blockers)
+            self.events.emit(Event("step-failed", message, step="plan", level="error"))
+            raise InstallFailed("plan", message)
         with ExitStack() as cleanup:
             ctx = InstallContext(profile=self.plan.profile, storage=self.plan.storage, runner=self.runner,
                                  events=self.events, root=self.root, workdir=self.workdir,

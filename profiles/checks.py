@@ -343,6 +343,12 @@ def _unlock(profile: Profile) -> Iterator[Problem]:
     for i, method in enumerate(enc.unlock):
         if method in enc.unlock[:i]:
             yield Problem((*at, i), f"'{method}' is listed twice")
+    for i, pcr in enumerate(enc.tpm2_pcrs):
+        if not 0 <= pcr <= 23:
+            yield Problem(("encryption", "tpm2_pcrs", i), f"PCR {pcr} does not exist: a TPM2 has PCRs 0 to 23")
+    if enc.tpm2_pcrs and "tpm2" not in enc.unlock:
+        yield Problem(("encryption", "tpm2_pcrs"), "tpm2_pcrs applies to unlock tpm2 only: add tpm2 to unlock, or "
+                                                   "remove tpm2_pcrs")
     # unlock keyvault always uses the installed VM's managed identity (never a stored service principal).
     if "keyvault" in enc.unlock and enc.key_source == "passphrase":
         yield Problem(at, "unlock keyvault needs key_source keyvault-key or keyvault-secret")

@@ -234,6 +234,10 @@ class Encryption:
     unlock: tuple[UnlockMethod, ...] = field(
         default=("passphrase",), metadata=doc("unlock at boot, tried in order: tpm2, keyvault, passphrase (console)")
     )
+    tpm2_pcrs: tuple[int, ...] = field(default=(), metadata=doc(
+        "unlock tpm2: the PCRs the TPM2 key is sealed to. [] = this TPM alone (the disk unlocks only in this "
+        "VM); [7] = also the Secure Boot state, safe only when the installer and the installed system boot "
+        "the same signed chain (else the first boot cannot unseal and asks for the passphrase)"))
 
     def recovery_escrow(self) -> str:
         """Where recovery keys go: 'keyvault' or 'print' (auto: the vault when there is one)."""

@@ -207,7 +207,9 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
     initramfs-tools: 'initramfs' makes cryptroot open the volume early even though the hook cannot
     see the root device from inside the installer's chroot; keyvault unlock is a keyscript that
     falls back to the console itself. dracut (systemd-cryptsetup): x-initrd.attach, tpm2 by token,
-    and no prompt when no passphrase is allowed.
+    and no prompt only when neither a passphrase nor tpm2 is allowed: with tpm2 the console asks for
+    the passphrase or the recovery key when the TPM cannot unseal (a reset vTPM must not leave the
+    disk unbootable; the recovery key is made for that).
     """
     options = ["luks", *(["discard"] if discard else [])]
     if initramfs == "initramfs-tools":
@@ -220,7 +222,7 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
         options.append("x-initrd.attach")
         if "tpm2" in unlock:
             options.append("tpm2-device=auto")
-        if "passphrase" not in unlock:
+        if "passphrase" not in unlock and "tpm2" not in unlock:
             options.append("headless=true")
     return f"{volume.mapper_name} UUID={volume.uuid} none {','.join(options)}"
 
@@ -244,3 +246,19 @@ def device_mapper_available(proc_misc: str | None = None, control: Path = Path("
         except OSError:
             return control.exists()
     return any(line.split()[-1:] == ["device-mapper"] for line in proc_misc.splitlines())
+
+
+def tpm2_available(sys_class: Path = Path("/sys/class/tpmrm")) -> bool:
+    """Whether this machine has a TPM 2.0: the kernel gives only a TPM2 a resource manager (tpmrmN),
+    which is also the device systemd-cryptenroll --tpm2-device=auto opens."""
+    try:
+        return any(entry.name.startswith("tpmrm") for entry in sys_class.iterdir())
+    except OSError:
+        return False
+
+
+def tpm2_enroll_argv(volume: LuksVolume, key_file: Path | str, pcrs: Sequence[int]) -> list[str]:
+    """systemd-cryptenroll adding a TPM2-sealed key slot (and its LUKS2 token) to a volume, unlocked with
+    key_file. --tpm2-pcrs is always given: its default was PCR 7 before systemd 254 and none since."""
+    return ["systemd-cryptenroll", f"--unlock-key-file={key_file}", "--tpm2-device=auto",
+            f"--tpm2-pcrs={'+'.join(str(p) for p in pcrs)}", volume.device]

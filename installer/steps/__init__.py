@@ -22,12 +22,14 @@ from installer.steps.relabel import RelabelStep
 from installer.steps.selinux import SelinuxStep
 from installer.steps.storage import StorageStep
 from installer.steps.system import SystemStep
+from installer.steps.tpm2 import Tpm2EnrolStep
 from installer.steps.unlock import UnlockStep
 
 STEPS: tuple[Step, ...] = (
     PreScriptsStep(),  # on the installer's system, before anything is written
     EncryptionKeysStep(),  # a vault that refuses stops the install before any disk is written
     StorageStep(),  # every destructive action happens here
+    Tpm2EnrolStep(),  # right after the volumes exist: a TPM that refuses stops the install early
     MountStep(),
     EarlyConfigStep(),  # fstab and /etc/kernel/cmdline before the kernel package's scriptlets
     PayloadStep(),

@@ -35,6 +35,8 @@ class PlanContext:
     # Whether that machine's kernel has device-mapper; None: ask this host (/proc/misc). A dry-run's
     # recorded machine says it itself.
     device_mapper: bool | None = None
+    # Whether that machine has a TPM 2.0 (unlock tpm2 enrols with it); None: ask this host (/sys/class/tpmrm).
+    tpm2: bool | None = None
     # The dnf that machine would install the payload with ("dnf5", "dnf 4"); None: not known (a dry-run,
     # a plan only shown), or no dnf there.
     dnf: str | None = None
@@ -50,6 +52,8 @@ class Volumes(Protocol):
     volumes: list[LuksVolume]
 
     def data_device(self, device: str) -> str: ...
+
+    def enroll_tpm2(self, pcrs: Sequence[int]) -> None: ...
 
     def close_all(self) -> list[str]: ...
 

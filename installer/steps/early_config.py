@@ -23,8 +23,8 @@ from storage.luks import kernel_arguments
 
 class EarlyConfigStep(Step):
     id = "early-config"
-    title = "Write fstab, crypttab and the kernel command line"
-    doing = "writing fstab, crypttab and the kernel command line"
+    title = "Write fstab and the kernel command line"  # and crypttab, when there are encrypted volumes
+    doing = "writing fstab and the kernel command line"
 
     def applies(self, profile: Profile) -> bool:
         return profile.payload.image is None

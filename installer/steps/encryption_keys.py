@@ -14,7 +14,7 @@ from installer.core.secrets import KeyDir
 from installer.steps.base import InstallContext, PlanContext, Step
 from profiles import Problem, Profile
 from profiles.model import Encryption
-from storage.luks import device_mapper_available, encrypted_partitions
+from storage.luks import device_mapper_available, encrypted_partitions, tpm2_available
 
 _REMOVE_HINT = "; or remove the section (an unencrypted install is never made silently)"
 
@@ -24,7 +24,7 @@ def enabled(profile: Profile) -> Encryption | None:
     return enc if enc is not None and enc.enabled else None
 
 
-def refusals(profile: Profile, *, device_mapper: bool | None = None) -> list[Problem]:
+def refusals(profile: Profile, *, device_mapper: bool | None = None, tpm2: bool | None = None) -> list[Problem]:
     """What the profile's encryption asks for that this machine or version cannot do: refuse, never pretend."""
     enc = enabled(profile)
     if enc is None:
@@ -35,8 +35,12 @@ def refusals(profile: Profile, *, device_mapper: bool | None = None) -> list[Pro
     if not device_mapper:
         reasons.append("this kernel has no device-mapper (dm-crypt; no 'device-mapper' in /proc/misc), so a LUKS "
                        "volume cannot be opened here; install from the ISO in a VM")
-    if "tpm2" in enc.unlock:
-        reasons.append("unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet; use keyvault and/or "
+    if "tpm2" in enc.unlock and profile.payload.image is not None:
+        reasons.append("unlock tpm2 needs systemd-cryptsetup in the initramfs (dracut, a system dnf builds); an image "
+                       "payload boots with initramfs-tools here: use keyvault and/or passphrase")
+    elif "tpm2" in enc.unlock and not (tpm2_available() if tpm2 is None else tpm2):
+        reasons.append("unlock tpm2: this machine has no TPM 2.0 (nothing in /sys/class/tpmrm): turn on the VM's "
+                       "vTPM (Azure: a Trusted Launch VM; QEMU: azl-installer vm --tpm), or use keyvault and/or "
                        "passphrase")
     if "keyvault" in enc.unlock and profile.payload.image is None:  # dnf repositories: RPM, booting with dracut
         reasons.append("unlock keyvault is built for initramfs-tools targets only, and an RPM payload (Azure Linux) "
@@ -72,7 +76,7 @@ class EncryptionKeysStep(Step):
                   for p in encrypted_partitions(plan.storage, enc.volumes)))
 
     def blockers(self, plan: PlanContext) -> list[Problem]:
-        return refusals(plan.profile, device_mapper=plan.device_mapper)
+        return refusals(plan.profile, device_mapper=plan.device_mapper, tpm2=plan.tpm2)
 
     def run(self, ctx: InstallContext) -> None:
         enc = enabled(ctx.profile)

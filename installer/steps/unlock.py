@@ -17,7 +17,7 @@ from pathlib import Path
 
 from installer.core.events import EventBus
 from installer.core.files import write_file
-from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.steps.encryption_keys import enabled
 from installer.target_tools import initramfs_tool
 from profiles import Profile
@@ -25,6 +25,10 @@ from profiles.model import Encryption
 from storage.luks import KEYSCRIPT, LuksVolume, crypttab_line, kernel_arguments
 
 UNLOCK_CONF = "/etc/azl-installer/unlock.conf"
+DRACUT_UNLOCK_CONF = "/etc/dracut.conf.d/50-azl-unlock.conf"
+# dracut's tpm2-tss module (libtss2 in the initramfs, for systemd-cryptsetup's TPM2 token) is included
+# only when asked for, and only when the target has the tpm2 tool.
+TPM2_PACKAGES = ("tpm2-tools",)
 UNLOCK_HOOK = "/etc/initramfs-tools/hooks/azl-unlock"
 VAULT_CA = "/etc/azl-installer/keyvault-ca.pem"
 CRYPTSETUP_HOOK_CONF = "/etc/cryptsetup-initramfs/conf-hook"
@@ -34,7 +38,7 @@ NETWORK_MODULES = ("virtio_net", "hv_netvsc")
 
 def target_files(enc: Encryption) -> list[str]:
     """Every file unlock setup writes, for the plan (keyvault unlock: initramfs-tools targets only)."""
-    files = ["/etc/crypttab"]
+    files = ["/etc/crypttab", f"{DRACUT_UNLOCK_CONF} (dracut targets)"]
     if "keyvault" in enc.unlock:
         files += [KEYSCRIPT, UNLOCK_HOOK, UNLOCK_CONF, CRYPTSETUP_HOOK_CONF]
         files += [VAULT_CA] if enc.ca_bundle else []
@@ -68,6 +72,16 @@ def add_boot_args(ctx: InstallContext, args: Sequence[str]) -> None:
     ctx.boot_args += [arg for arg in args if arg not in ctx.boot_args]
 
 
+def dracut_unlock_conf(enc: Encryption) -> str:
+    """dracut with hostonly=no leaves the host's crypttab out of the initramfs; its options (tpm2-device,
+    headless, x-initrd.attach) must reach systemd-cryptsetup there, so the file goes in explicitly."""
+    lines = ["# Written by azl-installer: what the initramfs needs to open the encrypted volumes.",
+             'install_items+=" /etc/crypttab "']
+    if "tpm2" in enc.unlock:
+        lines.append('add_dracutmodules+=" tpm2-tss "')
+    return "\n".join(lines) + "\n"
+
+
 def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str | None, root: Path,
                      events: EventBus) -> list[str]:
     """Write crypttab and the unlock helpers; returns the kernel arguments the boot loader must add."""
@@ -78,8 +92,13 @@ def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str |
     write_crypttab(enc, volumes, initramfs, root)
     if initramfs == "dracut":
         # systemd-cryptsetup in the initramfs opens what rd.luks.uuid names, with crypttab's options.
-        events.log("crypttab written; dracut opens " + ", ".join(v.mapper_name for v in volumes))
+        write_file(root, DRACUT_UNLOCK_CONF, dracut_unlock_conf(enc))
+        events.log("crypttab written; dracut opens " + ", ".join(v.mapper_name for v in volumes)
+                   + (" with the TPM 2.0, else asks on the console" if "tpm2" in enc.unlock else ""))
         return kernel_arguments(volumes)
+    if "tpm2" in enc.unlock:  # the plan refuses it for image payloads; an RPM payload without dracut lands here
+        raise ValueError("unlock tpm2 needs dracut (systemd-cryptsetup in the initramfs); this target uses "
+                         "initramfs-tools")
     # cryptroot opens every crypttab entry marked 'initramfs'; CRYPTSETUP=y includes it although
     # the hook cannot see the encrypted root from inside the installer's chroot.
     write_file(root, CRYPTSETUP_HOOK_CONF, "# Written by azl-installer\nCRYPTSETUP=y\n")
@@ -107,10 +126,16 @@ class UnlockStep(Step):
     def applies(self, profile: Profile) -> bool:
         return enabled(profile) is not None
 
+    def amend(self, profile: Profile) -> Profile:
+        enc = enabled(profile)
+        return add_packages(profile, TPM2_PACKAGES) if enc is not None and "tpm2" in enc.unlock else profile
+
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
         enc = enabled(plan.profile)
         assert enc is not None
-        return ("unlock at boot: " + ", then ".join(enc.unlock),
+        fallback = (["when the TPM cannot unseal, the console asks for the passphrase or the recovery key"]
+                    if "tpm2" in enc.unlock and "passphrase" not in enc.unlock else [])
+        return ("unlock at boot: " + ", then ".join(enc.unlock), *fallback,
                 "writes " + ", ".join(target_files(enc)),
                 f"initramfs modules {' '.join(initramfs_modules(enc))}; kernel argument rd.luks.uuid= per volume "
                 "on dracut targets (boot loader step)")

@@ -31,7 +31,7 @@ class Recorded:
 
 
 def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
-             on_dnf: Callable[[Path], None] | None = None) -> Recorded:
+             on_dnf: Callable[[Path], None] | None = None, tpm2: bool | None = None) -> Recorded:
     """An engine ready to run; a profile given as text names the disk DISK (any disk rule is replaced)."""
     disk = tmp_path / "disk.img"
     with disk.open("wb") as handle:
@@ -41,7 +41,9 @@ def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
         profile = profile_from_text(profile.replace("DISK", device))
     rule = replace(profile.storage.disks[0], path=device, serial=None, model=None, min_size=None, max_size=None)
     profile = replace(profile, storage=replace(profile.storage, disks=(rule,)))
-    plan = make_plan(profile, Inventory((DiskInfo(device, size),)))
+    # The recording runner plays a machine that can do it all (device-mapper, a TPM unless told otherwise).
+    plan = make_plan(profile, Inventory((DiskInfo(device, size),)), device_mapper=True,
+                     tpm2=True if tpm2 is None else tpm2)
     # The planned disk path points at the image file so pyparted can write a real table.
     plan = replace(plan, storage=replace(plan.storage, targets=tuple(
         replace(t, disk=replace(t.disk, path=str(disk))) for t in plan.storage.targets)))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from installer.core.events import Event
-from installer.core.runner import RecordingRunner
+from installer.core.runner import RecordingRunner, Reply
 from installer.engine import Engine, InstallFailed
 from installer.plan import make_plan
 from profiles import profile_from_text
@@ -91,7 +91,13 @@ def test_keyvault_unlock_writes_the_initramfs_helpers_and_escrows_the_recovery_k
     encryption = (f"encryption: {{enabled: true, key_source: keyvault-key, vault_url: '{standin.vault_url}', "
                   f"key_name: disk-kek, ca_bundle: '{standin.ca.ca_pem}', unlock: [keyvault, passphrase], "
                   "pbkdf: {memory: 64MiB}}")
-    engine, runner, seen, root, disk = _engine(tmp_path, encryption)
+    # unlock keyvault is built for initramfs-tools targets: a root image (the plan refuses it for dnf builds).
+    image = tmp_path / "root.tar"
+    image.touch()
+    text = PROFILE.replace("ENCRYPTION", encryption).replace(
+        '  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]\n  groups: [core]\n',
+        f"  image: {{path: '{image}'}}\n")
+    engine, runner, seen, root, disk = recorded_engine(tmp_path, text)
     engine.run()
     [fmt] = [c for c in runner.calls if c[:2] == ("cryptsetup", "luksFormat")]
     uuid = fmt[fmt.index("--uuid") + 1]
@@ -184,3 +190,48 @@ def test_dnf_builds_see_crypttab_and_the_luks_arguments_before_the_transaction(t
     assert oct((run.root / "etc/crypttab").stat().st_mode & 0o777) == "0o600"
     assert (run.root / "etc/kernel/cmdline").read_text().split().count(f"rd.luks.uuid={uuid}") == 1
     assert "/etc/crypttab (mode 0600" in run.engine.plan.render()
+
+
+TPM2_PROFILE = PROFILE.replace("ENCRYPTION", "encryption: {enabled: true, passphrase: PASS, pbkdf: {memory: 64MiB}, "
+                                             "unlock: [tpm2], tpm2_pcrs: [7]}").replace("PASS", PASSPHRASE)
+
+
+def test_tpm2_unlock_seals_a_key_slot_before_the_payload_and_sets_up_the_initramfs(tmp_path: Path) -> None:
+    enrol_keys: list[str] = []
+
+    def dnf_installs(root: Path) -> None:
+        (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+        (root / "usr/bin/dracut").touch()  # the target's initramfs tool: dracut
+
+    run = recorded(tmp_path, TPM2_PROFILE, on_dnf=dnf_installs)
+    run.runner.reply(["systemd-cryptenroll"], Reply(effect=lambda argv: enrol_keys.append(
+        Path(argv[1].removeprefix("--unlock-key-file=")).read_text())))
+    run.engine.run()
+    calls = run.runner.calls
+    [fmt] = [c for c in calls if c[:2] == ("cryptsetup", "luksFormat")]
+    uuid = fmt[fmt.index("--uuid") + 1]
+    [enrol] = [c for c in calls if c[0] == "systemd-cryptenroll"]
+    assert enrol[2:] == ("--tpm2-device=auto", "--tpm2-pcrs=7", fmt[-1])
+    # Unlocked with the volume key through a file that is gone afterwards; before the payload.
+    assert enrol_keys == [PASSPHRASE] and not Path(enrol[1].removeprefix("--unlock-key-file=")).exists()
+    order = [c[0] for c in calls if c[0] in ("cryptsetup", "systemd-cryptenroll", "dnf")]
+    assert order.index("systemd-cryptenroll") < order.index("dnf")
+    [dnf] = [c for c in calls if c[0] == "dnf"]
+    assert "tpm2-tools" in dnf  # dracut's tpm2-tss module needs it
+    root = run.root
+    assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
+        f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach,tpm2-device=auto")
+    conf = (root / "etc/dracut.conf.d/50-azl-unlock.conf").read_text()
+    assert 'install_items+=" /etc/crypttab "' in conf and 'add_dracutmodules+=" tpm2-tss "' in conf
+    rendered = run.engine.plan.render()
+    assert "Seal a key slot to the TPM 2.0" in rendered and "PCRs: 7 (PCR 7 = the Secure Boot state" in rendered
+    assert "the console asks for the passphrase or the recovery key" in rendered
+    assert PASSPHRASE not in rendered and all(PASSPHRASE not in " ".join(c) for c in calls)
+
+
+def test_tpm2_unlock_is_refused_on_a_machine_without_a_tpm(tmp_path: Path) -> None:
+    run = recorded(tmp_path, TPM2_PROFILE, tpm2=False)
+    assert any("this machine has no TPM 2.0" in str(b) for b in run.engine.plan.blockers)
+    with pytest.raises(InstallFailed):
+        run.engine.run()
+    assert not [c for c in run.runner.calls if c[0] in ("wipefs", "cryptsetup", "sgdisk", "parted")]

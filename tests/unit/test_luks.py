@@ -121,7 +121,9 @@ def test_crypttab_and_kernel_arguments() -> None:
     dracut = f"luks-{UUID} UUID={UUID} none luks,discard,x-initrd.attach"
     assert crypttab_line(volume, ["passphrase"], "dracut") == dracut
     assert crypttab_line(volume, ["tpm2", "passphrase"], "dracut") == dracut + ",tpm2-device=auto"
-    assert crypttab_line(volume, ["tpm2"], "dracut").endswith("tpm2-device=auto,headless=true")
+    # tpm2 alone still asks on the console when the TPM cannot unseal (the recovery key); keyvault alone does not.
+    assert crypttab_line(volume, ["tpm2"], "dracut") == dracut + ",tpm2-device=auto"
+    assert crypttab_line(volume, ["keyvault"], "dracut") == dracut + ",headless=true"
     assert kernel_arguments([volume]) == [f"rd.luks.uuid={UUID}"]
     assert volume.mapper_path == f"/dev/mapper/luks-{UUID}"
 
@@ -138,7 +140,12 @@ def test_plan_refuses_encryption_without_device_mapper_and_names_it() -> None:
     host = [str(p) for p in refusals(replace(base, encryption=enc), device_mapper=False)]
     assert host[0].startswith("encryption: this kernel has no device-mapper (dm-crypt; no 'device-mapper' in "
                               "/proc/misc)")
-    assert "unlock tpm2 (systemd-cryptenroll with the VM's vTPM) is not built yet" in host[1]
+    assert host[1].startswith("encryption: unlock tpm2 needs systemd-cryptsetup in the initramfs")  # image payload
+    rpm_tpm2 = replace(base, encryption=enc, payload=Payload(groups=("core",)))
+    assert refusals(rpm_tpm2, device_mapper=True, tpm2=True) == []
+    [no_tpm] = refusals(rpm_tpm2, device_mapper=True, tpm2=False)
+    assert no_tpm.message.startswith("unlock tpm2: this machine has no TPM 2.0 (nothing in /sys/class/tpmrm): turn "
+                                     "on the VM's vTPM")
     assert refusals(replace(base, encryption=Encryption(enabled=True, passphrase="s3cret")), device_mapper=True) == []
     keyvault = Encryption(enabled=True, key_source="keyvault-key", vault_url="https://v.vault.azure.net",
                           key_name="k", unlock=("keyvault", "passphrase"))
