@@ -32,8 +32,9 @@ PACKAGES: tuple[str, ...] = (
     "parted", "fdisk", "util-linux", "mount", "e2fsprogs", "xfsprogs", "dosfstools", "btrfs-progs",
     "squashfs-tools",
     # LUKS2 volumes; the installed system unlocks them in its initramfs, where curl fetches the key
-    # from Key Vault (keyvault unlock) and ca-certificates lets it trust the vault
-    "cryptsetup", "cryptsetup-initramfs", "curl", "ca-certificates",
+    # from Key Vault (keyvault unlock) and ca-certificates lets it trust the vault; unlock tpm2 enrols
+    # with systemd's systemd-cryptenroll, which loads the libtss2 libraries tpm2-tools brings
+    "cryptsetup", "cryptsetup-initramfs", "curl", "ca-certificates", "tpm2-tools",
     # the installed system's boot loader (grub-install runs chrooted in the target)
     "grub-pc-bin", "grub-efi-amd64-bin", "grub2-common",
     # a usable console and network (inst.profile=http://...): DHCP by networkd, DNS by resolved

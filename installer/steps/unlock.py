@@ -26,8 +26,9 @@ from storage.luks import KEYSCRIPT, LuksVolume, crypttab_line, kernel_arguments
 
 UNLOCK_CONF = "/etc/azl-installer/unlock.conf"
 DRACUT_UNLOCK_CONF = "/etc/dracut.conf.d/50-azl-unlock.conf"
-# dracut's tpm2-tss module (libtss2 in the initramfs, for systemd-cryptsetup's TPM2 token) is included
-# only when asked for, and only when the target has the tpm2 tool.
+# What a system dnf builds needs to open its volumes at boot: dracut's crypt module wants cryptsetup, and
+# its tpm2-tss module (libtss2 in the initramfs, for systemd-cryptsetup's TPM2 token) the tpm2 tool.
+LUKS_PACKAGES = ("cryptsetup",)
 TPM2_PACKAGES = ("tpm2-tools",)
 UNLOCK_HOOK = "/etc/initramfs-tools/hooks/azl-unlock"
 VAULT_CA = "/etc/azl-installer/keyvault-ca.pem"
@@ -128,7 +129,9 @@ class UnlockStep(Step):
 
     def amend(self, profile: Profile) -> Profile:
         enc = enabled(profile)
-        return add_packages(profile, TPM2_PACKAGES) if enc is not None and "tpm2" in enc.unlock else profile
+        if enc is None or profile.payload.image is not None:  # an image brings its own tools
+            return profile
+        return add_packages(profile, LUKS_PACKAGES + (TPM2_PACKAGES if "tpm2" in enc.unlock else ()))
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
         enc = enabled(plan.profile)

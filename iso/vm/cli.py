@@ -17,6 +17,7 @@ from installer.core.runner import CommandError, RealRunner
 from iso.vm import disks, qemu
 from iso.vm.process import Terminated, termination_raises
 from iso.vm.session import ISO_NAME, ISO_WORK, VmError, VmOptions, VmSession, VmUsageError
+from iso.vm.tpm import TpmError
 from profiles import ProfileError
 from profiles.sizes import SizeError, parse_size
 
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-file", action="append", default=[], type=Path, metavar="FILE",
                    help="copy FILE beside the profile on its disk, for settings naming files relative to it "
                    "(repeatable)")
+    p.add_argument("--tpm", action="store_true", help="give the VM a TPM 2.0 (swtpm) whose state is kept in "
+                   "WORKDIR/tpm, so the install and later boots see the same TPM, as on one Azure VM; delete "
+                   "that directory for a new, empty TPM")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop QEMU after this long, per boot "
                    "(default: no limit); a timed-out install fails")
     return p
@@ -101,6 +105,7 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         profile=args.profile, firmware=args.firmware, memory_mib=args.memory, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
         install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
+        tpm=args.tpm,
     )
 
 
@@ -119,7 +124,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
             except Terminated as err:
                 events.log(f"{err}: QEMU stopped", level="error")
                 return 128 + err.signum
-            except (VmError, CommandError) as err:
+            except (VmError, CommandError, TpmError) as err:
                 events.log(str(err), level="error")
                 return EXIT_FAILED
     except ProfileError as err:

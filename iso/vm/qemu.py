@@ -80,6 +80,7 @@ class Machine:
     smp: int = 2
     forwards: tuple[Forward, ...] = ()
     machine_type: MachineType = "q35"
+    tpm_socket: Path | None = None  # a running swtpm's control socket (iso/vm/tpm.py): the VM has a TPM 2.0
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,20 @@ def firmware_args(firmware: Firmware, vars_file: Path | None) -> list[str]:
     ]
 
 
+def tpm_args(socket: Path) -> list[str]:
+    """A swtpm control socket as a TPM 2.0 on the TIS interface (OVMF and SeaBIOS both drive it, as
+    Linux's tpm_tis does)."""
+    return ["-chardev", f"socket,id=chrtpm,path={qemu_value(socket)}",
+            "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]
+
+
 def base_args(machine: Machine) -> list[str]:
     """QEMU itself: machine type, accelerator, memory, no default devices, no display, -no-reboot."""
     return [
         QEMU, "-machine", machine.machine_type, *accel_args(machine.kvm), "-smp", str(machine.smp),
         "-m", str(machine.memory_mib), "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none",
         "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file),
+        *(tpm_args(machine.tpm_socket) if machine.tpm_socket is not None else []),
     ]
 
 

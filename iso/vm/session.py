@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -25,6 +25,7 @@ from installer.core.runner import Runner
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
+from iso.vm.tpm import SWTPM, running_swtpm
 from profiles import load_profile, profile_from_text
 
 ISO_NAME = "azl-installer.iso"  # what a build without --iso writes into the work directory
@@ -66,6 +67,7 @@ class VmOptions:
     timeout: float | None = None
     forwards: tuple[qemu.Forward, ...] = ()
     profile_files: tuple[Path, ...] = ()  # copied beside the profile (what it names by relative path)
+    tpm: bool = False  # a swtpm TPM 2.0 whose state is tpm_state, shared by the install and every boot
 
     def disk(self, index: int) -> Path:
         return self.workdir / f"disk-{index}.qcow2"
@@ -73,6 +75,10 @@ class VmOptions:
     @property
     def serial_log(self) -> Path:
         return self.console_file or self.workdir / "serial.log"
+
+    @property
+    def tpm_state(self) -> Path:
+        return self.workdir / "tpm"
 
     @property
     def vars_file(self) -> Path | None:
@@ -144,9 +150,20 @@ class VmSession:
         missing = [tool for tool in needed if shutil.which(tool) is None]
         if self.o.firmware == "uefi" and not (qemu.OVMF_CODE.exists() and qemu.OVMF_VARS.exists()):
             missing.append(str(qemu.OVMF_CODE))
+        if self.o.tpm and shutil.which(SWTPM) is None:
+            missing.append(SWTPM)
         if missing:
             raise VmUsageError(f"missing {', '.join(missing)}: install the Debian packages qemu-system-x86 "
-                               "qemu-utils ovmf xorriso e2fsprogs")
+                               "qemu-utils ovmf xorriso e2fsprogs" + (" swtpm" if self.o.tpm else ""))
+
+    def _boot_with_tpm(self, machine: qemu.Machine, argv_for: Callable[[qemu.Machine], list[str]], *,
+                       terminal: bool) -> BootOutcome:
+        """One QEMU run; with --tpm, beside a swtpm serving the VM's TPM state (stopped after QEMU)."""
+        if not self.o.tpm:
+            return self._boot(argv_for(machine), terminal=terminal, timeout=self.o.timeout, events=self.events)
+        with running_swtpm(self.o.tpm_state) as socket:
+            return self._boot(argv_for(replace(machine, tpm_socket=socket)), terminal=terminal,
+                              timeout=self.o.timeout, events=self.events)
 
     def _warn_relative_paths(self, text: str, path: Path) -> None:
         raw = profile_from_text(text, str(path))
@@ -186,6 +203,7 @@ class VmSession:
             self.runner.run(disks.qcow2_create_argv(disk, o.disk_size))
         if o.vars_file is not None:
             shutil.copyfile(qemu.OVMF_VARS, o.vars_file)
+        shutil.rmtree(o.tpm_state, ignore_errors=True)  # a new install is a new VM: a new, empty TPM too
         self.log(f"{len(targets)} blank disk(s) of {o.disk_size // disks.MiB} MiB in {o.workdir}")
         return targets
 
@@ -224,12 +242,13 @@ class VmSession:
             profile_image = self._profile_image(profile_text)
             direct = boot_files
         console = qemu.Console(o.serial_log, terminal=o.console_file is None)
-        argv = qemu.install_argv(machine, iso=iso, disks=targets, console=console, direct=direct,
-                                 profile_image=profile_image)
         self.log(f"installing from {iso} ({'unattended' if direct else 'interactive'}); serial log: {o.serial_log}"
-                 + ("; Ctrl+A X stops the VM" if console.terminal else ""))
+                 + ("; Ctrl+A X stops the VM" if console.terminal else "")
+                 + (f"; TPM 2.0 state: {o.tpm_state}" if o.tpm else ""))
         o.serial_log.unlink(missing_ok=True)  # no stale result line from an earlier run
-        outcome = self._boot(argv, terminal=console.terminal, timeout=o.timeout, events=self.events)
+        outcome = self._boot_with_tpm(machine, lambda m: qemu.install_argv(
+            m, iso=iso, disks=targets, console=console, direct=direct, profile_image=profile_image),
+            terminal=console.terminal)
         serial = read_log(o.serial_log)
         report = parse_install_result(serial)
         if outcome.timed_out:
@@ -284,8 +303,8 @@ class VmSession:
         console = qemu.Console(o.serial_log, terminal=o.console_file is None, append=append)
         self.log(f"booting the installed disk {o.disk(0)} ({o.firmware}); serial log: {o.serial_log}"
                  + ("; Ctrl+A X stops the VM" if console.terminal else ""))
-        argv = qemu.installed_argv(machine, disk=o.disk(0), console=console)
-        outcome = self._boot(argv, terminal=console.terminal, timeout=o.timeout, events=self.events)
+        outcome = self._boot_with_tpm(machine, lambda m: qemu.installed_argv(m, disk=o.disk(0), console=console),
+                                      terminal=console.terminal)
         how = "stopped at --timeout" if outcome.timed_out else f"QEMU exited with status {outcome.returncode}"
         self.log(f"the installed system ran {outcome.seconds:.0f} s; {how}")
         return 0 if outcome.timed_out or outcome.returncode == 0 else 1

@@ -217,7 +217,7 @@ def test_tpm2_unlock_seals_a_key_slot_before_the_payload_and_sets_up_the_initram
     order = [c[0] for c in calls if c[0] in ("cryptsetup", "systemd-cryptenroll", "dnf")]
     assert order.index("systemd-cryptenroll") < order.index("dnf")
     [dnf] = [c for c in calls if c[0] == "dnf"]
-    assert "tpm2-tools" in dnf  # dracut's tpm2-tss module needs it
+    assert dnf[-2:] == ("cryptsetup", "tpm2-tools")  # dracut's crypt and tpm2-tss modules need them
     root = run.root
     assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
         f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach,tpm2-device=auto")

@@ -40,7 +40,7 @@ class FakeQemu:
     def __call__(self, argv: Sequence[str], *, terminal: bool, timeout: float | None,
                  events: EventBus | None = None) -> BootOutcome:
         self.calls.append(list(argv))
-        spec = argv[argv.index("-chardev") + 1]
+        spec = next(argv[i + 1] for i, arg in enumerate(argv) if arg == "-chardev" and "id=ser0" in argv[i + 1])
         log = Path(spec.split("path=")[1].split(",")[0] if "path=" in spec else spec.split("logfile=")[1].split(",")[0])
         with log.open("a" if "append=on" in spec or "logappend=on" in spec else "w") as handle:
             handle.write(self.serial[len(self.calls) - 1])
@@ -149,6 +149,35 @@ def test_profile_files_go_beside_the_profile_and_forwards_reach_both_boots(host:
     assert (stage / "ca.pem").read_text() == "-----BEGIN CERTIFICATE-----\n"
     for call in guest.calls:
         assert "guestfwd=tcp:169.254.169.254:80-cmd:busybox nc 127.0.0.1 8080" in shlex.join(call)
+
+
+def test_tpm_gives_the_install_and_the_boots_one_swtpm_state(host: Path) -> None:
+    """--tpm: a real swtpm runs beside each QEMU run (its socket is there while QEMU runs, gone after),
+    serving WORKDIR/tpm; a new install starts from an empty TPM."""
+    sockets: list[tuple[str, bool]] = []
+
+    class TpmQemu(FakeQemu):
+        def __call__(self, argv: Sequence[str], *, terminal: bool, timeout: float | None,
+                     events: EventBus | None = None) -> BootOutcome:
+            chardev = next(argv[i + 1] for i, arg in enumerate(argv) if arg == "-chardev" and "id=chrtpm" in argv[i + 1])
+            socket = chardev.split("path=")[1]
+            sockets.append((socket, Path(socket).exists()))
+            assert argv[argv.index("-tpmdev") + 1] == "emulator,id=tpm0,chardev=chrtpm"
+            assert argv[argv.index("-device", argv.index("-tpmdev")) + 1] == "tpm-tis,tpmdev=tpm0"
+            return super().__call__(argv, terminal=terminal, timeout=timeout, events=events)
+
+    state = host / "wd" / "tpm"
+    state.mkdir(parents=True)
+    (state / "earlier-vm").write_text("an older VM's TPM")
+    guest = TpmQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--console", str(host / "c.log"),
+             "--tpm"]
+    vm_session, events = session(host, extra, fake_runner(100 * disks.MiB), guest)
+    assert vm_session.run() == 0
+    assert len(sockets) == 2 and all(running for _, running in sockets)
+    assert not any(Path(socket).exists() for socket, _ in sockets)  # swtpm stopped, its directory removed
+    assert state.is_dir() and not (state / "earlier-vm").exists()
+    assert any(f"TPM 2.0 state: {state}" in e.message for e in events)
 
 
 def test_failed_install_shows_the_guest_log_and_exits_1(host: Path) -> None:

@@ -3,25 +3,39 @@ package names, docs/testdistro.md) through dnf from the ISO, boot the installed 
 what it reports: SELinux enforcing with no relabel pending, every unit up, the boot chain's packages in
 the rpm database, cloud-init done from the NoCloud seed.
 
-Slow (about 20 minutes under TCG): one install, two boots. Needs root (the ISO build) and the tools
-scripts/setup-host.sh installs.
+One install serves several proofs: the root is LUKS2-encrypted with `unlock: [tpm2, passphrase]` in a
+VM with a swtpm vTPM (`azl-installer vm --tpm`). The UEFI boot keeps that TPM and must come up with
+no console input (the TPM unseals the key); the BIOS boot gets a new, empty TPM, so the console asks,
+and the passphrase typed there opens the root.
+
+Slow (about half an hour under TCG): one install, two boots. Needs root (the ISO build) and the tools
+scripts/setup-host.sh installs (swtpm among them).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from iso.vm import qemu
+from iso.vm.process import QemuProcess
+from iso.vm.tpm import running_swtpm
+from tests.support.serial_screen import SerialScreen
+
 REPO = Path(__file__).resolve().parents[2]
 BOOT_CHAIN = {"uefi": {"grub2-efi-x64", "shim-x64"}, "bios": {"grub2-pc"}}
 ALWAYS = {"kernel", "dracut", "grub2-tools", "selinux-policy-targeted", "policycoreutils", "WALinuxAgent",
-          "cloud-init", "systemd", "azurelinux-release"}
+          "cloud-init", "systemd", "azurelinux-release", "tpm2-tools"}
+PASSPHRASE = "Tpm2-Fallback-Pass-7"  # a throwaway test VM's: typed at the BIOS boot's prompt
+BOOT_SECONDS = 1500.0  # one boot of the installed disk under TCG, unlock and cloud-init included
 
 # What the installer writes into this install (the plan names each); a denial naming one fails the test.
 # Denials of the test distribution's own gaps (Debian's reference policy against systemd 257, made
@@ -31,7 +45,7 @@ INSTALLER_FILES = {
     "gshadow", "authorized_keys", "grub", "grub.cfg", "90-azl-installer.conf", "waagent.conf", "chrony.conf",
     "40-azl-azure.conf", "10-azure-unmanaged-sriov.rules", "91-azure_datasource.cfg", "user-data", "meta-data",
     "99-azl-installer-locale.cfg", "99-azl-installer-datasource.cfg", "machine-id", "azl-installer",
-    "azl-boot-check", "azl-boot-check.service", "grubx64.efi", "BOOTX64.EFI",
+    "azl-boot-check", "azl-boot-check.service", "grubx64.efi", "BOOTX64.EFI", "crypttab", "50-azl-unlock.conf",
 }
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")
@@ -53,16 +67,36 @@ def _names(avc: str) -> set[str]:
     return found | {path.rsplit("/", 1)[-1] for path in re.findall(r'\bpath="([^"]+)"', avc)}
 
 
-def _vm(firmware: str, serial: Path, workdir: Path, *, iso: Path | None = None,
-        profile: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`azl-installer vm`: with the ISO and a profile it installs (then boots the disk); without them
-    (--no-install) it boots the disk already in workdir, which is how the CLI wants it."""
-    source = ["--iso", str(iso), "--profile", str(profile)] if iso and profile else ["--no-install"]
+def _vm(iso: Path, profile: Path, serial: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """`azl-installer vm --tpm`: install with UEFI, then boot the disk with the same TPM."""
     return subprocess.run(
-        [sys.executable, "-m", "installer", "vm", *source, "--firmware", firmware,
-         "--console", str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", "1500"],
-        cwd=REPO, capture_output=True, text=True, timeout=3000,
+        [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--firmware", "uefi",
+         "--tpm", "--console", str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout",
+         str(BOOT_SECONDS)],
+        cwd=REPO, capture_output=True, text=True, timeout=3 * BOOT_SECONDS,
     )
+
+
+def _bios_boot_with_a_new_tpm(disk: Path, log: Path) -> str:
+    """The installed disk through SeaBIOS with a new, empty TPM: nothing can be unsealed, so the console
+    asks for the passphrase; type it, then let the boot check run and power off. Returns the serial log."""
+    short = Path(tempfile.mkdtemp(prefix="azl-bios-"))  # Unix socket paths: at most 107 bytes
+    try:
+        with running_swtpm(short / "tpm") as tpm:
+            machine = qemu.Machine(firmware="bios", tpm_socket=tpm)
+            console = qemu.Console(log, terminal=False, socket=short / "serial.sock")
+            screen = SerialScreen(short / "serial.sock", raw_log=log.with_suffix(".raw"))
+            with QemuProcess(qemu.installed_argv(machine, disk=disk, console=console)) as guest:
+                try:
+                    screen.connect(timeout=30)
+                    screen.wait_for(r"(?i)passphrase for", BOOT_SECONDS, regex=True)
+                    screen.type_text(PASSPHRASE + "\r")
+                    guest.wait(BOOT_SECONDS)
+                finally:
+                    screen.close()
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+    return log.read_text(errors="replace") if log.exists() else ""
 
 
 def _check(report: dict[str, list[str]]) -> None:
@@ -81,6 +115,9 @@ def _check(report: dict[str, list[str]]) -> None:
     assert set(report["rpm"]) >= ALWAYS | BOOT_CHAIN["uefi"] | BOOT_CHAIN["bios"], report["rpm"]
     # Labelled at install time: nothing left for restorecon, and no denial at boot.
     assert "relabel" not in report, report["relabel"]
+    # / on the LUKS2 volume, which holds a TPM2-sealed key slot (its token) beside the passphrase's.
+    assert re.match(r"/dev/mapper/luks-\S+ / ext4$", next(m for m in report["mount"] if " / " in m)), report["mount"]
+    assert len(report["luks"]) == 1 and report["luks"][0].endswith(" tpm2-tokens=1"), report["luks"]
     named = [line for line in report.get("avc", []) if _names(line) & INSTALLER_FILES]
     assert named == [], named
     # findmnt draws its tree before each target: "/dev/vda3 └─/boot ext4".
@@ -92,28 +129,32 @@ def _check(report: dict[str, list[str]]) -> None:
 @pytest.mark.minutes(27)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path,
                                                                            tmp_path: Path) -> None:
-    """azl-vm-uefi.yaml with a layout for both firmwares: one install (the slow part under TCG), then
-    the installed disk booted alone by OVMF and by SeaBIOS, each boot reporting on its own."""
+    """azl-vm-uefi.yaml with a layout for both firmwares and an encrypted root: one install (the slow
+    part under TCG), then the installed disk booted alone by OVMF with its TPM and by SeaBIOS with a
+    new one, each boot reporting on its own."""
     profile = yaml.safe_load((REPO / "iso/profiles/azl-vm-uefi.yaml").read_text())
-    profile["storage"]["auto"]["boot"] = "both"
-    profile["payload"]["packages"].append("grub2-pc")
+    profile["storage"]["auto"]["boot"] = "both"  # the boot loader step adds grub2-pc by itself
+    # argon2 sized for a TCG guest: the same guest benchmarks iter_time, and pays it at every unlock.
+    profile["encryption"] = {"enabled": True, "passphrase": PASSPHRASE, "unlock": ["tpm2", "passphrase"],
+                             "pbkdf": {"memory": "64MiB", "iter_time": 500}}
     both = tmp_path / "azl-vm-both.yaml"
     both.write_text(yaml.safe_dump(profile, sort_keys=False))
     serial = tmp_path / "serial.log"
-    done = _vm("uefi", serial, tmp_path / "vm", iso=installer_iso, profile=both)
+    done = _vm(installer_iso, both, serial, tmp_path / "vm")
     log = serial.read_text(errors="replace") if serial.exists() else ""
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     shown = install_log.group(1) if install_log else log[-6000:]
     assert "AZL-INSTALL-RESULT rc=0" in log, f"install failed:\n{shown}"
     assert done.returncode == 0, done.stderr[-3000:]
+    assert install_log is not None and "TPM2 key slot enrolled" in install_log.group(1), shown
+    assert PASSPHRASE not in (install_log.group(1) if install_log else ""), "the passphrase is in the install log"
     report = _report(log)
-    assert report, f"the installed system did not report (UEFI):\n{log[-6000:]}"
+    # No input was given to this boot: had the TPM not unsealed the key, it would wait at the prompt.
+    assert report, f"the installed system did not report (UEFI, TPM unlock):\n{log[-6000:]}"
     _check(report)
 
-    bios_serial = tmp_path / "serial-bios.log"
-    done = _vm("bios", bios_serial, tmp_path / "vm")
-    bios_log = bios_serial.read_text(errors="replace") if bios_serial.exists() else ""
-    assert done.returncode == 0, done.stderr[-3000:]
+    bios_log = _bios_boot_with_a_new_tpm(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "serial-bios.log")
     bios_report = _report(bios_log)
-    assert bios_report, f"the installed system did not report (BIOS):\n{bios_log[-6000:]}"
+    assert bios_report, f"the installed system did not report (BIOS, passphrase):\n{bios_log[-6000:]}"
     _check(bios_report)
+    assert PASSPHRASE not in bios_log, "the typed passphrase was echoed on the console"
