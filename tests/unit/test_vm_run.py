@@ -159,7 +159,8 @@ def test_tpm_gives_the_install_and_the_boots_one_swtpm_state(host: Path) -> None
     class TpmQemu(FakeQemu):
         def __call__(self, argv: Sequence[str], *, terminal: bool, timeout: float | None,
                      events: EventBus | None = None) -> BootOutcome:
-            chardev = next(argv[i + 1] for i, arg in enumerate(argv) if arg == "-chardev" and "id=chrtpm" in argv[i + 1])
+            chardev = next(argv[i + 1] for i, arg in enumerate(argv)
+                           if arg == "-chardev" and "id=chrtpm" in argv[i + 1])
             socket = chardev.split("path=")[1]
             sockets.append((socket, Path(socket).exists()))
             assert argv[argv.index("-tpmdev") + 1] == "emulator,id=tpm0,chardev=chrtpm"
