@@ -30,19 +30,27 @@ def minutes(item: pytest.Item) -> float:
     return float(mark.args[0]) if mark else 0.0
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs this tier on two workers with --dist worksteal, which hands each worker one
-    contiguous half of this list and lets an idle worker steal from the end of the other's. So the
-    longest test goes first (worker one starts it at once) and the rest follow shortest first: the
-    other long tests end up in worker two's half, and what worker one still holds behind its long
-    test are short ones, cheap to steal. Items of other tiers keep their order."""
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs this tier on two xdist workers with --dist loadgroup. The long tests (a
+    minutes mark) are split into one group per worker, longest first, each into the group with the
+    fewest minutes so far, and those groups come first in the list, so each worker starts one of
+    them at once; the short tests stay free and fill the gaps. Without xdist nothing changes."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     here = Path(__file__).parent
-    vm = [item for item in items if here in item.path.parents]
-    if not vm:
+    long = sorted((item for item in items if here in item.path.parents and minutes(item) > 0),
+                  key=minutes, reverse=True)
+    if workers < 2 or not long:
         return
-    longest = max(vm, key=minutes)
-    rest = sorted((item for item in vm if item is not longest), key=minutes)  # stable: file order ties
-    items[:] = [*(item for item in items if here not in item.path.parents), longest, *rest]
+    loads = [0.0] * workers
+    groups: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for item in long:
+        lightest = loads.index(min(loads))
+        loads[lightest] += minutes(item)
+        groups[lightest].append(item)
+        item.add_marker(pytest.mark.xdist_group(f"vm-{lightest}"))
+    grouped = [item for group in groups for item in group]
+    items[:] = [*grouped, *(item for item in items if item not in grouped)]
 
 
 def missing_tools() -> list[str]:

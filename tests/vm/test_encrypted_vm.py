@@ -5,6 +5,11 @@ recovery key as a tagged secret; the installed system's initramfs asks the vault
 key at boot, with no console input (tests/support/encrypted_vm.py has the set-up). Checked afterwards on
 the host: the root was on dm-crypt, the raw disk holds no plaintext marker, and the escrowed
 recovery key opens the volume while another key does not.
+
+It is also the proof of the image payload (iso/profiles/vm-uefi.yaml: the live system's own squashfs,
+Debian with grub-* and initramfs-tools, plus the sample repository's sample-extras group through dnf)
+installed unattended from the ISO and booted alone with UEFI: the mounts, fstab by UUID, the extra
+packages and multi-user are checked from the installed system's report.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from tests.support.encrypted_vm import HOSTNAME, VAULT_URL, run_encrypted_instal
 from tests.support.keyvault_standin import StandIn, running_standin
 
 pytestmark = pytest.mark.vm
+SAMPLE_EXTRAS = {"azure-vm-utils", "cloud-utils-growpart", "vim-minimal"}  # the ISO's sample-extras group
 
 
 @pytest.fixture
@@ -72,6 +78,16 @@ def test_keyvault_encrypted_install_unlocks_at_boot(installer_iso: Path, standin
     assert escrowed.tags["hostname"] == HOSTNAME and escrowed.tags["volume"] == "/"
     luks_uuid = escrowed.tags["luks-uuid"]
     assert f"luks-{luks_uuid}" in check
+
+    # The image payload with its extras: mounts and fstab by UUID, the sample-extras packages, multi-user.
+    lines = [line.rstrip("\r") for line in check.splitlines()]
+    mounts = {m.group(2): m.group(3) for line in lines if (m := re.match(r"^(/dev/\S+)\s+(/\S*)\s+(\S+)$", line))}
+    wanted = {"/": "ext4", "/boot": "ext4", "/boot/efi": "vfat"}
+    assert {m: mounts.get(m) for m in wanted} == wanted, check
+    assert {(f[1], f[2]) for f in (line.split() for line in lines if line.startswith("UUID="))} == set(wanted.items())
+    packages = {re.sub(r"-[^-]+-[^-]+$", "", line) for line in lines}
+    assert packages >= SAMPLE_EXTRAS, check
+    assert lines[-1] in ("running", "degraded"), check  # multi-user reached
 
     # On the host: no plaintext on the disk, and the recovery key opens the volume (no dm needed).
     raw = tmp_path / "disk.raw"

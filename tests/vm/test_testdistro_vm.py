@@ -126,7 +126,7 @@ def _check(report: dict[str, list[str]]) -> None:
     assert {m: mounts.get(m) for m in wanted} == wanted, report["mount"]
 
 
-@pytest.mark.minutes(27)
+@pytest.mark.minutes(30)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path,
                                                                            tmp_path: Path) -> None:
     """azl-vm-uefi.yaml with a layout for both firmwares and an encrypted root: one install (the slow
