@@ -79,7 +79,8 @@ def dracut_unlock_conf(enc: Encryption) -> str:
     lines = ["# Written by azl-installer: what the initramfs needs to open the encrypted volumes.",
              'install_items+=" /etc/crypttab "']
     if "tpm2" in enc.unlock:
-        lines.append('add_dracutmodules+=" tpm2-tss "')
+        # and the TPM's drivers, whichever interface the VM has (QEMU: TIS; Hyper-V's vTPM: CRB)
+        lines += ['add_dracutmodules+=" tpm2-tss "', 'add_drivers+=" tpm_tis tpm_crb "']
     return "\n".join(lines) + "\n"
 
 

@@ -222,7 +222,8 @@ def test_tpm2_unlock_seals_a_key_slot_before_the_payload_and_sets_up_the_initram
     assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
         f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach,tpm2-device=auto")
     conf = (root / "etc/dracut.conf.d/50-azl-unlock.conf").read_text()
-    assert 'install_items+=" /etc/crypttab "' in conf and 'add_dracutmodules+=" tpm2-tss "' in conf
+    assert conf.splitlines()[1:] == ['install_items+=" /etc/crypttab "', 'add_dracutmodules+=" tpm2-tss "',
+                                     'add_drivers+=" tpm_tis tpm_crb "']
     rendered = run.engine.plan.render()
     assert "Seal a key slot to the TPM 2.0" in rendered and "PCRs: 7 (PCR 7 = the Secure Boot state" in rendered
     assert "the console asks for the passphrase or the recovery key" in rendered
