@@ -137,9 +137,7 @@ class UnlockStep(Step):
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
         enc = enabled(plan.profile)
         assert enc is not None
-        fallback = (["when the TPM cannot unseal, the console asks for the passphrase or the recovery key"]
-                    if "tpm2" in enc.unlock and "passphrase" not in enc.unlock else [])
-        return ("unlock at boot: " + ", then ".join(enc.unlock), *fallback,
+        return ("unlock at boot: " + ", then ".join(enc.unlock),
                 "writes " + ", ".join(target_files(enc)),
                 f"initramfs modules {' '.join(initramfs_modules(enc))}; kernel argument rd.luks.uuid= per volume "
                 "on dracut targets (boot loader step)")
