@@ -81,7 +81,8 @@ def test_keyvault_encrypted_install_unlocks_at_boot(installer_iso: Path, standin
 
     # The image payload with its extras: mounts and fstab by UUID, the sample-extras packages, multi-user.
     lines = [line.rstrip("\r") for line in check.splitlines()]
-    mounts = {m.group(2): m.group(3) for line in lines if (m := re.match(r"^(/dev/\S+)\s+(/\S*)\s+(\S+)$", line))}
+    # findmnt draws the tree: "/dev/vda2   └─/boot   ext4"
+    mounts = {m.group(2): m.group(3) for line in lines if (m := re.match(r"^(/dev/\S+)\s+[^/]*(/\S*)\s+(\S+)$", line))}
     wanted = {"/": "ext4", "/boot": "ext4", "/boot/efi": "vfat"}
     assert {m: mounts.get(m) for m in wanted} == wanted, check
     assert {(f[1], f[2]) for f in (line.split() for line in lines if line.startswith("UUID="))} == set(wanted.items())
