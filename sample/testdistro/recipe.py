@@ -56,6 +56,9 @@ RENAMES: dict[str, tuple[str, ...]] = {
     "procps-ng": ("procps",),
     "iproute": ("iproute2",),
     "shadow-utils": ("passwd",),
+    # Fedora's util-linux ships /usr/bin/login; as a package of its own nothing required it, and a
+    # console login failed with "agetty: can't exec /bin/login" (the serial UI test found it).
+    "util-linux": ("util-linux", "login"),
     "audit": ("auditd",),
     "glibc": ("libc6", "libc-bin"),
 }

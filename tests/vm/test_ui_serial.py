@@ -42,7 +42,7 @@ HOSTNAME = "serial-ui-01"
 USER = "ada"
 PASSWORD = "Serial-Line-42"  # a test VM's throwaway password: typed into the UI, then at login
 BOOT_WAIT = 420.0  # seconds from power-on to the installer's first screen (about 2 min measured)
-INSTALL_WAIT = 1800.0  # seconds from confirming to the Done screen (dnf, then dracut, under TCG)
+INSTALL_WAIT = 2400.0  # seconds from confirming to the Done screen (dnf, then dracut, under TCG beside another guest)
 LOGIN_WAIT = 900.0  # seconds from power-on of the installed disk to its login prompt
 STEP_WAIT = 120.0  # seconds for one screen to follow a key (catalog and plan run in the guest)
 
