@@ -41,8 +41,8 @@ REPOSITORY = "file:///run/live/medium/azl-repo"  # the ISO's test distribution
 HOSTNAME = "serial-ui-01"
 USER = "ada"
 PASSWORD = "Serial-Line-42"  # a test VM's throwaway password: typed into the UI, then at login
-BOOT_WAIT = 900.0  # seconds from power-on to the installer's first screen (about 2 min alone, far more beside other guests)
-INSTALL_WAIT = 2400.0  # seconds from confirming to the Done screen (dnf, then dracut, under TCG beside another guest)
+BOOT_WAIT = 900.0  # seconds from power-on to the installer's first screen (2 min alone, far more beside a guest)
+INSTALL_WAIT = 2400.0  # seconds from confirming to the Done screen (dnf, then dracut, beside another guest)
 LOGIN_WAIT = 900.0  # seconds from power-on of the installed disk to its login prompt
 STEP_WAIT = 120.0  # seconds for one screen to follow a key (catalog and plan run in the guest)
 
