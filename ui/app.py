@@ -45,11 +45,6 @@ class InstallerApp(App[Outcome]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "request_quit", "Quit", key_display="ctrl+q", priority=True),
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
-        # Tab moves the focus here, before the next key is handed on. As the screen's own binding it ran
-        # only after the focused input had passed the key back up, and keys typed meanwhile (a serial
-        # line under emulation: "password<Tab>password") went into the field being left.
-        Binding("tab", "focus_next", show=False, priority=True),
-        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     class Probed(Message):

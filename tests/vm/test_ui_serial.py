@@ -43,6 +43,7 @@ USER = "ada"
 PASSWORD = "Serial-Line-42"  # a test VM's throwaway password: typed into the UI, then at login
 BOOT_WAIT = 900.0  # seconds from power-on to the installer's first screen (2 min alone, far more beside a guest)
 INSTALL_WAIT = 2400.0  # seconds from confirming to the Done screen (dnf, then dracut, beside another guest)
+TAB_SETTLE = 5.0  # seconds after a Tab before typing into the next field
 LOGIN_WAIT = 900.0  # seconds from power-on of the installed disk to its login prompt
 STEP_WAIT = 120.0  # seconds for one screen to follow a key (catalog and plan run in the guest)
 
@@ -117,13 +118,17 @@ def drive_install(screen: SerialScreen, timings: Timings) -> None:
     timings.mark("software catalog shown")
     screen.send(ctrl("n"))
 
+    # After each Tab, a pause before typing: while the guest is slow, keys typed right after a Tab can
+    # still reach the field being left (22 masks in Password and 6 in Again, in one run; the screen's
+    # Tab binding runs only once the focused input has passed the key back up).
     step(screen, "Users")  # focus starts on the host name
     replace_field(screen, "Host name", HOSTNAME)
-    screen.send(TAB)
+    screen.send(TAB, pause=TAB_SETTLE)
     replace_field(screen, "User name", USER)
-    screen.send(TAB)
+    screen.send(TAB, pause=TAB_SETTLE)
     screen.type_text(PASSWORD)
-    screen.send(TAB)
+    screen.wait_for(rf"Password\s+\*{{{len(PASSWORD)}}}\s", STEP_WAIT, regex=True)
+    screen.send(TAB, pause=TAB_SETTLE)
     screen.type_text(PASSWORD)
     # Both password fields show one mask character per character typed, never the password.
     users = screen.wait_for(rf"Password\s+\*{{{len(PASSWORD)}}}\s+Again\s+\*{{{len(PASSWORD)}}}\s*$",
