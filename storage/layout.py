@@ -93,8 +93,8 @@ class StoragePlan:
         return sorted(found, key=lambda m: (m[0].count("/") - (m[0] == "/"), m[0]))
 
     def firmware(self) -> Firmware:
-        bios = tuple(t.disk.path for t in self.targets if any(p.filesystem == "biosboot" for p in t.partitions))
-        uefi = any(p.filesystem == "vfat" and p.mount == "/boot/efi" for t in self.targets for p in t.partitions)
+        bios = tuple(t.disk.path for t in self.targets if any(_bios_boot(p) for p in t.partitions))
+        uefi = any(_esp(p) for t in self.targets for p in t.partitions)
         return Firmware(bios, uefi)
 
 
@@ -135,6 +135,21 @@ def select_disks(storage: Storage, inventory: Inventory) -> tuple[list[DiskInfo]
         if disk.readonly:
             raise LayoutError(("storage", "disks", i), f"{disk.path} is read-only")
     return targets, keep
+
+
+def _bios_boot(part: Partition | PlannedPartition) -> bool:
+    return part.filesystem == "biosboot"
+
+
+def _esp(part: Partition | PlannedPartition) -> bool:
+    return part.filesystem == "vfat" and part.mount == "/boot/efi"
+
+
+def boot_modes(storage: Storage) -> tuple[str, ...]:
+    """The firmwares a profile's layout boots with ("bios", "uefi"), before any disk is planned: what
+    its partitions, explicit or automatic, hold, by the same rules as StoragePlan.firmware."""
+    parts = storage.partitions or tuple(auto_partitions(storage.auto or AutoLayout()))
+    return (*(("bios",) if any(map(_bios_boot, parts)) else ()), *(("uefi",) if any(map(_esp, parts)) else ()))
 
 
 def auto_partitions(auto: AutoLayout) -> list[Partition]:

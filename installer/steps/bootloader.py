@@ -19,9 +19,9 @@ from installer.core.runner import Runner
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.target_tools import TargetTools, detect_tools
 from profiles import Problem, Profile
-from profiles.model import AutoLayout, Bootloader, Storage
+from profiles.model import Bootloader
 from storage.apply import FstabEntry
-from storage.layout import StoragePlan
+from storage.layout import StoragePlan, boot_modes
 
 SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
 # What puts the boot loader on an Azure Linux system, by firmware (FACTS.md's package names): joined to
@@ -33,17 +33,6 @@ BOOT_PACKAGES = {"uefi": ("grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmg
 
 class BootloaderError(RuntimeError):
     pass
-
-
-def boot_modes(storage: Storage) -> tuple[str, ...]:
-    """The firmwares the profile's layout boots with: auto.boot, or what the explicit partitions hold
-    (a biosboot partition for BIOS, a vfat /boot/efi for UEFI), as the storage plan finds them."""
-    if storage.partitions:
-        modes = (["bios"] if any(p.filesystem == "biosboot" for p in storage.partitions) else [])
-        return tuple(modes + (["uefi"] if any(p.filesystem == "vfat" and p.mount == "/boot/efi"
-                                               for p in storage.partitions) else []))
-    boot = (storage.auto or AutoLayout()).boot
-    return ("bios", "uefi") if boot == "both" else (boot,)
 
 
 def boot_packages(profile: Profile) -> tuple[str, ...]:

@@ -59,7 +59,7 @@ def termination_raises() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec (preexec_fn)
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
@@ -102,7 +102,7 @@ class QemuProcess:
             stdin=None if self.terminal else subprocess.DEVNULL,
             stdout=None if self.terminal else subprocess.DEVNULL,
             stderr=subprocess.DEVNULL if self.quiet else None,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def poll(self) -> int | None:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from iso.vm.process import die_with_parent
+
 SWTPM = "swtpm"
 SOCKET_WAIT = 10.0  # seconds for swtpm to create its control socket
 
@@ -40,8 +42,10 @@ def running_swtpm(state: Path) -> Iterator[Path]:
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="azl-tpm-") as short:
         socket = Path(short) / "swtpm.sock"
+        # It dies with us if we are killed outright (QEMU does too, so --terminate alone would not do
+        # when QEMU never connected).
         proc = subprocess.Popen(swtpm_argv(state, socket), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, preexec_fn=die_with_parent)
         try:
             deadline = time.monotonic() + SOCKET_WAIT
             while not socket.exists():
