@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--firmware", choices=qemu.FIRMWARES, default="uefi", help="UEFI (OVMF) or BIOS (SeaBIOS) "
                    "(default uefi)")
     p.add_argument("--memory", type=int, default=1536, metavar="MiB", help="guest memory (default 1536)")
+    p.add_argument("--cpus", type=int, default=2, metavar="N", help="guest CPUs (default 2); without KVM, give "
+                   "each guest at most the host's cores divided by the guests running at once: an emulated CPU "
+                   "left waiting for a host core stalls its guest's kernel (soft lockups)")
     p.add_argument("--console", default="terminal", metavar="terminal|FILE",
                    help="serial console on this terminal (Ctrl+A X quits; also logged to WORKDIR/serial.log) "
                    "or only written to FILE (default terminal)")
@@ -81,6 +84,8 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError("--disks: between 1 and 16")
     if args.memory < 256:
         raise VmUsageError("--memory: at least 256 (MiB)")
+    if not 1 <= args.cpus <= 64:
+        raise VmUsageError("--cpus: between 1 and 64")
     if args.timeout is not None and args.timeout <= 0:
         raise VmUsageError("--timeout: a number of seconds above 0")
     console = None if args.console == "terminal" else Path(args.console).absolute()
@@ -102,7 +107,7 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
     return VmOptions(
         forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
         iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=disks.round_up_mib(size),
-        profile=args.profile, firmware=args.firmware, memory_mib=args.memory, console_file=console,
+        profile=args.profile, firmware=args.firmware, memory_mib=args.memory, cpus=args.cpus, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
         install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
         tpm=args.tpm,

@@ -59,6 +59,7 @@ class VmOptions:
     profile: Path | None = None
     firmware: qemu.Firmware = "uefi"
     memory_mib: int = 1536
+    cpus: int = 2
     console_file: Path | None = None  # None: the serial console is on the terminal
     workdir: Path = Path("azl-vm")
     install: bool = True
@@ -127,7 +128,7 @@ class VmSession:
         kvm = self._probe(log=lambda line: self.events.log(line, level="debug"),
                           kernel=kernel if kernel.is_file() else None)
         self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
-        machine = qemu.Machine(memory_mib=o.memory_mib, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
+        machine = qemu.Machine(memory_mib=o.memory_mib, smp=o.cpus, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
                                forwards=o.forwards)
         if iso is not None and boot_files is not None:
             status = self._install(machine, iso, boot_files, profile_text)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.images import guest_cpus
 from tests.support.keyvault_standin import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedR
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile),
          "--profile-file", str(ca), "--forward", f"169.254.169.254:80={imds_port}",
-         "--forward", f"{VAULT_IP}:443={vault_port}", "--disk-size", "4GiB",
+         "--forward", f"{VAULT_IP}:443={vault_port}", "--disk-size", "4GiB", "--cpus", str(guest_cpus()),
          "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)
     text = serial.read_text(errors="replace") if serial.exists() else ""

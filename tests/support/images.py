@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -20,6 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 KERNEL_CACHE = REPO / "build" / "cache" / "vm-kernel"
 BUSYBOX = Path("/bin/busybox")
 SERIAL_APPEND = "console=ttyS0,115200n8 panic=-1 quiet"
+
+
+def guest_cpus() -> int:
+    """CPUs for one test guest. The VM tier runs two guests at a time on a 2-core host under TCG: two
+    CPUs each would be four emulated CPUs on two cores, and a guest CPU left waiting for a host core
+    stalls its kernel (a CI run saw a 112 s soft lockup, then systemd giving up on a generator)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 2
 
 # Modules (in load order) for virtio disks, the q35 AHCI CD-ROM and ext4, when built as modules.
 MODULES = (

@@ -233,10 +233,11 @@ def test_no_install_boots_the_existing_disk(host: Path) -> None:
     (host / "wd").mkdir()
     (host / "wd" / "disk-0.qcow2").write_bytes(b"qcow2")
     runner = fake_runner(8 * 1024**3)
-    vm_session, _ = session(host, ["--no-install", "--console", str(host / "c.log")], runner, guest)
+    vm_session, _ = session(host, ["--no-install", "--cpus", "1", "--console", str(host / "c.log")], runner, guest)
     assert vm_session.run() == 0
     assert runner.calls == []
     assert "append=off" in shlex.join(guest.calls[0]) and (host / "wd" / "OVMF_VARS_4M.fd").exists()
+    assert " -smp 1 " in shlex.join(guest.calls[0])
     assert PROBED[-1] is None, "no kernel kept from an install: the ROM probe alone"
     (host / "wd" / "vmlinuz").write_bytes(b"kernel")
     vm_session.run()
@@ -272,6 +273,7 @@ def test_iso_is_built_into_the_workdir_when_not_given(host: Path, monkeypatch: p
     (["--disk-size", "1MiB"], "at least 64MiB"),
     (["--disks", "0"], "--disks: between 1 and 16"),
     (["--memory", "64"], "--memory: at least 256"),
+    (["--cpus", "0"], "--cpus: between 1 and 64"),
     (["--timeout", "0"], "--timeout"),
     (["--no-install", "--iso", "x.iso"], "--iso and --profile do not apply"),
     (["--console", "log.txt"], "interactive installer (no --profile) needs --console terminal"),
@@ -299,7 +301,8 @@ def test_invalid_profile_is_reported_before_anything_runs(tmp_path: Path, capsys
 def test_defaults_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     options = vm_cli.options_from_args(vm_cli.build_parser().parse_args([]))
     assert options == VmOptions(workdir=Path("azl-vm").absolute())
-    assert options.disk_size == 8 * 1024**3 and options.memory_mib == 1536 and options.firmware == "uefi"
+    assert options.disk_size == 8 * 1024**3 and options.memory_mib == 1536 and options.cpus == 2
+    assert options.firmware == "uefi"
     assert options.console_file is None and options.timeout is None
     assert options.serial_log == Path.cwd() / "azl-vm/serial.log"
     # `azl-installer vm --help` is the harness's own parser, reached through the engine's CLI.
@@ -308,11 +311,11 @@ def test_defaults_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert text.startswith("usage: azl-installer vm [-h] [--iso ISO]")
-    for fragment in ("default 1)", "default 8GiB", "default uefi", "default 1536", "default ./azl-vm",
+    for fragment in ("default 1)", "default 8GiB", "default uefi", "default 1536", "default 2)", "default ./azl-vm",
                      "default terminal", "no limit", "WORKDIR/azl-installer.iso"):
         assert fragment in text, fragment
-    for option in ("--iso", "--profile", "--firmware", "--disks", "--disk-size", "--memory", "--console",
-                   "--workdir", "--export-vhd", "--no-install", "--no-boot", "--timeout", "--profile-file",
+    for option in ("--iso", "--profile", "--firmware", "--disks", "--disk-size", "--memory", "--cpus",
+                   "--console", "--workdir", "--export-vhd", "--no-install", "--no-boot", "--timeout", "--profile-file",
                    "--forward"):
         assert f" {option} " in text, option
 

@@ -29,6 +29,7 @@ import yaml
 from iso.vm import qemu
 from iso.vm.process import QemuProcess
 from iso.vm.tpm import running_swtpm
+from tests.support.images import guest_cpus
 from tests.support.serial_screen import SerialScreen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,8 +73,8 @@ def _vm(iso: Path, profile: Path, serial: Path, workdir: Path) -> subprocess.Com
     """`azl-installer vm --tpm`: install with UEFI, then boot the disk with the same TPM."""
     return subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--firmware", "uefi",
-         "--tpm", "--console", str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout",
-         str(BOOT_SECONDS)],
+         "--cpus", str(guest_cpus()), "--tpm", "--console", str(serial), "--workdir", str(workdir),
+         "--disk-size", "6GiB", "--timeout", str(BOOT_SECONDS)],
         cwd=REPO, capture_output=True, text=True, timeout=3 * BOOT_SECONDS,
     )
 
@@ -85,7 +86,7 @@ def _bios_boot_with_a_new_tpm(disk: Path, log: Path) -> str:
     short = Path(tempfile.mkdtemp(prefix="azl-bios-"))  # Unix socket paths: at most 107 bytes
     try:
         with running_swtpm(short / "tpm") as tpm:
-            machine = qemu.Machine(firmware="bios", tpm_socket=tpm)
+            machine = qemu.Machine(firmware="bios", smp=guest_cpus(), tpm_socket=tpm)
             console = qemu.Console(log, terminal=False, socket=short / "serial.sock")
             screen = SerialScreen(short / "serial.sock", raw_log=log.with_suffix(".raw"))
             with QemuProcess(qemu.installed_argv(machine, disk=disk, console=console)) as guest:

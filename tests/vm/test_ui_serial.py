@@ -31,6 +31,7 @@ import pytest
 from iso.boottest import extract_kernel
 from iso.vm import disks, qemu
 from iso.vm.process import QemuProcess, probe_kvm
+from tests.support.images import guest_cpus
 from tests.support.serial_screen import ENTER, SPACE, TAB, ScreenTimeout, SerialScreen, ctrl
 from ui.glyphs import unsafe
 
@@ -172,7 +173,7 @@ def test_interactive_install_on_the_serial_console_then_login(
     vars_file = tmp_path / "OVMF_VARS_4M.fd"
     shutil.copyfile(qemu.OVMF_VARS, vars_file)
     kernel, _ = extract_kernel(installer_iso, tmp_path / "iso-kernel")  # the accelerator is probed with it
-    machine = qemu.Machine(kvm=probe_kvm(kernel=kernel), firmware="uefi", vars_file=vars_file)
+    machine = qemu.Machine(kvm=probe_kvm(kernel=kernel), smp=guest_cpus(), firmware="uefi", vars_file=vars_file)
     timings = Timings()
 
     # 1. The ISO, interactive: the installer comes up on ttyS0 by itself.
