@@ -206,10 +206,11 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
 
     initramfs-tools: 'initramfs' makes cryptroot open the volume early even though the hook cannot
     see the root device from inside the installer's chroot; keyvault unlock is a keyscript that
-    falls back to the console itself. dracut (systemd-cryptsetup): x-initrd.attach, tpm2 by token,
-    and no prompt only when neither a passphrase nor tpm2 is allowed: with tpm2 the console asks for
-    the passphrase or the recovery key when the TPM cannot unseal (a reset vTPM must not leave the
-    disk unbootable; the recovery key is made for that).
+    falls back to the console itself. dracut (systemd-cryptsetup): x-initrd.attach and tpm2 by
+    token; never headless, since everything after the TPM answers its passphrase request: the Key
+    Vault agent of unlock keyvault, and the console when the profile allows it (with tpm2 the console
+    asks for the passphrase or the recovery key when the TPM cannot unseal: a reset vTPM must not
+    leave the disk unbootable; the recovery key is made for that).
     """
     options = ["luks", *(["discard"] if discard else [])]
     if initramfs == "initramfs-tools":
@@ -222,8 +223,6 @@ def crypttab_line(volume: LuksVolume, unlock: Sequence[str], initramfs: str, *, 
         options.append("x-initrd.attach")
         if "tpm2" in unlock:
             options.append("tpm2-device=auto")
-        if "passphrase" not in unlock and "tpm2" not in unlock:
-            options.append("headless=true")
     return f"{volume.mapper_name} UUID={volume.uuid} none {','.join(options)}"
 
 

@@ -1,7 +1,7 @@
 """Where a volume's key comes from (passphrase, Key Vault secret, wrapped key) and where recovery keys go.
 
 The key is what unlocks LUKS key slot 0: the passphrase itself, the passphrase read from a
-Key Vault secret, or (keyvault-key) 64 random bytes whose wrapped form is kept in the
+Key Vault secret, or (keyvault-key) a random key whose wrapped form is kept in the
 volume's LUKS2 token. A recovery key is always made for its own slot; it is escrowed as a
 Key Vault secret tagged with the LUKS UUID and host name, or shown once on the console.
 Neither ever goes through the event bus or a log.
@@ -9,6 +9,7 @@ Neither ever goes through the event bus or a log.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Any, TextIO
@@ -19,7 +20,10 @@ from installer.keyvault.errors import VaultError
 from profiles.model import Encryption
 from storage.luks import UNLOCK_SLOT, VolumeKey
 
-VOLUME_KEY_BYTES = 64
+# keyvault-key: 48 random bytes (384 bits) as 64 base64 characters. Text, because systemd-cryptsetup takes a
+# passphrase as a C string through the ask-password protocol, where the dracut unlock agent answers it: raw
+# bytes could hold a NUL or a newline. The initramfs-tools keyscript prints the same text.
+VOLUME_KEY_RANDOM_BYTES = 48
 _MODHEX = "cbdefghijklnrtuv"  # systemd's recovery key alphabet: unambiguous on any keyboard layout
 
 
@@ -39,7 +43,9 @@ def obtain_volume_key(enc: Encryption, vault: VaultClient | None) -> VolumeKey:
         name = f"{enc.key_name}/{enc.key_version}" if enc.key_version else enc.key_name
         token = {"type": "azure-keyvault", "keyslots": [UNLOCK_SLOT], "vault_url": vault.vault_url, "secret": name}
         return VolumeKey(secret, token, f"Key Vault secret '{enc.key_name}'")
-    key = SecretBytes(bytearray(secrets.token_bytes(VOLUME_KEY_BYTES)))
+    raw = bytearray(secrets.token_bytes(VOLUME_KEY_RANDOM_BYTES))
+    key = SecretBytes(bytearray(base64.b64encode(raw)))
+    raw[:] = bytes(len(raw))
     try:
         wrapped = vault.wrap_key(enc.key_name, key, enc.key_version)
     except BaseException:

@@ -42,9 +42,6 @@ def refusals(profile: Profile, *, device_mapper: bool | None = None, tpm2: bool 
         reasons.append("unlock tpm2: this machine has no TPM 2.0 (nothing in /sys/class/tpmrm): turn on the VM's "
                        "vTPM (Azure: a Trusted Launch VM; QEMU: azl-installer vm --tpm), or use keyvault and/or "
                        "passphrase")
-    if "keyvault" in enc.unlock and profile.payload.image is None:  # dnf repositories: RPM, booting with dracut
-        reasons.append("unlock keyvault is built for initramfs-tools targets only, and an RPM payload (Azure Linux) "
-                       "boots with dracut; use unlock [passphrase] for now")
     problems = [Problem(("encryption",), reason + _REMOVE_HINT) for reason in reasons]
     if enc.ca_bundle and not Path(enc.ca_bundle).is_file():
         # read at install time (vault TLS) and copied into the target: missing, it would fail mid-install

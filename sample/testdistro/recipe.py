@@ -32,7 +32,7 @@ DEBIAN_PACKAGES = (
     "xfsprogs", "dosfstools", "rpm", "dnf", "procps", "iproute2", "passwd", "login", "util-linux",
     "vim-tiny", "less", "tmux", "tar", "rsync", "auditd", "cloud-guest-utils", "hyperv-daemons",
     "azure-vm-utils", "kmod", "zstd", "ca-certificates", "tzdata", "kbd", "netbase", "iputils-ping", "python3",
-    "python3-selinux",
+    "python3-selinux", "curl",
 )  # fmt: skip
 
 # Requires Azure Linux's packages have that Debian's do not: Fedora's cloud-init requires the SELinux

@@ -136,10 +136,14 @@ def test_plan_puts_the_key_step_first_and_marks_encrypted_partitions(monkeypatch
     assert "/usr/lib/azl-installer/unlock-keyvault" in details and "/etc/crypttab" in details
     assert [d for d in plan.destructive if "LUKS2-encrypted" in d] == [
         d for d in plan.destructive if d.startswith("create /dev/vda3")]
-    # the same profile with an RPM payload (dracut) is refused before anything is written
+    assert "/etc/initramfs-tools/hooks/azl-unlock" in details and "91azl-unlock" not in details
+    # the same profile with an RPM payload (dracut): the dracut module and the network in the initramfs
     rpm = make_plan(replace(profile, payload=replace(profile.payload, image=None, groups=("core",))),
                     Inventory((DiskInfo("/dev/vda", 8 * 1024**3),)))
-    assert any("unlock keyvault is built for initramfs-tools targets only" in b.message for b in rpm.blockers)
+    assert rpm.blockers == ()
+    details = "\n".join(d for s in rpm.steps for d in s.details)
+    assert "/usr/lib/dracut/modules.d/91azl-unlock/azl-unlock-agent" in details and "initramfs-tools" not in details
+    assert "rd.neednet=1" in details and "dracut modules crypt azl-unlock" in details
 
 
 def test_planning_and_the_ui_do_not_import_the_azure_sdk() -> None:
@@ -162,6 +166,16 @@ def test_a_missing_ca_bundle_is_a_blocker_before_anything_is_written(tmp_path: P
         f"encryption.ca_bundle: {tmp_path}/no-such-ca.pem is not a readable file",)
 
 
+def _dnf_installs_azure_linux(root: Path) -> None:
+    """What dnf leaves in the target that the boot steps look for: Azure Linux's files, GRUB 2, dracut, a kernel."""
+    azure_linux_target(root)
+    for tool in ("usr/sbin/grub2-install", "usr/sbin/grub2-mkconfig", "usr/bin/dracut"):
+        (root / tool).parent.mkdir(parents=True, exist_ok=True)
+        (root / tool).touch()
+    (root / "usr/lib/modules/6.12.0-azl/vmlinuz").parent.mkdir(parents=True)
+    (root / "usr/lib/modules/6.12.0-azl/vmlinuz").touch()
+
+
 def test_dnf_builds_see_crypttab_and_the_luks_arguments_before_the_transaction(tmp_path: Path) -> None:
     """Anaconda's order: the kernel's scriptlets run dracut inside the dnf transaction, so crypttab (as
     systemd-cryptsetup reads it) and rd.luks.uuid= in /etc/kernel/cmdline must already be there."""
@@ -170,12 +184,7 @@ def test_dnf_builds_see_crypttab_and_the_luks_arguments_before_the_transaction(t
     def dnf_installs(root: Path) -> None:
         for name in ("etc/crypttab", "etc/kernel/cmdline"):
             at_dnf[name] = (root / name).read_text() if (root / name).exists() else "(missing)"
-        azure_linux_target(root)
-        for tool in ("usr/sbin/grub2-install", "usr/sbin/grub2-mkconfig", "usr/bin/dracut"):
-            (root / tool).parent.mkdir(parents=True, exist_ok=True)
-            (root / tool).touch()
-        (root / "usr/lib/modules/6.12.0-azl/vmlinuz").parent.mkdir(parents=True)
-        (root / "usr/lib/modules/6.12.0-azl/vmlinuz").touch()
+        _dnf_installs_azure_linux(root)
 
     text = PROFILE.replace("ENCRYPTION", PASSPHRASE_ENCRYPTION).replace("bootloader: {enabled: false}",
                                                                          "bootloader: {enabled: true}")
@@ -236,3 +245,38 @@ def test_tpm2_unlock_is_refused_on_a_machine_without_a_tpm(tmp_path: Path) -> No
     with pytest.raises(InstallFailed):
         run.engine.run()
     assert not [c for c in run.runner.calls if c[0] in ("wipefs", "cryptsetup", "sgdisk", "parted")]
+
+
+def test_keyvault_unlock_on_dracut_brings_the_agent_module_and_the_network(tmp_path: Path, standin: StandIn) -> None:
+    encryption = (f"encryption: {{enabled: true, key_source: keyvault-key, vault_url: '{standin.vault_url}', "
+                  f"key_name: disk-kek, ca_bundle: '{standin.ca.ca_pem}', unlock: [tpm2, keyvault], "
+                  "pbkdf: {memory: 64MiB}}")
+
+    run = recorded(tmp_path, PROFILE.replace("ENCRYPTION", encryption).replace(
+        "bootloader: {enabled: false}", "bootloader: {enabled: true}"), on_dnf=_dnf_installs_azure_linux)
+    run.engine.run()
+    calls, root = run.runner.calls, run.root
+    [fmt] = [c for c in calls if c[:2] == ("cryptsetup", "luksFormat")]
+    uuid = fmt[fmt.index("--uuid") + 1]
+    [dnf] = [c for c in calls if c[0] == "dnf"]
+    assert {"cryptsetup", "tpm2-tools", "curl", "iproute"} <= set(dnf)
+    # not headless: after the TPM, systemd-cryptsetup asks, and the module's agent answers from Key Vault
+    assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
+        f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach,tpm2-device=auto")
+    conf = (root / "etc/dracut.conf.d/50-azl-unlock.conf").read_text()
+    assert 'add_dracutmodules+=" azl-unlock "' in conf.splitlines()
+    module = root / "usr/lib/dracut/modules.d/91azl-unlock"
+    assert sorted(p.name for p in module.iterdir()) == [
+        "azl-unlock-agent", "azl-unlock.path", "azl-unlock.service", "module-setup.sh"]
+    assert (module / "azl-unlock-agent").stat().st_mode & 0o777 == 0o755
+    assert "ExecStart=/usr/lib/azl-installer/azl-unlock-agent" in (module / "azl-unlock.service").read_text()
+    assert (root / "usr/lib/azl-installer/unlock-keyvault").stat().st_mode & 0o777 == 0o755
+    unlock = (root / "etc/azl-installer/unlock.conf").read_text()
+    # the recovery key may still be typed (tpm2 is listed); the VM's system-assigned identity at boot
+    assert "AZL_UNLOCK_PASSPHRASE=yes" in unlock.splitlines() and "AZL_UNLOCK_CLIENT_ID=" in unlock.splitlines()
+    assert (root / "etc/azl-installer/keyvault-ca.pem").read_bytes() == standin.ca.ca_pem.read_bytes()
+    cmdline = (root / "etc/kernel/cmdline").read_text().split()
+    assert f"rd.luks.uuid={uuid}" in cmdline and cmdline.count("rd.neednet=1") == 1
+    assert not (root / "etc/initramfs-tools").exists()
+    messages = "\n".join(e.message for e in run.seen)
+    assert "with the TPM 2.0, else Key Vault (managed identity), else the recovery key on the console" in messages

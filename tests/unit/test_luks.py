@@ -121,9 +121,10 @@ def test_crypttab_and_kernel_arguments() -> None:
     dracut = f"luks-{UUID} UUID={UUID} none luks,discard,x-initrd.attach"
     assert crypttab_line(volume, ["passphrase"], "dracut") == dracut
     assert crypttab_line(volume, ["tpm2", "passphrase"], "dracut") == dracut + ",tpm2-device=auto"
-    # tpm2 alone still asks on the console when the TPM cannot unseal (the recovery key); keyvault alone does not.
+    # tpm2 alone still asks on the console when the TPM cannot unseal (the recovery key). keyvault alone asks
+    # too: the Key Vault agent answers (the dracut module leaves the console agent out).
     assert crypttab_line(volume, ["tpm2"], "dracut") == dracut + ",tpm2-device=auto"
-    assert crypttab_line(volume, ["keyvault"], "dracut") == dracut + ",headless=true"
+    assert crypttab_line(volume, ["keyvault"], "dracut") == dracut
     assert kernel_arguments([volume]) == [f"rd.luks.uuid={UUID}"]
     assert volume.mapper_path == f"/dev/mapper/luks-{UUID}"
 
@@ -150,8 +151,8 @@ def test_plan_refuses_encryption_without_device_mapper_and_names_it() -> None:
     keyvault = Encryption(enabled=True, key_source="keyvault-key", vault_url="https://v.vault.azure.net",
                           key_name="k", unlock=("keyvault", "passphrase"))
     assert refusals(replace(base, encryption=keyvault), device_mapper=True) == []
-    rpm = refusals(replace(base, encryption=keyvault, payload=Payload(groups=("core",))), device_mapper=True)
-    assert len(rpm) == 1 and "unlock keyvault is built for initramfs-tools targets only" in rpm[0].message
+    # and on dracut targets too (the azl-unlock dracut module)
+    assert refusals(replace(base, encryption=keyvault, payload=Payload(groups=("core",))), device_mapper=True) == []
     assert refusals(replace(base, encryption=Encryption(enabled=False)), device_mapper=False) == []
     plan = make_plan(profile_from_text(PROFILE + "encryption: {enabled: true, passphrase: s3cret}\n"), INVENTORY)
     assert [b for b in plan.blockers if b.section == "encryption"] == refusals(plan.profile)

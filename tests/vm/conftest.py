@@ -11,11 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import images
+from tests.support.encrypted_vm import VAULT_URL
+from tests.support.keyvault_standin import StandIn, running_standin
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("qemu-system-x86_64", "qemu-img", "xorriso", "mkfs.ext4", "grub-mkrescue", "mformat")
@@ -60,6 +63,15 @@ def missing_tools() -> list[str]:
     if not images.BUSYBOX.exists():
         missing.append("busybox-static")
     return missing
+
+
+@pytest.fixture
+def standin(tmp_path: Path) -> Iterator[StandIn]:
+    """The Key Vault stand-in at the address guests reach it by (`vm --forward`), with the RSA key
+    disk-kek that wraps volume keys."""
+    with running_standin(tmp_path / "standin", public_url=VAULT_URL) as running:
+        running.add_rsa_key("disk-kek")
+        yield running
 
 
 @pytest.fixture(scope="session")

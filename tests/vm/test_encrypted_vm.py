@@ -17,23 +17,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.encrypted_vm import HOSTNAME, VAULT_URL, run_encrypted_install
-from tests.support.keyvault_standin import StandIn, running_standin
+from tests.support.encrypted_vm import HOSTNAME, run_encrypted_install
+from tests.support.keyvault_standin import StandIn
 
 pytestmark = pytest.mark.vm
 SAMPLE_EXTRAS = {"azure-vm-utils", "cloud-utils-growpart", "vim-minimal"}  # the ISO's sample-extras group
-
-
-@pytest.fixture
-def standin(tmp_path: Path) -> Iterator[StandIn]:
-    with running_standin(tmp_path / "standin", public_url=VAULT_URL) as running:
-        running.add_rsa_key("disk-kek")
-        yield running
 
 
 def _partitions(raw: Path) -> list[tuple[int, int]]:

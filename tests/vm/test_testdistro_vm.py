@@ -3,10 +3,14 @@ package names, docs/testdistro.md) through dnf from the ISO, boot the installed 
 what it reports: SELinux enforcing with no relabel pending, every unit up, the boot chain's packages in
 the rpm database, cloud-init done from the NoCloud seed.
 
-One install serves several proofs: the root is LUKS2-encrypted with `unlock: [tpm2, passphrase]` in a
-VM with a swtpm vTPM (`azl-installer vm --tpm`). The UEFI boot keeps that TPM and must come up with
-no console input (the TPM unseals the key); the BIOS boot gets a new, empty TPM, so the console asks,
-and the passphrase typed there opens the root.
+One install serves several proofs: the root is LUKS2-encrypted with a random key wrapped by the Key
+Vault stand-in's RSA key, the recovery key escrowed there, and `unlock: [tpm2, keyvault, passphrase]`,
+in a VM with a swtpm vTPM (`azl-installer vm --tpm`) that reaches the stand-in through its metadata
+endpoint and vault addresses (`--forward`). The UEFI boot keeps that TPM and must come up with no
+console input and no call to the vault (the TPM unseals the key); the BIOS boot gets a new, empty TPM,
+so systemd-cryptsetup asks, and the initramfs' Key Vault agent (dracut module azl-unlock) answers with
+the key the stand-in unwraps, again with no console input. No bearer token or recovery key may reach
+the console or the unlock agent's journal.
 
 Slow (about half an hour under TCG): one install, two boots. Needs root (the ISO build) and the tools
 scripts/setup-host.sh installs (swtpm among them).
@@ -29,14 +33,14 @@ import yaml
 from iso.vm import qemu
 from iso.vm.process import QemuProcess
 from iso.vm.tpm import running_swtpm
+from tests.support.encrypted_vm import VAULT_IP, VAULT_URL
 from tests.support.images import guest_cpus
-from tests.support.serial_screen import SerialScreen
+from tests.support.keyvault_standin import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
 BOOT_CHAIN = {"uefi": {"grub2-efi-x64", "shim-x64"}, "bios": {"grub2-pc"}}
 ALWAYS = {"kernel", "dracut", "grub2-tools", "selinux-policy-targeted", "policycoreutils", "WALinuxAgent",
           "cloud-init", "systemd", "azurelinux-release", "tpm2-tools"}
-PASSPHRASE = "Tpm2-Fallback-Pass-7"  # a throwaway test VM's: typed at the BIOS boot's prompt
 BOOT_SECONDS = 2400.0  # one QEMU run under TCG (the install took 25 min beside another guest), per boot
 
 # What the installer writes into this install (the plan names each); a denial naming one fails the test.
@@ -48,6 +52,8 @@ INSTALLER_FILES = {
     "40-azl-azure.conf", "10-azure-unmanaged-sriov.rules", "91-azure_datasource.cfg", "user-data", "meta-data",
     "99-azl-installer-locale.cfg", "99-azl-installer-datasource.cfg", "machine-id", "azl-installer",
     "azl-boot-check", "azl-boot-check.service", "grubx64.efi", "BOOTX64.EFI", "crypttab", "50-azl-unlock.conf",
+    "unlock.conf", "keyvault-ca.pem", "unlock-keyvault", "module-setup.sh", "azl-unlock-agent", "azl-unlock.path",
+    "azl-unlock.service",
 }
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the ISO build needs root")
@@ -69,45 +75,42 @@ def _names(avc: str) -> set[str]:
     return found | {path.rsplit("/", 1)[-1] for path in re.findall(r'\bpath="([^"]+)"', avc)}
 
 
-def _vm(iso: Path, profile: Path, serial: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+def _forwards(standin: StandIn) -> list[qemu.Forward]:
+    """The metadata endpoint and the vault, as the guest reaches them, served by the stand-in."""
+    imds_port, vault_port = (int(url.rsplit(":", 1)[1]) for url in (standin.imds_url, standin.vault_url))
+    return [qemu.Forward("169.254.169.254", 80, imds_port), qemu.Forward(VAULT_IP, 443, vault_port)]
+
+
+def _vm(iso: Path, profile: Path, ca: Path, serial: Path, workdir: Path,
+        forwards: list[qemu.Forward]) -> subprocess.CompletedProcess[str]:
     """`azl-installer vm --tpm`: install with UEFI, then boot the disk with the same TPM."""
+    forward_args = [arg for f in forwards for arg in ("--forward", f"{f.guest_ip}:{f.guest_port}={f.host_port}")]
     return subprocess.run(
-        [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--firmware", "uefi",
-         "--cpus", str(guest_cpus()), "--tpm", "--console", str(serial), "--workdir", str(workdir),
-         "--disk-size", "6GiB", "--timeout", str(BOOT_SECONDS)],
-        cwd=REPO, capture_output=True, text=True, timeout=3 * BOOT_SECONDS,
+        [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--profile-file",
+         str(ca), *forward_args, "--firmware", "uefi", "--cpus", str(guest_cpus()), "--tpm", "--console",
+         str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", str(BOOT_SECONDS)],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * BOOT_SECONDS,
     )
 
 
-def _bios_boot_with_a_new_tpm(disk: Path, log: Path) -> str:
-    """The installed disk through SeaBIOS with a new, empty TPM: nothing can be unsealed, so the console
-    asks for the passphrase; type it, then let the boot check run and power off. Returns what the
-    console showed."""
+def _bios_boot_with_a_new_tpm(disk: Path, log: Path, forwards: list[qemu.Forward]) -> str:
+    """The installed disk through SeaBIOS with a new, empty TPM: nothing can be unsealed, so
+    systemd-cryptsetup asks, and nobody types: the Key Vault agent must answer. Returns what the
+    console showed once the boot check powered the VM off (or once the agent gave up)."""
     short = Path(tempfile.mkdtemp(prefix="azl-bios-"))  # Unix socket paths: at most 107 bytes
     try:
         with running_swtpm(short / "tpm") as tpm:
-            machine = qemu.Machine(firmware="bios", smp=guest_cpus(), tpm_socket=tpm)
-            console = qemu.Console(log, terminal=False, socket=short / "serial.sock")
-            screen = SerialScreen(short / "serial.sock", raw_log=log.with_suffix(".raw"))
+            machine = qemu.Machine(firmware="bios", smp=guest_cpus(), tpm_socket=tpm, forwards=tuple(forwards))
+            console = qemu.Console(log, terminal=False)
             with QemuProcess(qemu.installed_argv(machine, disk=disk, console=console)) as guest:
-                try:
-                    screen.connect(timeout=30)
-                    screen.wait_for(r"(?i)passphrase for", BOOT_SECONDS, regex=True)
-                    screen.type_text(PASSPHRASE + "\r")
-                    # Keep reading: QEMU writes the console (and its log) only as fast as the socket is
-                    # read, and an unread socket stalls the guest on its next console write.
-                    deadline = time.monotonic() + BOOT_SECONDS
-                    while guest.poll() is None and time.monotonic() < deadline:
-                        screen.pump(1.0)
-                    assert guest.poll() is not None, f"the BIOS boot did not end within {BOOT_SECONDS:g} s"
-                finally:
-                    screen.close()
+                deadline = time.monotonic() + BOOT_SECONDS
+                while guest.poll() is None and time.monotonic() < deadline:
+                    time.sleep(5)
+                    if "Key Vault did not give the key" in log.read_text(errors="replace"):
+                        break  # the boot would wait for the console now: no point in waiting longer
     finally:
         shutil.rmtree(short, ignore_errors=True)
-    # What came over the socket, not QEMU's logfile of it: that one repeated characters whenever the
-    # socket was full ("grub2-ttools"), which a reader of the report must not see.
-    raw = log.with_suffix(".raw")
-    return raw.read_bytes().decode(errors="replace") if raw.exists() else ""
+    return log.read_text(errors="replace") if log.exists() else ""
 
 
 def _check(report: dict[str, list[str]]) -> None:
@@ -129,7 +132,7 @@ def _check(report: dict[str, list[str]]) -> None:
     # / on the LUKS2 volume, which holds a TPM2-sealed key slot (its token) beside the passphrase's.
     root = next(m for m in report["mount"] if re.search(r"\s/\s", m))  # findmnt pads its columns
     assert re.match(r"/dev/mapper/luks-\S+\s+/\s+ext4$", root), report["mount"]
-    assert len(report["luks"]) == 1 and report["luks"][0].endswith(" tpm2-tokens=1"), report["luks"]
+    assert len(report["luks"]) == 1 and report["luks"][0].endswith(" tpm2-tokens=1 keyvault-tokens=1"), report
     named = [line for line in report.get("avc", []) if _names(line) & INSTALLER_FILES]
     assert named == [], named
     # findmnt draws its tree before each target: "/dev/vda3 └─/boot ext4".
@@ -138,8 +141,12 @@ def _check(report: dict[str, list[str]]) -> None:
     assert {m: mounts.get(m) for m in wanted} == wanted, report["mount"]
 
 
+def _unwraps(standin: StandIn) -> int:
+    return sum(1 for method, path in standin.requests if method == "POST" and path.endswith("/unwrapkey"))
+
+
 @pytest.mark.minutes(30)
-def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path,
+def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path, standin: StandIn,
                                                                            tmp_path: Path) -> None:
     """azl-vm-uefi.yaml with a layout for both firmwares and an encrypted root: one install (the slow
     part under TCG), then the installed disk booted alone by OVMF with its TPM and by SeaBIOS with a
@@ -147,28 +154,44 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     profile = yaml.safe_load((REPO / "iso/profiles/azl-vm-uefi.yaml").read_text())
     profile["storage"]["auto"]["boot"] = "both"  # the boot loader step adds grub2-pc by itself
     # argon2 sized for a TCG guest: the same guest benchmarks iter_time, and pays it at every unlock.
-    profile["encryption"] = {"enabled": True, "passphrase": PASSPHRASE, "unlock": ["tpm2", "passphrase"],
-                             "pbkdf": {"memory": "64MiB", "iter_time": 500}}
-    both = tmp_path / "azl-vm-both.yaml"
+    profile["encryption"] = {
+        "enabled": True, "key_source": "keyvault-key", "vault_url": VAULT_URL, "key_name": "disk-kek",
+        "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem", "recovery": {"escrow": "keyvault"},
+        "unlock": ["tpm2", "keyvault", "passphrase"], "pbkdf": {"memory": "64MiB", "iter_time": 500}}
+    both, ca = tmp_path / "azl-vm-both.yaml", tmp_path / "ca.pem"
     both.write_text(yaml.safe_dump(profile, sort_keys=False))
+    ca.write_bytes(standin.ca.ca_pem.read_bytes())
     serial = tmp_path / "serial.log"
-    done = _vm(installer_iso, both, serial, tmp_path / "vm")
+    done = _vm(installer_iso, both, ca, serial, tmp_path / "vm", _forwards(standin))
     log = serial.read_text(errors="replace") if serial.exists() else ""
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     shown = install_log.group(1) if install_log else log[-6000:]
     assert "AZL-INSTALL-RESULT rc=0" in log, f"install failed:\n{shown}"
     assert done.returncode == 0, done.stderr[-3000:]
-    # The install's progress on the console (its log is printed only on failure); the passphrase never.
+    # The install's progress on the console (its log is printed only on failure).
     installing = log[:log.index("AZL-INSTALL-RESULT rc=0")]
     assert re.search(r"\[tpm2-enrol\] /dev/vda\d \(/\): TPM2 key slot enrolled", installing), installing[-6000:]
-    assert PASSPHRASE not in log, "the passphrase is on the console"
+    assert "dracut opens luks-" in installing and "with the TPM 2.0, else Key Vault" in installing, installing[-6000:]
     report = _report(log)
-    # No input was given to this boot: had the TPM not unsealed the key, it would wait at the prompt.
+    # No input was given to this boot, and the vault unwrapped nothing (the install wraps locally, with the
+    # public key): the TPM unsealed the key. Had it not, the agent would have asked the vault.
     assert report, f"the installed system did not report (UEFI, TPM unlock):\n{log[-6000:]}"
     _check(report)
+    assert _unwraps(standin) == 0, standin.requests
+    assert not [line for line in report.get("unlock-journal", []) if "azl-unlock:" in line], report["unlock-journal"]
 
-    bios_log = _bios_boot_with_a_new_tpm(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "serial-bios.log")
+    bios_log = _bios_boot_with_a_new_tpm(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "serial-bios.log",
+                                         _forwards(standin))
     bios_report = _report(bios_log)
-    assert bios_report, f"the installed system did not report (BIOS, passphrase):\n{bios_log[-6000:]}"
+    assert bios_report, f"the installed system did not report (BIOS, Key Vault unlock):\n{bios_log[-6000:]}"
     _check(bios_report)
-    assert PASSPHRASE not in bios_log, "the typed passphrase was echoed on the console"
+    # The new TPM could not unseal; the agent got the key from the vault, and nobody typed anything.
+    assert _unwraps(standin) == 1, standin.requests
+    assert any("answered the passphrase request of /dev/disk/by-uuid/" in line
+               for line in bios_report["unlock-journal"]), bios_report["unlock-journal"]
+    # Nothing secret on either console or in the agent's journal: bearer tokens, the escrowed recovery key.
+    [recovery] = [v.value for name, versions in standin.secrets.items() if name.startswith("luks-recovery-")
+                  for v in versions]
+    assert standin.tokens, "the agent signed in with the managed identity"
+    for secret in (recovery, *standin.tokens):
+        assert secret not in log and secret not in bios_log, "a secret reached the console"
