@@ -32,8 +32,10 @@ DRACUT_UNLOCK_CONF = "/etc/dracut.conf.d/50-azl-unlock.conf"
 # its tpm2-tss module (libtss2 in the initramfs, for systemd-cryptsetup's TPM2 token) the tpm2 tool.
 LUKS_PACKAGES = ("cryptsetup",)
 TPM2_PACKAGES = ("tpm2-tools",)
-# unlock keyvault on a system dnf builds: curl fetches the key, ip (dracut's networkd module) waits for it.
-KEYVAULT_PACKAGES = ("curl", "iproute")
+# unlock keyvault on a system dnf builds: curl fetches the key; dracut's network modules (systemd-networkd
+# among them) are in dracut-network, and its networkd module needs ip. A first VM run without dracut-network
+# failed only at the initramfs build, after the whole payload.
+KEYVAULT_PACKAGES = ("curl", "iproute", "dracut-network")
 UNLOCK_HOOK = "/etc/initramfs-tools/hooks/azl-unlock"
 DRACUT_MODULE = "azl-unlock"
 DRACUT_MODULE_DIR = f"/usr/lib/dracut/modules.d/91{DRACUT_MODULE}"

@@ -259,7 +259,7 @@ def test_keyvault_unlock_on_dracut_brings_the_agent_module_and_the_network(tmp_p
     [fmt] = [c for c in calls if c[:2] == ("cryptsetup", "luksFormat")]
     uuid = fmt[fmt.index("--uuid") + 1]
     [dnf] = [c for c in calls if c[0] == "dnf"]
-    assert {"cryptsetup", "tpm2-tools", "curl", "iproute"} <= set(dnf)
+    assert {"cryptsetup", "tpm2-tools", "curl", "iproute", "dracut-network"} <= set(dnf)
     # not headless: after the TPM, systemd-cryptsetup asks, and the module's agent answers from Key Vault
     assert (root / "etc/crypttab").read_text().splitlines()[-1] == (
         f"luks-{uuid} UUID={uuid} none luks,discard,x-initrd.attach,tpm2-device=auto")
