@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(virtual size a whole MiB), after the install and before booting it")
     p.add_argument("--forward", action="append", default=[], metavar="169.254.169.X:PORT=HOSTPORT",
                    help="let the guest reach a server on 127.0.0.1:HOSTPORT at that address, e.g. a metadata "
-                   "endpoint or Key Vault stand-in (repeatable; puts the guest on 169.254.169.0/24)")
+                   "endpoint or Key Vault stand-in (repeatable; puts the guest on 169.0.0.0/8, at 169.0.0.15)")
     p.add_argument("--profile-file", action="append", default=[], type=Path, metavar="FILE",
                    help="copy FILE beside the profile on its disk, for settings naming files relative to it "
                    "(repeatable)")

@@ -48,8 +48,10 @@ class Forward:
     """A TCP address the guest connects to, served by a program on the host's loopback port.
 
     How a guest reaches stand-ins for the Azure metadata endpoint (169.254.169.254:80) and a
-    Key Vault: the guest's network becomes 169.254.169.0/24, and each connection to the address
-    is handed to `busybox nc 127.0.0.1 PORT` (a new one per connection).
+    Key Vault: QEMU forwards only addresses inside the guest's network, so that network becomes
+    169.0.0.0/8, with the guest itself at 169.0.0.15 (systemd-networkd refuses a DHCP lease in the
+    link-local 169.254.0.0/16, which the initramfs of a dracut target met); each connection to the
+    address is handed to `busybox nc 127.0.0.1 PORT` (a new one per connection).
     """
 
     guest_ip: str
@@ -178,7 +180,7 @@ def net_args(forwards: Sequence[Forward] = ()) -> list[str]:
     each to a server on the host's loopback."""
     netdev = "user,id=n0,restrict=on"
     if forwards:
-        netdev += ",net=169.254.169.0/24,host=169.254.169.2,dhcpstart=169.254.169.15"
+        netdev += ",net=169.0.0.0/8,host=169.0.0.2,dhcpstart=169.0.0.15"
         netdev += "".join(f",guestfwd=tcp:{f.guest_ip}:{f.guest_port}-cmd:busybox nc 127.0.0.1 {f.host_port}"
                           for f in forwards)
     return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
