@@ -50,7 +50,7 @@ def _setup(tmp_path: Path, standin: StandIn, token: dict[str, Any], *, passphras
         "ipconfig": f"echo 'DEVICE=eth0' > {run_dir}/net-eth0.conf\n",
         "askpass": "echo typed-at-the-console\n",
         # networkd's route to the metadata endpoint (dracut): `ip -4 route get HOST` succeeds for it alone
-        "ip": f'[ "$4" = 127.0.0.1 ] && echo "local 127.0.0.1 dev lo" && exit 0\nexit 2\n',
+        "ip": '[ "$4" = 127.0.0.1 ] && echo "local 127.0.0.1 dev lo" && exit 0\nexit 2\n',
     }
     for name, body in stubs.items():
         (bin_dir / name).write_text("#!/bin/sh\n" + body)
