@@ -9,7 +9,6 @@ Neither ever goes through the event bus or a log.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from typing import Any, TextIO
@@ -20,10 +19,11 @@ from installer.keyvault.errors import VaultError
 from profiles.model import Encryption
 from storage.luks import UNLOCK_SLOT, VolumeKey
 
-# keyvault-key: 48 random bytes (384 bits) as 64 base64 characters. Text, because systemd-cryptsetup takes a
-# passphrase as a C string through the ask-password protocol, where the dracut unlock agent answers it: raw
+# keyvault-key: 64 random characters of the base64 alphabet (384 bits). Text, because systemd-cryptsetup takes
+# a passphrase as a C string through the ask-password protocol, where the dracut unlock agent answers it: raw
 # bytes could hold a NUL or a newline. The initramfs-tools keyscript prints the same text.
-VOLUME_KEY_RANDOM_BYTES = 48
+VOLUME_KEY_CHARS = 64
+_KEY_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _MODHEX = "cbdefghijklnrtuv"  # systemd's recovery key alphabet: unambiguous on any keyboard layout
 
 
@@ -43,9 +43,8 @@ def obtain_volume_key(enc: Encryption, vault: VaultClient | None) -> VolumeKey:
         name = f"{enc.key_name}/{enc.key_version}" if enc.key_version else enc.key_name
         token = {"type": "azure-keyvault", "keyslots": [UNLOCK_SLOT], "vault_url": vault.vault_url, "secret": name}
         return VolumeKey(secret, token, f"Key Vault secret '{enc.key_name}'")
-    raw = bytearray(secrets.token_bytes(VOLUME_KEY_RANDOM_BYTES))
-    key = SecretBytes(bytearray(base64.b64encode(raw)))
-    raw[:] = bytes(len(raw))
+    # Drawn straight into the buffer SecretBytes wipes: no other copy of the key is made.
+    key = SecretBytes(bytearray(secrets.choice(_KEY_ALPHABET) for _ in range(VOLUME_KEY_CHARS)))
     try:
         wrapped = vault.wrap_key(enc.key_name, key, enc.key_version)
     except BaseException:

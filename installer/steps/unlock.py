@@ -68,6 +68,14 @@ def console_prompt(unlock: Sequence[str], initramfs: str) -> bool:
     return "passphrase" in unlock or (initramfs == "dracut" and "tpm2" in unlock)
 
 
+def unlock_order(unlock: Sequence[str], initramfs: str) -> list[str]:
+    """What opens the volumes at boot, in the order it is tried, the console fallback included."""
+    order = list(unlock)
+    if "passphrase" not in order and console_prompt(unlock, initramfs):
+        order.append("recovery key on the console")
+    return order
+
+
 def unlock_conf(enc: Encryption, initramfs: str) -> str:
     # At boot it is always the VM's managed identity (a user-assigned one by its client id); a service
     # principal that ran the install is never stored in the target.
@@ -122,10 +130,8 @@ def configure_unlock(enc: Encryption, volumes: Sequence[LuksVolume], tool: str |
             for name, mode in DRACUT_MODULE_FILES.items():
                 write_file(root, f"{DRACUT_MODULE_DIR}/{name}", _data(f"dracut/{name}"), mode=mode)
             args.append("rd.neednet=1")  # dracut's networkd module brings the network up only when asked
-        ways = [{"tpm2": "the TPM 2.0", "keyvault": "Key Vault (managed identity)",
-                 "passphrase": "the console"}[method] for method in enc.unlock]
-        if "passphrase" not in enc.unlock and console_prompt(enc.unlock, initramfs):
-            ways.append("the recovery key on the console")
+        names = {"tpm2": "the TPM 2.0", "keyvault": "Key Vault (managed identity)", "passphrase": "the console"}
+        ways = [names.get(way, f"the {way}") for way in unlock_order(enc.unlock, initramfs)]
         events.log("crypttab written; dracut opens " + ", ".join(v.mapper_name for v in volumes)
                    + " with " + ", else ".join(ways))
         return args
@@ -167,20 +173,18 @@ class UnlockStep(Step):
         assert enc is not None
         dracut = plan.profile.payload.image is None  # a system dnf builds boots with dracut
         initramfs = "dracut" if dracut else "initramfs-tools"
-        order: list[str] = list(enc.unlock)
-        if "passphrase" not in order and console_prompt(enc.unlock, initramfs):
-            order.append("recovery key on the console")
+        keyvault = "keyvault" in enc.unlock
         if dracut:
-            boots = ("kernel arguments rd.luks.uuid= per volume" + (", rd.neednet=1 (Key Vault needs the network "
-                     "in the initramfs: systemd-networkd, DHCP)" if "keyvault" in enc.unlock else "")
-                     + " (boot loader step); dracut modules crypt"
-                     + (" tpm2-tss" if "tpm2" in enc.unlock else "")
-                     + (f" {DRACUT_MODULE} (an ask-password agent answering with the key from Key Vault)"
-                        if "keyvault" in enc.unlock else ""))
+            args = "rd.luks.uuid= per volume" + (", rd.neednet=1 (Key Vault needs the network in the initramfs: "
+                                                 "systemd-networkd, DHCP)" if keyvault else "")
+            modules = ["crypt", *(["tpm2-tss"] if "tpm2" in enc.unlock else []),
+                       *([f"{DRACUT_MODULE} (an ask-password agent answering with the key from Key Vault)"]
+                         if keyvault else [])]
+            boots = f"kernel arguments {args} (boot loader step); dracut modules {' '.join(modules)}"
         else:
             boots = f"initramfs modules {' '.join(initramfs_modules(enc))}"
-        return ("unlock at boot: " + ", then ".join(order), "writes " + ", ".join(target_files(enc, dracut=dracut)),
-                boots)
+        return ("unlock at boot: " + ", then ".join(unlock_order(enc.unlock, initramfs)),
+                "writes " + ", ".join(target_files(enc, dracut=dracut)), boots)
 
     def run(self, ctx: InstallContext) -> None:
         enc = enabled(ctx.profile)

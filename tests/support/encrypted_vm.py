@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from iso.vm import qemu
 from tests.support.images import guest_cpus
 from tests.support.keyvault_standin import StandIn
 
@@ -75,6 +76,17 @@ class EncryptedRun:
         return found
 
 
+def standin_forwards(standin: StandIn) -> list[qemu.Forward]:
+    """The metadata endpoint and the vault, as a guest reaches them, served by the stand-in."""
+    imds_port, vault_port = (int(url.rsplit(":", 1)[1]) for url in (standin.imds_url, standin.vault_url))
+    return [qemu.Forward("169.254.169.254", 80, imds_port), qemu.Forward(VAULT_IP, 443, vault_port)]
+
+
+def forward_args(forwards: list[qemu.Forward]) -> list[str]:
+    """`azl-installer vm --forward ...` for those forwards."""
+    return [arg for f in forwards for arg in ("--forward", f"{f.guest_ip}:{f.guest_port}={f.host_port}")]
+
+
 def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedRun:
     """Install from the ISO with the key from the stand-in, then boot the installed disk (UEFI, TCG)."""
     marker = "AZL-PLAINTEXT-" + secrets.token_hex(8)
@@ -82,11 +94,10 @@ def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedR
     profile, ca, serial = work / "encrypted.yaml", work / "ca.pem", work / "serial.log"
     profile.write_text(encrypted_profile(marker))
     ca.write_bytes(standin.ca.ca_pem.read_bytes())
-    imds_port, vault_port = (int(url.rsplit(":", 1)[1]) for url in (standin.imds_url, standin.vault_url))
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile),
-         "--profile-file", str(ca), "--forward", f"169.254.169.254:80={imds_port}",
-         "--forward", f"{VAULT_IP}:443={vault_port}", "--disk-size", "4GiB", "--cpus", str(guest_cpus()),
+         "--profile-file", str(ca), *forward_args(standin_forwards(standin)), "--disk-size", "4GiB",
+         "--cpus", str(guest_cpus()),
          "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)
     text = serial.read_text(errors="replace") if serial.exists() else ""

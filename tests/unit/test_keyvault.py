@@ -199,7 +199,7 @@ def test_key_source_keyvault_key_round_trips_through_the_token(standin: StandIn)
     started = time.monotonic()
     key = obtain_volume_key(enc, vault)
     assert key.token is not None and len(key.secret) == 64
-    # text (base64 of 48 random bytes): the dracut agent hands it to systemd-cryptsetup as a passphrase
+    # text (64 characters of the base64 alphabet): the dracut agent hands it to systemd-cryptsetup as a passphrase
     assert re.fullmatch(rb"[A-Za-z0-9+/]{64}", bytes(key.secret.view()))
     version = standin.keys["disk-kek"][-1].version
     assert key.token["type"] == "azure-keyvault" and key.token["keyslots"] == ["0"]

@@ -33,7 +33,7 @@ import yaml
 from iso.vm import qemu
 from iso.vm.process import QemuProcess
 from iso.vm.tpm import running_swtpm
-from tests.support.encrypted_vm import VAULT_IP, VAULT_URL
+from tests.support.encrypted_vm import VAULT_URL, forward_args, standin_forwards
 from tests.support.images import guest_cpus
 from tests.support.keyvault_standin import StandIn
 
@@ -75,19 +75,12 @@ def _names(avc: str) -> set[str]:
     return found | {path.rsplit("/", 1)[-1] for path in re.findall(r'\bpath="([^"]+)"', avc)}
 
 
-def _forwards(standin: StandIn) -> list[qemu.Forward]:
-    """The metadata endpoint and the vault, as the guest reaches them, served by the stand-in."""
-    imds_port, vault_port = (int(url.rsplit(":", 1)[1]) for url in (standin.imds_url, standin.vault_url))
-    return [qemu.Forward("169.254.169.254", 80, imds_port), qemu.Forward(VAULT_IP, 443, vault_port)]
-
-
 def _vm(iso: Path, profile: Path, ca: Path, serial: Path, workdir: Path,
         forwards: list[qemu.Forward]) -> subprocess.CompletedProcess[str]:
     """`azl-installer vm --tpm`: install with UEFI, then boot the disk with the same TPM."""
-    forward_args = [arg for f in forwards for arg in ("--forward", f"{f.guest_ip}:{f.guest_port}={f.host_port}")]
     return subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--profile-file",
-         str(ca), *forward_args, "--firmware", "uefi", "--cpus", str(guest_cpus()), "--tpm", "--console",
+         str(ca), *forward_args(forwards), "--firmware", "uefi", "--cpus", str(guest_cpus()), "--tpm", "--console",
          str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", str(BOOT_SECONDS)],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * BOOT_SECONDS,
     )
@@ -162,7 +155,7 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     both.write_text(yaml.safe_dump(profile, sort_keys=False))
     ca.write_bytes(standin.ca.ca_pem.read_bytes())
     serial = tmp_path / "serial.log"
-    done = _vm(installer_iso, both, ca, serial, tmp_path / "vm", _forwards(standin))
+    done = _vm(installer_iso, both, ca, serial, tmp_path / "vm", standin_forwards(standin))
     log = serial.read_text(errors="replace") if serial.exists() else ""
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     shown = install_log.group(1) if install_log else log[-6000:]
@@ -181,7 +174,7 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     assert not [line for line in report.get("unlock-journal", []) if "azl-unlock:" in line], report["unlock-journal"]
 
     bios_log = _bios_boot_with_a_new_tpm(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "serial-bios.log",
-                                         _forwards(standin))
+                                         standin_forwards(standin))
     bios_report = _report(bios_log)
     assert bios_report, f"the installed system did not report (BIOS, Key Vault unlock):\n{bios_log[-6000:]}"
     _check(bios_report)
