@@ -1,21 +1,25 @@
-"""From a customized live root to the ISO: squashfs, the ISO tree, grub-mkrescue.
+"""From a customized live root to the ISO: squashfs, the ISO tree, GRUB for BIOS, the signed EFI image, xorriso.
 
 ISO layout (outside the squashfs):
   /live/vmlinuz, /live/initrd.img, /live/filesystem.squashfs   what live-boot and GRUB load
   /repo/                                                        the bundled sample RPM repository
   /azl-repo/                                                    the Azure Linux-shaped test distribution (dnf)
   /profiles/*.yaml                                              profiles for unattended VM installs
-  /boot/grub/grub.cfg                                           the menu; grub-mkrescue adds the rest
+  /boot/grub/grub.cfg                                           the menu (BIOS and UEFI GRUB read it)
+  /boot/grub/i386-pc/                                           GRUB for BIOS (modules, El Torito image)
+  /efi.img                                                      the EFI image: shim + signed GRUB (efiboot.py)
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from iso.chroot import run
+from iso.efiboot import SignedBoot, efi_image, handover_in_tree
 from iso.grubcfg import grub_cfg, menu_entries
 
 VOLUME_LABEL = "AZL_INSTALLER"
@@ -70,18 +74,48 @@ def populate_tree(tree: Path, *, kernel: Path, initrd: Path, repo: Path,
     (grub / "grub.cfg").write_text(grub_cfg(menu_entries(UNATTENDED_PROFILES)))
 
 
-def grub_mkrescue_argv(tree: Path, out: Path, label: str = VOLUME_LABEL) -> list[str]:
-    # One image for both firmwares: El Torito BIOS (i386-pc) plus an EFI system partition
-    # image (x86_64-efi), and an MBR so the same file also boots as a disk (isohybrid).
-    # Arguments after "--" go to xorriso.
-    return ["grub-mkrescue", "-o", str(out), str(tree), "--", "-volid", label]
+GRUB_PC = Path("/usr/lib/grub/i386-pc")
 
 
-def make_iso(tree: Path, out: Path) -> Path:
+def bios_boot(tree: Path) -> Path:
+    """GRUB for BIOS as grub-mkrescue lays it out: the modules in /boot/grub/i386-pc and an El Torito
+    core image that finds them on the CD (prefix /boot/grub). Returns the core image."""
+    modules = tree / "boot/grub/i386-pc"
+    modules.mkdir(parents=True, exist_ok=True)
+    for source in [*GRUB_PC.glob("*.mod"), *GRUB_PC.glob("*.lst")]:
+        shutil.copyfile(source, modules / source.name)
+    image = modules / "eltorito.img"
+    run(["grub-mkimage", "-O", "i386-pc-eltorito", "-d", str(GRUB_PC), "-p", "/boot/grub", "-o", str(image),
+         "biosdisk", "iso9660"], quiet=True)
+    return image
+
+
+def volume_stamp(now: datetime | None = None) -> str:
+    """The ISO's modification date as xorriso takes it (and GRUB turns into the volume's UUID)."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S00")
+
+
+def xorriso_argv(tree: Path, out: Path, stamp: str, label: str = VOLUME_LABEL) -> list[str]:
+    """One hybrid image for both firmwares, as grub-mkrescue makes it, but with the EFI image built
+    here: El Torito BIOS (GRUB's core image, patched with its own location) and EFI (efi.img, also a
+    GPT partition, so the same file boots as a CD or as a disk), GRUB's hybrid MBR."""
+    return ["xorriso", "-as", "mkisofs", "-o", str(out), "-volid", label, f"--modification-date={stamp}", "-r",
+            "-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+            "--grub2-boot-info", "--grub2-mbr", str(GRUB_PC / "boot_hybrid.img"),
+            "-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
+            "--protective-msdos-label", str(tree)]
+
+
+def make_iso(tree: Path, out: Path, boot: SignedBoot, stamp: str | None = None) -> Path:
+    """The ISO at out from tree; UEFI boots the signed chain in boot (iso/efiboot.py)."""
+    stamp = stamp or volume_stamp()
+    bios_boot(tree)
+    efi_image(boot, tree / "efi.img", stamp)
+    handover_in_tree(boot, tree, stamp)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     try:
-        run(grub_mkrescue_argv(tree, partial), quiet=True)
+        run(xorriso_argv(tree, partial, stamp), quiet=True)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

@@ -4,7 +4,8 @@
   2. the installer, its PyPI dependencies (cached too), the launcher and live-only units put
      in, precompiled in the chroot
   3. squashfs of the root; kernel and live-boot initramfs taken from its /boot
-  4. sample RPM repository, VM profiles and grub.cfg beside it; grub-mkrescue (BIOS + UEFI)
+  4. sample RPM repository, VM profiles and grub.cfg beside it; GRUB for BIOS, and for UEFI the
+     test distribution's signed shim and GRUB (Secure Boot); xorriso writes the hybrid image
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import get_args
 from iso.assemble import PROFILES_DIR, Compression, make_iso, make_squashfs, populate_tree
 from iso.chroot import BuildError, Timer
 from iso.customize import customize
+from iso.efiboot import signed_boot_from_repo
 from iso.liveroot import DEFAULT_CACHE_DIR, cached_root, check_live_initramfs, kernel_files, unpack_root
 from iso.pydeps import cached_site_packages
 from iso.recipe import LiveRootRecipe, ModulesPolicy, OsReleaseError, suite_from_os_release
@@ -31,10 +33,9 @@ from sample.testdistro.recipe import Recipe
 from sample.testdistro.rpms import RpmBuildError
 
 WORK_DIR_NAME = "iso-work"  # the default scratch space, beside the ISO
-REQUIRED_TOOLS = ("mmdebstrap", "mksquashfs", "grub-mkrescue", "xorriso", "mformat", "unshare", "tar", "zstd",
-                  "createrepo_c", "rpmbuild")
-# grub-mkrescue quietly leaves out a firmware whose GRUB files are missing: check both.
-GRUB_PLATFORMS = (Path("/usr/lib/grub/i386-pc"), Path("/usr/lib/grub/x86_64-efi"))
+REQUIRED_TOOLS = ("mmdebstrap", "mksquashfs", "grub-mkimage", "xorriso", "mkfs.vfat", "mmd", "mcopy", "rpm2cpio",
+                  "unshare", "tar", "zstd", "createrepo_c", "rpmbuild")
+GRUB_PLATFORMS = (Path("/usr/lib/grub/i386-pc"),)
 
 
 def check_host() -> None:
@@ -83,8 +84,8 @@ def build_iso(
     repo = build_repo(work_dir / "sample-repo")
     populate_tree(tree, kernel=kernel, initrd=initrd, repo=repo, profiles=sorted(PROFILES_DIR.glob("*.yaml")),
                   azl_repo=azl_repo)
-    make_iso(tree, out)
-    timer.lap("sample repository, ISO tree, grub-mkrescue")
+    make_iso(tree, out, signed_boot_from_repo(azl_repo))
+    timer.lap("sample repository, ISO tree, GRUB, signed EFI image, xorriso")
     total = sum(seconds for _, seconds in timer.stages)
     print(f"iso: {out}: {_mb(out)} (squashfs {_mb(squashfs)}, initrd {_mb(initrd)}); {total:.0f} s in all",
           file=sys.stderr)

@@ -17,6 +17,12 @@ KERNEL_ARGS: tuple[str, ...] = ("boot=live", "console=tty1", "console=ttyS0,1152
 INTERACTIVE_ARGS: tuple[str, ...] = ("quiet",)
 SERIAL_COMMAND = "serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
 DEFAULT_TIMEOUT = 3
+# A profile on a disk of its own: a file system labelled AZLPROFILE holding profile.yaml (as Anaconda
+# takes a kickstart from a volume labelled OEMDRV). When GRUB sees such a disk, that entry becomes the
+# default: how `azl-installer vm --secure-boot` installs unattended through the signed boot chain, and
+# how an operator can, without editing the boot menu.
+PROFILE_LABEL = "AZLPROFILE"
+PROFILE_DISK_ID = "profile-disk"
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,11 @@ def menu_entries(unattended_profiles: Sequence[str]) -> list[MenuEntry]:
     entries = [MenuEntry("Install Azure Linux", "install", INTERACTIVE_ARGS)]
     entries += [MenuEntry(f"unattended: {name} profile", f"unattended-{name}",
                           (f"inst.profile=/profiles/{name}.yaml",)) for name in unattended_profiles]
-    return entries
+    return [*entries, PROFILE_DISK_ENTRY]
+
+
+PROFILE_DISK_ENTRY = MenuEntry(f"unattended: profile.yaml on the disk labelled {PROFILE_LABEL}", PROFILE_DISK_ID,
+                               (f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml",))
 
 
 def _quote(text: str) -> str:
@@ -51,6 +61,8 @@ def grub_cfg(entries: Sequence[MenuEntry], *, timeout: int = DEFAULT_TIMEOUT) ->
         # UEFI: without a video driver loaded, Linux starts with no usable screen on tty1.
         'if [ "$grub_platform" = efi ]; then insmod all_video; fi',
         f"set default={entries[0].entry_id if entries else 0}",
+        *([f"if search --no-floppy --label --set=azlprofile {PROFILE_LABEL}; then set default={PROFILE_DISK_ID}; fi"]
+          if PROFILE_DISK_ENTRY in entries else []),
         f"set timeout={timeout}",
         "",
     ]

@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential pkg-config python3-dev python3-venv
   libparted-dev parted fdisk util-linux udev kmod
   e2fsprogs xfsprogs dosfstools btrfs-progs squashfs-tools tar zstd
-  rpm dnf python3-dnf python3-libcomps createrepo-c busybox-static curl
+  rpm rpm2cpio dnf python3-dnf python3-libcomps createrepo-c busybox-static curl
   tzdata tmux locales
   qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
   mmdebstrap grub-common libcap2-bin

@@ -15,6 +15,7 @@ from pathlib import Path
 from installer.core.chroot import in_target
 from installer.core.events import EventBus
 from installer.core.files import read_file, write_file
+from installer.core.grubimage import esp_config_dir
 from installer.core.runner import Runner
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.target_tools import TargetTools, detect_tools
@@ -140,6 +141,17 @@ def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runne
             runner.run(in_target(root, ["update-initramfs", mode, "-k", kver]))
 
 
+def _stub_dirs(shim: Path, root: Path) -> list[str]:
+    """Where the hand-over grub.cfg goes on the ESP (paths inside the target): beside shim, on the
+    removable path, and where the signed GRUB's embedded prefix points, which its signer chose and
+    need not be the directory it sits in (Debian's signed GRUB reads /EFI/debian/grub.cfg)."""
+    dirs = [f"/{shim.relative_to(root)}", "/boot/efi/EFI/BOOT"]
+    embedded = esp_config_dir(shim / "grubx64.efi")
+    if embedded is not None and f"/boot/efi{embedded}" not in dirs:
+        dirs.append(f"/boot/efi{embedded}")
+    return dirs
+
+
 def _uefi(tools: TargetTools, fstab: Sequence[FstabEntry], root: Path, runner: Runner) -> None:
     fallback = root / "boot/efi/EFI/BOOT"
     if tools.shim is not None:
@@ -153,8 +165,8 @@ def _uefi(tools: TargetTools, fstab: Sequence[FstabEntry], root: Path, runner: R
         uuid, prefix = _boot_uuid(fstab)
         stub = (f"search --no-floppy --fs-uuid --set=dev {uuid}\nset prefix=($dev){prefix}/{tools.grub}\n"
                 "export $prefix\nconfigfile $prefix/grub.cfg\n")
-        for where in (tools.shim, fallback):
-            write_file(root, f"/{where.relative_to(root)}/grub.cfg", stub)
+        for where in _stub_dirs(tools.shim, root):
+            write_file(root, f"{where}/grub.cfg", stub)
         return
     # No signed binaries: build a GRUB EFI image at the removable path; --no-nvram because
     # the installer must not depend on (or change) the firmware's boot entries.
@@ -181,8 +193,9 @@ class BootloaderStep(Step):
         commands = [f"grub2-install --target=i386-pc {d} (grub-install on Debian-family targets)"
                     for d in firmware.bios_disks]
         if firmware.uefi:
-            commands.append("UEFI: the payload's signed shim and GRUB copied to EFI/BOOT, else grub2-install "
-                            "--target=x86_64-efi --removable --no-nvram")
+            commands.append("UEFI: the payload's signed shim and GRUB copied to EFI/BOOT, a grub.cfg handing over "
+                            "to /boot beside shim, in EFI/BOOT and where the signed GRUB's embedded prefix "
+                            "points; else grub2-install --target=x86_64-efi --removable --no-nvram")
         return (f"firmware: {firmware.describe()}", *joined,
                 f"kernel command line: {cmdline(config)}",
                 "/etc/kernel/cmdline (dracut targets: the final arguments, for kernel updates)",

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tpm", action="store_true", help="give the VM a TPM 2.0 (swtpm) whose state is kept in "
                    "WORKDIR/tpm, so the install and later boots see the same TPM, as on one Azure VM; delete "
                    "that directory for a new, empty TPM")
+    p.add_argument("--secure-boot", action="store_true", help="UEFI with Secure Boot enforced, as on an Azure "
+                   "Trusted Launch VM: OVMF with Microsoft's keys enrolled (its variables in WORKDIR/"
+                   "OVMF_VARS_4M.ms.fd); the ISO and the installed system boot through signed shim and GRUB")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop QEMU after this long, per boot "
                    "(default: no limit); a timed-out install fails")
     return p
@@ -86,6 +89,8 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError("--memory: at least 256 (MiB)")
     if not 1 <= args.cpus <= 64:
         raise VmUsageError("--cpus: between 1 and 64")
+    if args.secure_boot and args.firmware != "uefi":
+        raise VmUsageError("--secure-boot needs --firmware uefi (Secure Boot is a UEFI feature)")
     if args.timeout is not None and args.timeout <= 0:
         raise VmUsageError("--timeout: a number of seconds above 0")
     console = None if args.console == "terminal" else Path(args.console).absolute()
@@ -110,7 +115,7 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         profile=args.profile, firmware=args.firmware, memory_mib=args.memory, cpus=args.cpus, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
         install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
-        tpm=args.tpm,
+        tpm=args.tpm, secure_boot=args.secure_boot,
     )
 
 

@@ -14,19 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from iso.grubcfg import KERNEL_ARGS
+from iso.grubcfg import PROFILE_DISK_ENTRY
 
 QEMU = "qemu-system-x86_64"
 OVMF_DIR = Path("/usr/share/OVMF")
 OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
 OVMF_VARS = OVMF_DIR / "OVMF_VARS_4M.fd"
+# Secure Boot, as on an Azure Trusted Launch VM: OVMF built with Secure Boot (it needs SMM, so a q35
+# machine with smm=on and its flash writable only from SMM), and a variable store with Microsoft's
+# keys enrolled and Secure Boot on (package ovmf), which accepts shim signed by Microsoft's UEFI CA.
+OVMF_CODE_SECBOOT = OVMF_DIR / "OVMF_CODE_4M.secboot.fd"
+OVMF_VARS_MS = OVMF_DIR / "OVMF_VARS_4M.ms.fd"
 
-PROFILE_LABEL = "AZLPROFILE"
 PROFILE_SERIAL = "AZL-PROFILE"
 TARGET_SERIAL = "AZL-TARGET-{index}"
 # The kernel command line of an unattended install (the ISO's kernel booted directly): the ISO
 # menu's own arguments, plus the profile on the extra disk that profile_disk_args attaches.
-INSTALL_APPEND = " ".join((*KERNEL_ARGS, f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml"))
+# (With Secure Boot the ISO boots through shim and GRUB instead, whose menu picks the same entry.)
+INSTALL_APPEND = PROFILE_DISK_ENTRY.cmdline()
 
 Firmware = Literal["uefi", "bios"]
 FIRMWARES: tuple[Firmware, ...] = ("uefi", "bios")
@@ -83,6 +88,7 @@ class Machine:
     forwards: tuple[Forward, ...] = ()
     machine_type: MachineType = "q35"
     tpm_socket: Path | None = None  # a running swtpm's control socket (iso/vm/tpm.py): the VM has a TPM 2.0
+    secure_boot: bool = False  # UEFI with Secure Boot enforced (vars_file: a copy of OVMF_VARS_MS)
 
 
 @dataclass(frozen=True)
@@ -108,16 +114,34 @@ def accel_args(kvm: bool) -> list[str]:
     return ["-accel", "kvm", "-cpu", "host"] if kvm else ["-accel", "tcg", "-cpu", "max"]
 
 
-def firmware_args(firmware: Firmware, vars_file: Path | None) -> list[str]:
-    """UEFI: OVMF code read-only plus a writable per-VM variable store. BIOS: QEMU's default SeaBIOS."""
+def firmware_args(firmware: Firmware, vars_file: Path | None, secure_boot: bool = False) -> list[str]:
+    """UEFI: OVMF code read-only plus a writable per-VM variable store (with Secure Boot: the SMM build,
+    its flash guarded by SMM). BIOS: QEMU's default SeaBIOS."""
     if firmware == "bios":
+        if secure_boot:
+            raise ValueError("Secure Boot is a UEFI feature: not with BIOS firmware")
         return []
     if vars_file is None:
         raise ValueError("UEFI needs a per-VM copy of the OVMF variable store")
+    code = OVMF_CODE_SECBOOT if secure_boot else OVMF_CODE
     return [
-        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={qemu_value(OVMF_CODE)}",
+        *(["-global", "driver=cfi.pflash01,property=secure,value=on"] if secure_boot else []),
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={qemu_value(code)}",
         "-drive", f"if=pflash,format=raw,unit=1,file={qemu_value(vars_file)}",
     ]
+
+
+def vars_template(secure_boot: bool) -> Path:
+    """The variable store a new VM starts from."""
+    return OVMF_VARS_MS if secure_boot else OVMF_VARS
+
+
+def machine_arg(machine: Machine) -> str:
+    if not machine.secure_boot:
+        return machine.machine_type
+    if machine.machine_type != "q35":
+        raise ValueError("Secure Boot needs a q35 machine (OVMF's Secure Boot build runs in SMM)")
+    return "q35,smm=on"
 
 
 def tpm_args(socket: Path) -> list[str]:
@@ -130,9 +154,9 @@ def tpm_args(socket: Path) -> list[str]:
 def base_args(machine: Machine) -> list[str]:
     """QEMU itself: machine type, accelerator, memory, no default devices, no display, -no-reboot."""
     return [
-        QEMU, "-machine", machine.machine_type, *accel_args(machine.kvm), "-smp", str(machine.smp),
+        QEMU, "-machine", machine_arg(machine), *accel_args(machine.kvm), "-smp", str(machine.smp),
         "-m", str(machine.memory_mib), "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none",
-        "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file),
+        "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file, machine.secure_boot),
         *(tpm_args(machine.tpm_socket) if machine.tpm_socket is not None else []),
     ]
 

@@ -22,6 +22,7 @@ from typing import IO, Protocol
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
+from iso.grubcfg import PROFILE_LABEL
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
@@ -69,6 +70,7 @@ class VmOptions:
     forwards: tuple[qemu.Forward, ...] = ()
     profile_files: tuple[Path, ...] = ()  # copied beside the profile (what it names by relative path)
     tpm: bool = False  # a swtpm TPM 2.0 whose state is tpm_state, shared by the install and every boot
+    secure_boot: bool = False  # OVMF with Microsoft's keys and Secure Boot enforced (UEFI only)
 
     def disk(self, index: int) -> Path:
         return self.workdir / f"disk-{index}.qcow2"
@@ -83,7 +85,10 @@ class VmOptions:
 
     @property
     def vars_file(self) -> Path | None:
-        return self.workdir / "OVMF_VARS_4M.fd" if self.firmware == "uefi" else None
+        # Its own store with Secure Boot: a store once booted without it must not be taken for one with it.
+        if self.firmware != "uefi":
+            return None
+        return self.workdir / ("OVMF_VARS_4M.ms.fd" if self.secure_boot else "OVMF_VARS_4M.fd")
 
 
 def import_path() -> str:
@@ -129,13 +134,13 @@ class VmSession:
                           kernel=kernel if kernel.is_file() else None)
         self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
         machine = qemu.Machine(memory_mib=o.memory_mib, smp=o.cpus, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
-                               forwards=o.forwards)
+                               forwards=o.forwards, secure_boot=o.secure_boot)
         if iso is not None and boot_files is not None:
             status = self._install(machine, iso, boot_files, profile_text)
             if status:
                 return status
         elif o.vars_file is not None and not o.vars_file.exists():
-            shutil.copyfile(qemu.OVMF_VARS, o.vars_file)
+            shutil.copyfile(qemu.vars_template(o.secure_boot), o.vars_file)
         if o.export_vhd is not None:
             self._export_vhd(o.disk(0), o.export_vhd)
         if o.boot:
@@ -151,6 +156,8 @@ class VmSession:
         missing = [tool for tool in needed if shutil.which(tool) is None]
         if self.o.firmware == "uefi" and not (qemu.OVMF_CODE.exists() and qemu.OVMF_VARS.exists()):
             missing.append(str(qemu.OVMF_CODE))
+        if self.o.secure_boot and not (qemu.OVMF_CODE_SECBOOT.exists() and qemu.OVMF_VARS_MS.exists()):
+            missing.append(f"{qemu.OVMF_CODE_SECBOOT} and {qemu.OVMF_VARS_MS.name}")
         if self.o.tpm and shutil.which(SWTPM) is None:
             missing.append(SWTPM)
         if missing:
@@ -203,7 +210,7 @@ class VmSession:
         for disk in targets:
             self.runner.run(disks.qcow2_create_argv(disk, o.disk_size))
         if o.vars_file is not None:
-            shutil.copyfile(qemu.OVMF_VARS, o.vars_file)
+            shutil.copyfile(qemu.vars_template(o.secure_boot), o.vars_file)
         shutil.rmtree(o.tpm_state, ignore_errors=True)  # a new install is a new VM: a new, empty TPM too
         self.log(f"{len(targets)} blank disk(s) of {o.disk_size // disks.MiB} MiB in {o.workdir}")
         return targets
@@ -222,7 +229,7 @@ class VmSession:
         fd = os.open(image, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the profile may hold secrets
         os.ftruncate(fd, size)
         os.close(fd)
-        self.runner.run(["mkfs.ext4", "-q", "-F", "-L", qemu.PROFILE_LABEL, "-d", str(stage), str(image)])
+        self.runner.run(["mkfs.ext4", "-q", "-F", "-L", PROFILE_LABEL, "-d", str(stage), str(image)])
         return image
 
     def _extract_boot_files(self, iso: Path) -> qemu.DirectBoot:
@@ -239,11 +246,15 @@ class VmSession:
         o = self.o
         targets = self._prepare_disks()
         direct = profile_image = None
+        unattended = profile_text is not None
         if profile_text is not None:  # unattended: the ISO's kernel booted directly, the profile on a disk
             profile_image = self._profile_image(profile_text)
-            direct = boot_files
+            # With Secure Boot the firmware must start the signed chain (shim, GRUB, kernel) as a real VM
+            # would, which also measures into PCR 7 what the installed system's boot will; GRUB's menu
+            # then picks the profile disk's entry by itself.
+            direct = None if o.secure_boot else boot_files
         console = qemu.Console(o.serial_log, terminal=o.console_file is None)
-        self.log(f"installing from {iso} ({'unattended' if direct else 'interactive'}); serial log: {o.serial_log}"
+        self.log(f"installing from {iso} ({'unattended' if unattended else 'interactive'}); serial log: {o.serial_log}"
                  + ("; Ctrl+A X stops the VM" if console.terminal else "")
                  + (f"; TPM 2.0 state: {o.tpm_state}" if o.tpm else ""))
         o.serial_log.unlink(missing_ok=True)  # no stale result line from an earlier run
@@ -255,7 +266,7 @@ class VmSession:
         if outcome.timed_out:
             self._fail(f"the install did not finish within {o.timeout:g} s; QEMU was stopped", serial, report)
             return 1
-        if report.rc is None and direct is None:
+        if report.rc is None and not unattended:
             # The interactive installer prints no result line: the person at the console ended the
             # VM (Power off or Reboot on the Done screen, or Ctrl+A X); the installed disk is next.
             self.log(f"the installer VM stopped after {outcome.seconds:.0f} s (QEMU exit status {outcome.returncode})")

@@ -1,7 +1,7 @@
 """Make the Debian root look like Azure Linux where the installer can tell: the files the test distribution adds.
 
 Each function writes into the unpacked root and returns {path: package} for what it added, so the
-split gives those files to the right package. The ROOT's own tools run chrooted (grub-mkimage), so
+split gives those files to the right package. The ROOT's own tools run chrooted (semodule), so
 nothing depends on the build host's versions.
 """
 
@@ -64,7 +64,7 @@ def selinux(root: Path) -> dict[str, str]:
 
 
 def grub(root: Path) -> dict[str, str]:
-    """grub2-* command names, /boot/grub2, and a monolithic GRUB EFI image in the vendor directory."""
+    """grub2-* command names, /boot/grub2, and the signed monolithic GRUB EFI image in the vendor directory."""
     added: dict[str, str] = {}
     for directory in ("usr/bin", "usr/sbin"):
         for tool in sorted((root / directory).glob("grub-*")):
@@ -77,10 +77,12 @@ def grub(root: Path) -> dict[str, str]:
         shutil.rmtree(root / "boot/grub")
     _link(root, "/boot/grub", "grub2")
     added |= {"/boot/grub2": "grub2-tools", "/boot/grub": "grub2-tools"}
+    # Debian's GRUB signed for Secure Boot (shim trusts Debian's key), where Azure Linux's grub2-efi-x64 puts
+    # its own. Its prefix, fixed by the signature, is /EFI/debian: the installer reads that from the image
+    # and writes the hand-over grub.cfg there too (installer/core/grubimage.py).
     vendor = f"/boot/efi/EFI/{recipe.EFI_VENDOR}"
     (root / vendor.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    subprocess.run(["chroot", str(root), "grub-mkimage", "-O", "x86_64-efi", "-o", f"{vendor}/grubx64.efi",
-                    "-p", f"/EFI/{recipe.EFI_VENDOR}", *recipe.GRUB_EFI_MODULES], check=True, capture_output=True)
+    shutil.copy2(root / "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", root / f"{vendor}/grubx64.efi".lstrip("/"))
     added[f"{vendor}/grubx64.efi"] = "grub2-efi-x64"
     return added
 

@@ -115,15 +115,6 @@ SELINUX_MODULE = "".join(f"(typepermissive {domain})\n" for domain in SELINUX_PE
 (allow systemd_journal_init_t var_log_t (dir (search)))
 """
 
-# Monolithic GRUB EFI image, as Fedora and Azure Linux build theirs: no module directory on the ESP,
-# and a prefix naming the vendor directory whose grub.cfg (written by the installer) points at /boot.
-GRUB_EFI_MODULES = (
-    "all_video", "boot", "btrfs", "cat", "configfile", "cryptodisk", "echo", "efifwsetup", "efinet", "ext2",
-    "fat", "font", "gcry_rijndael", "gcry_sha256", "gfxterm", "gzio", "halt", "iso9660", "linux", "loadenv",
-    "ls", "lvm", "luks", "luks2", "minicmd", "normal", "part_gpt", "part_msdos", "reboot", "regexp", "search",
-    "search_fs_file", "search_fs_uuid", "search_label", "serial", "sleep", "test", "true", "xfs", "zstd",
-)  # fmt: skip
-
 # Debian state that must not travel into packages: it is made per machine (host keys, machine-id),
 # belongs to dpkg/apt/debconf, or is rebuilt by the installer (initramfs images, boot links).
 DROPPED_PREFIXES = (

@@ -16,6 +16,7 @@ from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
 from storage.apply import FstabEntry
 from storage.inventory import DiskInfo, Inventory
 from storage.layout import StoragePlan, plan_storage
+from tests.support.grubimage import fake_grub_efi
 from tests.support.targets import AZURE_LINUX_BASE
 
 KVER = "6.12.40.1-1.azl4.x86_64"
@@ -64,6 +65,17 @@ def test_azure_linux_like_target_both_firmwares(tmp_path: Path) -> None:
     assert (fallback / "BOOTX64.EFI").read_bytes() == b"shim" and (fallback / "grubx64.efi").read_bytes() == b"grub"
     stub = (root / "boot/efi/EFI/azurelinux/grub.cfg").read_text()
     assert "--fs-uuid --set=dev boot-uuid" in stub and "set prefix=($dev)/grub2" in stub
+
+
+def test_a_signed_grub_whose_prefix_is_elsewhere_finds_its_grub_cfg(tmp_path: Path) -> None:
+    """Debian's signed GRUB (the test distribution's) reads /EFI/debian/grub.cfg wherever it sits: the
+    hand-over goes there too, read from the image, not assumed."""
+    root = _azure_linux_root(tmp_path)
+    (root / "boot/efi/EFI/azurelinux/grubx64.efi").write_bytes(fake_grub_efi("/EFI/debian"))
+    install_bootloader(Bootloader(), _plan("uefi"), FSTAB, root, RecordingRunner(), EventBus())
+    stubs = {d: (root / f"boot/efi/EFI/{d}/grub.cfg").read_text() for d in ("azurelinux", "BOOT", "debian")}
+    assert len(set(stubs.values())) == 1 and "--fs-uuid --set=dev boot-uuid" in stubs["debian"], stubs
+    assert sorted(p.name for p in (root / "boot/efi/EFI").iterdir()) == ["BOOT", "azurelinux", "debian"]
 
 
 def test_debian_like_target_uefi_without_shim(tmp_path: Path) -> None:

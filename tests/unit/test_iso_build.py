@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -145,8 +146,15 @@ def test_grub_cfg_text() -> None:
     assert "menuentry 'unattended: vm-uefi profile' --id unattended-vm-uefi {" in lines
     assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
             "inst.profile=/profiles/vm-uefi.yaml") in lines
-    assert lines.count("    initrd /live/initrd.img") == 2
+    assert lines.count("    initrd /live/initrd.img") == 3
     assert text.count("{") == text.count("}")
+    # A disk labelled AZLPROFILE (profile.yaml on it) makes its unattended entry the default, after the
+    # interactive default is set (GRUB takes the last `set default`).
+    auto = "if search --no-floppy --label --set=azlprofile AZLPROFILE; then set default=profile-disk; fi"
+    assert lines.index("set default=install") < lines.index(auto)
+    assert "menuentry 'unattended: profile.yaml on the disk labelled AZLPROFILE' --id profile-disk {" in lines
+    assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
+            "inst.profile=hd:LABEL=AZLPROFILE:/profile.yaml") in lines
     # the serial terminal is set up before any menu entry
     assert lines.index("terminal_output serial console") < lines.index("menuentry 'Install Azure Linux' --id install {")
 
@@ -157,16 +165,22 @@ def test_grub_titles_are_quoted() -> None:
     assert "set timeout=0" in text
 
 
-# --- squashfs, ISO tree, grub-mkrescue -----------------------------------------------------
+# --- squashfs, ISO tree, the hybrid image --------------------------------------------------
 
-def test_squashfs_and_mkrescue_commands(tmp_path: Path) -> None:
+def test_squashfs_and_xorriso_commands(tmp_path: Path) -> None:
     argv = assemble.mksquashfs_argv(tmp_path / "root", tmp_path / "fs.squashfs", "zstd")
     assert argv[:3] == ["mksquashfs", str(tmp_path / "root"), str(tmp_path / "fs.squashfs")]
     assert argv[3:7] == ["-comp", "zstd", "-Xcompression-level", "9"]
     assert "-noappend" in argv
     assert assemble.mksquashfs_argv(tmp_path, tmp_path / "x", "xz")[3:7] == ["-comp", "xz", "-Xbcj", "x86"]
-    assert assemble.grub_mkrescue_argv(tmp_path / "tree", tmp_path / "o.iso") == [
-        "grub-mkrescue", "-o", str(tmp_path / "o.iso"), str(tmp_path / "tree"), "--", "-volid", "AZL_INSTALLER"]
+    argv = assemble.xorriso_argv(tmp_path / "tree", tmp_path / "o.iso", "2026120114264800")
+    assert argv[:5] == ["xorriso", "-as", "mkisofs", "-o", str(tmp_path / "o.iso")]
+    assert argv[-1] == str(tmp_path / "tree")
+    assert "--modification-date=2026120114264800" in argv and argv[argv.index("-volid") + 1] == "AZL_INSTALLER"
+    # BIOS El Torito first, then the EFI image, which is also the GPT's EFI partition (boots as a disk).
+    assert argv.index("-b") < argv.index("-eltorito-alt-boot") < argv.index("-e")
+    assert argv[argv.index("-e") + 1] == "efi.img" and "--efi-boot-image" in argv
+    assert assemble.volume_stamp(datetime(2026, 12, 1, 14, 26, 48, tzinfo=UTC)) == "2026120114264800"
 
 
 def test_iso_tree_layout(tmp_path: Path) -> None:

@@ -41,6 +41,17 @@ def test_uefi_unattended_install_argv_is_pinned() -> None:
     )
 
 
+def test_secure_boot_needs_uefi_and_a_q35_machine() -> None:
+    with pytest.raises(ValueError, match="UEFI feature"):
+        qemu.firmware_args("bios", None, secure_boot=True)
+    with pytest.raises(ValueError, match="q35"):
+        qemu.base_args(qemu.Machine(vars_file=Path("/w/v.fd"), machine_type="pc", secure_boot=True))
+    argv = qemu.base_args(qemu.Machine(vars_file=Path("/w/v.fd"), secure_boot=True))
+    assert argv[1:3] == ["-machine", "q35,smm=on"]
+    assert f"readonly=on,file={qemu.OVMF_CODE_SECBOOT}" in shlex.join(argv)
+    assert qemu.vars_template(True) == qemu.OVMF_VARS_MS and qemu.vars_template(False) == qemu.OVMF_VARS
+
+
 def test_installed_disk_boots_alone_through_the_firmware() -> None:
     uefi = qemu.installed_argv(qemu.Machine(vars_file=Path("/w/vars.fd")), disk=Path("/w/disk-0.qcow2"),
                              console=qemu.Console(Path("/w/serial.log"), terminal=True, append=True))

@@ -137,6 +137,32 @@ def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Pa
     assert "install finished (rc=0) in 12 s" in messages
 
 
+def test_secure_boot_installs_through_the_signed_chain_with_microsofts_keys(host: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """--secure-boot: OVMF's SMM build with a store holding Microsoft's keys, for the install and the boot;
+    the ISO is started by the firmware (shim, GRUB), not given to QEMU as a kernel, with the profile disk
+    attached for GRUB's menu to pick."""
+    secboot, ms_vars = host / "OVMF_CODE_4M.secboot.fd", host / "OVMF_VARS_4M.ms.fd"
+    secboot.write_bytes(b"sb code")
+    ms_vars.write_bytes(b"ms vars")
+    monkeypatch.setattr(qemu, "OVMF_CODE_SECBOOT", secboot)
+    monkeypatch.setattr(qemu, "OVMF_VARS_MS", ms_vars)
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--console", str(host / "c.log"),
+             "--secure-boot"]
+    vm_session, _ = session(host, extra, fake_runner(100 * disks.MiB), guest)
+    assert vm_session.run() == 0
+    wd = host / "wd"
+    assert (wd / "OVMF_VARS_4M.ms.fd").read_bytes() == b"ms vars" and not (wd / "OVMF_VARS_4M.fd").exists()
+    for call in guest.calls:
+        argv = shlex.join(call)
+        assert "-machine q35,smm=on" in argv and "-global driver=cfi.pflash01,property=secure,value=on" in argv
+        assert f"readonly=on,file={secboot}" in argv and f"file={wd}/OVMF_VARS_4M.ms.fd" in argv
+    install = shlex.join(guest.calls[0])
+    assert "-kernel" not in install and "-append" not in install
+    assert "serial=AZL-PROFILE" in install and "ide-cd,drive=cd,bootindex=0" in install
+
+
 def test_profile_files_go_beside_the_profile_and_forwards_reach_both_boots(host: Path) -> None:
     (host / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
@@ -274,6 +300,7 @@ def test_iso_is_built_into_the_workdir_when_not_given(host: Path, monkeypatch: p
     (["--disks", "0"], "--disks: between 1 and 16"),
     (["--memory", "64"], "--memory: at least 256"),
     (["--cpus", "0"], "--cpus: between 1 and 64"),
+    (["--secure-boot", "--firmware", "bios"], "--secure-boot needs --firmware uefi"),
     (["--timeout", "0"], "--timeout"),
     (["--no-install", "--iso", "x.iso"], "--iso and --profile do not apply"),
     (["--console", "log.txt"], "interactive installer (no --profile) needs --console terminal"),

@@ -4,15 +4,21 @@ what it reports: SELinux enforcing with no relabel pending, every unit up, the b
 the rpm database, cloud-init done from the NoCloud seed.
 
 One install serves several proofs: the root is LUKS2-encrypted with a random key wrapped by the Key
-Vault stand-in's RSA key, the recovery key escrowed there, and `unlock: [tpm2, keyvault, passphrase]`,
-in a VM with a swtpm vTPM (`azl-installer vm --tpm`) that reaches the stand-in through its metadata
-endpoint and vault addresses (`--forward`). The UEFI boot keeps that TPM and must come up with no
-console input and no call to the vault (the TPM unseals the key); the BIOS boot gets a new, empty TPM,
-so systemd-cryptsetup asks, and the initramfs' Key Vault agent (dracut module azl-unlock) answers with
-the key the stand-in unwraps, again with no console input. No bearer token or recovery key may reach
-the console or the unlock agent's journal.
+Vault stand-in's RSA key, the recovery key escrowed there, and `unlock: [tpm2, keyvault, passphrase]`
+with the TPM2 key sealed to PCR 7, in a Trusted Launch-like VM: Secure Boot enforced by OVMF with
+Microsoft's keys (`azl-installer vm --secure-boot`, so the ISO too boots through the test distribution's
+signed shim and GRUB), a swtpm vTPM (`--tpm`), and the stand-in reachable at its metadata endpoint and
+vault addresses (`--forward`). Three boots of the installed disk:
+  1. UEFI, Secure Boot on, the same TPM: up with no console input and no call to the vault (the TPM
+     unseals the key, PCR 7 being what it was during the install);
+  2. BIOS with a new, empty TPM: systemd-cryptsetup asks, and the initramfs' Key Vault agent (dracut
+     module azl-unlock) answers with the key the stand-in unwraps, again with no console input;
+  3. UEFI, Secure Boot on, a new TPM and the stand-in gone (its addresses lead to a closed port): the
+     agent gives up with one console line, and the recovery key escrowed in the vault, typed on the
+     serial console, unlocks the root.
+No bearer token or recovery key may reach a console or the unlock agent's journal.
 
-Slow (about half an hour under TCG): one install, two boots. Needs root (the ISO build) and the tools
+Slow (about 35 minutes under TCG): one install, three boots. Needs root (the ISO build) and the tools
 scripts/setup-host.sh installs (swtpm among them).
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +43,7 @@ from iso.vm.tpm import running_swtpm
 from tests.support.encrypted_vm import VAULT_URL, forward_args, standin_forwards
 from tests.support.images import guest_cpus
 from tests.support.keyvault_standin import StandIn
+from tests.support.serial_screen import SerialScreen
 
 REPO = Path(__file__).resolve().parents[2]
 BOOT_CHAIN = {"uefi": {"grub2-efi-x64", "shim-x64"}, "bios": {"grub2-pc"}}
@@ -77,10 +85,11 @@ def _names(avc: str) -> set[str]:
 
 def _vm(iso: Path, profile: Path, ca: Path, serial: Path, workdir: Path,
         forwards: list[qemu.Forward]) -> subprocess.CompletedProcess[str]:
-    """`azl-installer vm --tpm`: install with UEFI, then boot the disk with the same TPM."""
+    """`azl-installer vm --tpm --secure-boot`: install with UEFI, then boot the disk with the same TPM."""
     return subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile), "--profile-file",
-         str(ca), *forward_args(forwards), "--firmware", "uefi", "--cpus", str(guest_cpus()), "--tpm", "--console",
+         str(ca), *forward_args(forwards), "--firmware", "uefi", "--secure-boot", "--cpus", str(guest_cpus()),
+         "--tpm", "--console",
          str(serial), "--workdir", str(workdir), "--disk-size", "6GiB", "--timeout", str(BOOT_SECONDS)],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * BOOT_SECONDS,
     )
@@ -104,6 +113,44 @@ def _bios_boot_with_a_new_tpm(disk: Path, log: Path, forwards: list[qemu.Forward
     finally:
         shutil.rmtree(short, ignore_errors=True)
     return log.read_text(errors="replace") if log.exists() else ""
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): the stand-in, stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _recovery_boot(disk: Path, vars_file: Path, log: Path, forwards: list[qemu.Forward], recovery: str) -> str:
+    """The installed disk with Secure Boot, a new, empty TPM and no vault: wait for the Key Vault agent's
+    line, type the recovery key at systemd's prompt, and stop once the root file system is mounted
+    (the two other boots already ran the whole boot check). Returns what the console showed."""
+    short = Path(tempfile.mkdtemp(prefix="azl-recovery-"))  # Unix socket paths: at most 107 bytes
+    raw = log.with_suffix(".raw")
+    try:
+        with running_swtpm(short / "tpm") as tpm:
+            machine = qemu.Machine(firmware="uefi", vars_file=vars_file, secure_boot=True, smp=guest_cpus(),
+                                   tpm_socket=tpm, forwards=tuple(forwards))
+            console = qemu.Console(log, terminal=False, socket=short / "serial.sock")
+            screen = SerialScreen(short / "serial.sock", raw_log=raw)
+            with QemuProcess(qemu.installed_argv(machine, disk=disk, console=console)) as guest:
+                try:
+                    screen.connect(timeout=30)
+                    # Read from the bytes, not the screen: the line may wrap after systemd's prompt.
+                    for wanted, then in (("Key Vault did not give the key", recovery + "\r"),
+                                         ("Initrd Root File System", "")):
+                        deadline = time.monotonic() + BOOT_SECONDS
+                        while wanted not in raw.read_bytes().decode(errors="replace"):
+                            assert guest.poll() is None and time.monotonic() < deadline, f"no {wanted!r}"
+                            screen.pump(1.0)  # an unread socket stalls the guest
+                        if then:
+                            screen.type_text(then)
+                finally:
+                    screen.close()
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+    return raw.read_bytes().decode(errors="replace") if raw.exists() else ""
 
 
 def _check(report: dict[str, list[str]]) -> None:
@@ -138,7 +185,7 @@ def _unwraps(standin: StandIn) -> int:
     return sum(1 for method, path in standin.requests if method == "POST" and path.endswith("/unwrapkey"))
 
 
-@pytest.mark.minutes(30)
+@pytest.mark.minutes(35)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path, standin: StandIn,
                                                                            tmp_path: Path) -> None:
     """azl-vm-uefi.yaml with a layout for both firmwares and an encrypted root: one install (the slow
@@ -150,7 +197,7 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     profile["encryption"] = {
         "enabled": True, "key_source": "keyvault-key", "vault_url": VAULT_URL, "key_name": "disk-kek",
         "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem", "recovery": {"escrow": "keyvault"},
-        "unlock": ["tpm2", "keyvault", "passphrase"], "pbkdf": {"memory": "64MiB", "iter_time": 500}}
+        "unlock": ["tpm2", "keyvault", "passphrase"], "tpm2_pcrs": [7], "pbkdf": {"memory": "64MiB", "iter_time": 500}}
     both, ca = tmp_path / "azl-vm-both.yaml", tmp_path / "ca.pem"
     both.write_text(yaml.safe_dump(profile, sort_keys=False))
     ca.write_bytes(standin.ca.ca_pem.read_bytes())
@@ -170,7 +217,11 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     # public key): the TPM unsealed the key. Had it not, the agent would have asked the vault.
     assert report, f"the installed system did not report (UEFI, TPM unlock):\n{log[-6000:]}"
     _check(report)
-    assert _unwraps(standin) == 0, standin.requests
+    # Booted through shim, Debian's signed GRUB and kernel with Secure Boot enforced; PCR 7 is what it was
+    # while the installer (booted through the same chain) sealed the key.
+    assert report["secureboot"] == ["1"], report
+    assert "[integrity]" in report["lockdown"][0] or "[confidentiality]" in report["lockdown"][0], report
+    assert _unwraps(standin) == 0, (standin.requests, report.get("pcr7"))
     assert not [line for line in report.get("unlock-journal", []) if "azl-unlock:" in line], report["unlock-journal"]
 
     bios_log = _bios_boot_with_a_new_tpm(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "serial-bios.log",
@@ -178,13 +229,26 @@ def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(inst
     bios_report = _report(bios_log)
     assert bios_report, f"the installed system did not report (BIOS, Key Vault unlock):\n{bios_log[-6000:]}"
     _check(bios_report)
+    assert bios_report["secureboot"] == [""], bios_report
     # The new TPM could not unseal; the agent got the key from the vault, and nobody typed anything.
     assert _unwraps(standin) == 1, standin.requests
     assert any("answered the passphrase request of /dev/disk/by-uuid/" in line
                for line in bios_report["unlock-journal"]), bios_report["unlock-journal"]
-    # Nothing secret on either console or in the agent's journal: bearer tokens, the escrowed recovery key.
+
+    # A new TPM again, and the vault gone: one line from the agent, then the escrowed recovery key works.
     [recovery] = [v.value for name, versions in standin.secrets.items() if name.startswith("luks-recovery-")
                   for v in versions]
+    dead = [qemu.Forward(f.guest_ip, f.guest_port, _closed_port()) for f in standin_forwards(standin)]
+    recovery_log = _recovery_boot(tmp_path / "vm" / "disk-0.qcow2", tmp_path / "vm" / "OVMF_VARS_4M.ms.fd",
+                                  tmp_path / "serial-recovery.log", dead, recovery)
+    failed = [line for line in recovery_log.splitlines() if "Key Vault did not give the key" in line]
+    assert len(failed) == 1, recovery_log[-6000:]
+    assert "type its passphrase or recovery key at the prompt" in failed[0], failed
+    assert "Initrd Root File System" in recovery_log.split(failed[0], 1)[1], recovery_log[-6000:]
+    assert _unwraps(standin) == 1, standin.requests  # nothing reached the vault
+    # Nothing secret on any console or in the agent's journal: bearer tokens, the escrowed recovery key
+    # (typed on the third boot: never echoed).
     assert standin.tokens, "the agent signed in with the managed identity"
     for secret in (recovery, *standin.tokens):
-        assert secret not in log and secret not in bios_log, "a secret reached the console"
+        for console_text in (log, bios_log, recovery_log):
+            assert secret not in console_text, "a secret reached the console"

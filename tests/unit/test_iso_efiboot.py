@@ -1,0 +1,73 @@
+"""The ISO's UEFI boot image: shim and the signed GRUB on a FAT image, with the hand-over grub.cfg
+where that GRUB reads it. Needs mkfs.vfat and mtools (scripts/setup-host.sh), not root."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from iso import efiboot
+from tests.support.grubimage import fake_grub_efi
+
+pytestmark = pytest.mark.skipif(shutil.which("mkfs.vfat") is None or shutil.which("mtype") is None,
+                                reason="needs dosfstools and mtools")
+
+
+def _newc(files: dict[str, bytes]) -> bytes:
+    """A newc cpio archive as rpm2cpio writes one (a directory entry, the files, the trailer)."""
+    out = b""
+    for name, mode, data in [("./boot/efi/EFI", 0o40755, b""), *((n, 0o100644, d) for n, d in files.items()),
+                             ("TRAILER!!!", 0, b"")]:
+        encoded = name.encode() + b"\0"
+        fields = [1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0]
+        header = b"070701" + b"".join(b"%08X" % f for f in fields)
+        out += header + encoded + b"\0" * (-(len(header) + len(encoded)) % 4) + data + b"\0" * (-len(data) % 4)
+    return out
+
+
+def test_cpio_members_are_the_regular_files() -> None:
+    archive = _newc({"./boot/efi/EFI/azurelinux/shimx64.efi": b"shim!", "./usr/lib/x": b"12345678"})
+    assert efiboot._cpio_members(archive) == {"./boot/efi/EFI/azurelinux/shimx64.efi": b"shim!",
+                                              "./usr/lib/x": b"12345678"}
+
+
+def test_the_volume_date_is_grubs_uuid_of_the_iso() -> None:
+    assert efiboot.volume_stamp_uuid("2026120114264800") == "2026-12-01-14-26-48-00"
+    assert "--fs-uuid --set=root 2026-12-01-14-26-48-00" in efiboot.handover_cfg("2026120114264800")
+    with pytest.raises(ValueError, match="16 digits"):
+        efiboot.volume_stamp_uuid("2026-12-01")
+
+
+def _read(image: Path, name: str) -> bytes:
+    return subprocess.run(["mtype", "-i", str(image), f"::/{name}"], check=True, capture_output=True).stdout
+
+
+def test_the_efi_image_boots_shim_and_gives_grub_its_config_where_it_looks(tmp_path: Path) -> None:
+    boot = efiboot.SignedBoot(shim=b"shim" * 1000, grub=fake_grub_efi("/EFI/debian"), mokmanager=b"mm",
+                              vendor="azurelinux")
+    image = efiboot.efi_image(boot, tmp_path / "efi.img", "2026120114264800")
+    assert _read(image, "EFI/BOOT/BOOTX64.EFI") == boot.shim
+    assert _read(image, "EFI/BOOT/grubx64.efi") == boot.grub
+    assert _read(image, "EFI/BOOT/mmx64.efi") == b"mm"
+    handover = efiboot.handover_cfg("2026120114264800").encode()
+    assert _read(image, "EFI/BOOT/grub.cfg") == handover
+    assert _read(image, "EFI/debian/grub.cfg") == handover
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["efi.img"]  # no scratch files left beside it
+    # Booted as a CD, GRUB looks on the ISO's own file system: the same files in the tree.
+    efiboot.handover_in_tree(boot, tmp_path / "tree", "2026120114264800")
+    found = sorted(str(p.relative_to(tmp_path / "tree")) for p in (tmp_path / "tree").rglob("*.cfg"))
+    assert found == ["EFI/BOOT/grub.cfg", "EFI/debian/grub.cfg"]
+    assert (tmp_path / "tree/EFI/debian/grub.cfg").read_bytes() == handover
+
+
+def test_a_grub_reading_its_own_directory_gets_one_config(tmp_path: Path) -> None:
+    boot = efiboot.SignedBoot(shim=b"s", grub=fake_grub_efi("/EFI/BOOT"), mokmanager=None, vendor="x")
+    image = efiboot.efi_image(boot, tmp_path / "efi.img", "2026120114264800")
+    listing = subprocess.run(["mdir", "-b", "-i", str(image), "::/EFI"], check=True, capture_output=True,
+                             text=True).stdout.split()
+    assert listing == ["::/EFI/BOOT/"]
+    with pytest.raises(subprocess.CalledProcessError):
+        _read(image, "EFI/BOOT/mmx64.efi")
