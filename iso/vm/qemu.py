@@ -177,10 +177,13 @@ def disk_args(disks: Sequence[Path], *, boot_first: bool = False) -> list[str]:
     return args
 
 
-def profile_disk_args(image: Path) -> list[str]:
-    """The small read-only ext4 disk (label AZLPROFILE) that carries profile.yaml into the guest."""
+def profile_disk_args(image: Path, *, bootindex: int | None = None) -> list[str]:
+    """The small read-only ext4 disk (label AZLPROFILE) that carries profile.yaml into the guest. A boot
+    index when the firmware starts the ISO: OVMF connects only the devices in QEMU's boot order, and
+    GRUB must see this disk to pick its menu entry."""
+    boot = f",bootindex={bootindex}" if bootindex is not None else ""
     return ["-drive", f"if=none,id=profile,file={qemu_value(image)},format=raw,readonly=on",
-            "-device", f"virtio-blk-pci,drive=profile,serial={PROFILE_SERIAL}"]
+            "-device", f"virtio-blk-pci,drive=profile,serial={PROFILE_SERIAL}{boot}"]
 
 
 def cdrom_args(iso: Path, *, bootindex: int | None = None, media: Media = "cdrom") -> list[str]:
@@ -238,7 +241,7 @@ def install_argv(
     """Boot the installer ISO with blank target disks: directly (unattended) or through firmware from the CD."""
     args = base_args(machine) + disk_args(disks)
     if profile_image is not None:
-        args += profile_disk_args(profile_image)
+        args += profile_disk_args(profile_image, bootindex=None if direct else 1)
     args += cdrom_args(iso, bootindex=None if direct else 0)
     if direct is not None:
         args += direct_boot_args(direct)
