@@ -1,6 +1,8 @@
 """`make bench` (VM part): ISO build cold and cached, ISO boot to the installer prompt,
-install time in the guest, the installed system's boot time, and LUKS2 format/open in the
-guest with the Key Vault unlock at boot. Root; minutes under TCG."""
+install time in the guest, the installed system's boot time, LUKS2 format/open in the
+guest with the Key Vault unlock at boot, and on the test distribution with Secure Boot: TPM2
+enrolment and the root unlocked by the TPM and by Key Vault. Root; minutes under TCG
+(AZL_BENCH_SKIP_TRUSTED=1 leaves out the last, about half an hour)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.encrypted_vm import VAULT_URL, run_encrypted_install
+from tests.support import trusted_vm
+from tests.support.encrypted_vm import VAULT_URL, run_encrypted_install, standin_forwards
 from tests.support.keyvault_standin import running_standin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +52,8 @@ def main() -> int:
         first_boot = timed([*vm, "--no-install"])
         print(f"installed system: boot to multi-user and first-boot check, then power off: {first_boot:.0f} s")
         encrypted(work)
+        if os.environ.get("AZL_BENCH_SKIP_TRUSTED") != "1":
+            trusted_launch(work)
     return 0
 
 
@@ -68,6 +73,30 @@ def encrypted(work: Path) -> None:
           f"open: {t.get('open', float('nan')):.1f} s")
     print(f"  boot unlock: Key Vault unwrap in the initramfs {t.get('unlock_fetch', float('nan')):.1f} s, "
           f"key ready {t.get('unlocked_at', float('nan')):.1f} s after the kernel started")
+
+
+
+def trusted_launch(work: Path) -> None:
+    """The test distribution encrypted with unlock [tpm2, keyvault, passphrase], PCR 7, Secure Boot
+    (tests/support/trusted_vm.py): enrolment in the install, then when the root was open at the first
+    boot (TPM2, same VM) and at a BIOS boot with a new TPM (Key Vault), since the kernel started."""
+    with running_standin(work / "trusted-standin", public_url=VAULT_URL) as standin:
+        standin.add_rsa_key("disk-kek")
+        started = time.perf_counter()
+        installed = trusted_vm.install(ISO, standin, work / "trusted")
+        total = time.perf_counter() - started
+        if installed.returncode != 0:
+            print(f"Secure Boot install of the test distribution: FAILED (rc {installed.returncode}); see "
+                  f"{work}/trusted/serial.log")
+            return
+        tpm = trusted_vm.report(installed.serial)
+        kv_log = trusted_vm.bios_boot_with_a_new_tpm(installed.disk, work / "trusted" / "serial-bios.log",
+                                                     standin_forwards(standin))
+        kv = trusted_vm.report(kv_log)
+    print(f"test distribution, Secure Boot + vTPM, encrypted: install and first boot {total:.0f} s (TCG)")
+    print(f"  TPM2 enrolment (systemd-cryptenroll, PCR 7): {trusted_vm.enrol_seconds(installed.serial):.1f} s")
+    print(f"  root unlocked by the TPM2 at {trusted_vm.seconds(tpm.get('unlocked-at')):.1f} s, by Key Vault "
+          f"(new TPM, BIOS) at {trusted_vm.seconds(kv.get('unlocked-at')):.1f} s after the kernel started")
 
 
 if __name__ == "__main__":
