@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from installer.core.grubimage import esp_config_dir
+from installer.core.grubimage import config_dir
 from iso.chroot import BuildError, run
 
 SHIM_PACKAGE, GRUB_PACKAGE = "shim-x64", "grub2-efi-x64"
@@ -103,10 +103,7 @@ def handover_paths(boot: SignedBoot) -> list[str]:
     """Where this GRUB may look for grub.cfg: its own directory on the removable path, and its embedded
     prefix (read from the image) when that is a path on the device GRUB was loaded from."""
     paths = ["EFI/BOOT/grub.cfg"]
-    with tempfile.TemporaryDirectory(prefix="azl-efi-") as scratch:
-        image = Path(scratch) / "grubx64.efi"
-        image.write_bytes(boot.grub)
-        prefix = esp_config_dir(image)
+    prefix = config_dir(boot.grub)
     if prefix is not None and f"{prefix.lstrip('/')}/grub.cfg" not in paths:
         paths.append(f"{prefix.lstrip('/')}/grub.cfg")
     return paths

@@ -58,13 +58,18 @@ def embedded_prefix(image: bytes) -> str | None:
     return None
 
 
-def esp_config_dir(image: Path) -> str | None:
-    """The directory on the EFI system partition where this GRUB image reads grub.cfg ("/EFI/debian"),
-    or None when its prefix names another device (a memdisk) or the file is not a GRUB image."""
-    try:
-        prefix = embedded_prefix(image.read_bytes())
-    except OSError:
-        return None
+def config_dir(image: bytes) -> str | None:
+    """The directory on the device GRUB was loaded from where this image reads grub.cfg ("/EFI/debian"),
+    or None when its prefix names another device (a memdisk) or the bytes are not a GRUB image."""
+    prefix = embedded_prefix(image)
     if prefix is None or not prefix.startswith("/") or ".." in prefix.split("/"):
         return None
     return prefix.rstrip("/") or None
+
+
+def esp_config_dir(image: Path) -> str | None:
+    """config_dir of a GRUB image file; None when it cannot be read."""
+    try:
+        return config_dir(image.read_bytes())
+    except OSError:
+        return None

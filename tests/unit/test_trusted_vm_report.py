@@ -17,10 +17,10 @@ def test_enrolment_time_comes_from_the_steps_finished_line() -> None:
 
 
 def test_the_boot_check_report_and_its_numbers() -> None:
-    log = ("kernel noise\r\nAZL-BOOT-CHECK begin\r\nsecureboot: 1\r\nunlocked-at: 52.318\r\nluks: /dev/vda3 a\r\n"
-           "luks: /dev/vda4 b\r\nsecureboot: \r\nAZL-BOOT-CHECK end\r\n")
+    log = ("kernel noise\r\nAZL-BOOT-CHECK begin\r\nsecureboot: Secure boot enabled\r\nunlocked-at: 52.318\r\n"
+           "luks: /dev/vda3 a\r\nluks: /dev/vda4 b\r\nsecureboot: \r\nAZL-BOOT-CHECK end\r\n")
     report = trusted_vm.report(log)
-    assert report["luks"] == ["/dev/vda3 a", "/dev/vda4 b"] and report["secureboot"] == ["1", ""]
+    assert report["luks"] == ["/dev/vda3 a", "/dev/vda4 b"] and report["secureboot"] == ["Secure boot enabled", ""]
     assert trusted_vm.seconds(report["unlocked-at"]) == 52.318
     assert math.isnan(trusted_vm.seconds(report.get("missing"))) and math.isnan(trusted_vm.seconds([""]))
     assert trusted_vm.report("AZL-BOOT-CHECK begin\r\nnever ended") == {}
