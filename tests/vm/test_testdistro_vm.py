@@ -93,7 +93,7 @@ def _unwraps(standin: StandIn) -> int:
     return sum(1 for method, path in standin.requests if method == "POST" and path.endswith("/unwrapkey"))
 
 
-@pytest.mark.minutes(35)
+@pytest.mark.minutes(36)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path, standin: StandIn,
                                                                            tmp_path: Path) -> None:
     """One install (the slow part under TCG), then the installed disk booted alone three times (the
