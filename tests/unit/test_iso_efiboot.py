@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from iso import efiboot
+from iso.chroot import BuildError
 from tests.support.grubimage import fake_grub_efi
 
 pytestmark = pytest.mark.skipif(shutil.which("mkfs.vfat") is None or shutil.which("mtype") is None,
@@ -71,3 +72,12 @@ def test_a_grub_reading_its_own_directory_gets_one_config(tmp_path: Path) -> Non
     assert listing == ["::/EFI/BOOT/"]
     with pytest.raises(subprocess.CalledProcessError):
         _read(image, "EFI/BOOT/mmx64.efi")
+
+
+def test_a_repository_without_the_signed_chain_is_named_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "Packages").mkdir()
+    (tmp_path / "Packages/grub2-efi-x64-modules-2.12-1.azl4.x86_64.rpm").write_bytes(b"not the signed GRUB")
+    (tmp_path / "Packages/shim-x64-16.1-1.azl4.x86_64.rpm").write_bytes(b"")
+    with pytest.raises(BuildError, match=r"has no grub2-efi-x64 package: the ISO's Secure Boot chain"):
+        efiboot._package(tmp_path, efiboot.GRUB_PACKAGE)
+    assert efiboot._package(tmp_path, efiboot.SHIM_PACKAGE).name == "shim-x64-16.1-1.azl4.x86_64.rpm"
