@@ -38,7 +38,6 @@ class SignedBoot:
     shim: bytes
     grub: bytes
     mokmanager: bytes | None
-    vendor: str  # the package's EFI directory ("azurelinux"), found in the package, not assumed
 
 
 def _cpio_members(archive: bytes) -> dict[str, bytes]:
@@ -77,6 +76,7 @@ def _esp_files(rpm: Path) -> dict[tuple[str, str], bytes]:
 def signed_boot_from_repo(repo: Path) -> SignedBoot:
     """shim, GRUB and MokManager as the repository's shim-x64 and grub2-efi-x64 install them."""
     shim_files, grub_files = _esp_files(_package(repo, SHIM_PACKAGE)), _esp_files(_package(repo, GRUB_PACKAGE))
+    # The package's EFI vendor directory ("azurelinux"), found in the package, not assumed.
     vendors = sorted(v for v, f in shim_files if f == "shimx64.efi" and v != "BOOT")
     if not vendors:
         raise BuildError(f"{SHIM_PACKAGE} installs no EFI/<vendor>/shimx64.efi")
@@ -84,7 +84,7 @@ def signed_boot_from_repo(repo: Path) -> SignedBoot:
     grub = grub_files.get((vendor, "grubx64.efi"))
     if grub is None:
         raise BuildError(f"{GRUB_PACKAGE} installs no EFI/{vendor}/grubx64.efi beside shim")
-    return SignedBoot(shim_files[(vendor, "shimx64.efi")], grub, shim_files.get((vendor, "mmx64.efi")), vendor)
+    return SignedBoot(shim_files[(vendor, "shimx64.efi")], grub, shim_files.get((vendor, "mmx64.efi")))
 
 
 def volume_stamp_uuid(stamp: str) -> str:
@@ -133,8 +133,9 @@ def _fat(files: dict[str, bytes], out: Path, work: Path) -> None:
     out.unlink(missing_ok=True)
     run(["mkfs.vfat", "-C", "-n", "AZL_EFI", str(out), str(size // 1024)], quiet=True)
     directories = {"/".join(name.split("/")[:depth]) for name in files for depth in range(1, name.count("/") + 1)}
-    for directory in sorted(directories, key=lambda d: (d.count("/"), d)):
-        run(["mmd", "-i", str(out), f"::/{directory}"], quiet=True)
+    # Parents before children, in one mmd.
+    run(["mmd", "-i", str(out), *(f"::/{d}" for d in sorted(directories, key=lambda d: (d.count("/"), d)))],
+        quiet=True)
     for name, data in files.items():
         local = work / name.replace("/", "_")
         local.write_bytes(data)

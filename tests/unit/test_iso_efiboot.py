@@ -12,25 +12,15 @@ import pytest
 from iso import efiboot
 from iso.chroot import BuildError
 from tests.support.grubimage import fake_grub_efi
+from tests.support.images import cpio_newc
 
 pytestmark = pytest.mark.skipif(shutil.which("mkfs.vfat") is None or shutil.which("mtype") is None,
                                 reason="needs dosfstools and mtools")
 
 
-def _newc(files: dict[str, bytes]) -> bytes:
-    """A newc cpio archive as rpm2cpio writes one (a directory entry, the files, the trailer)."""
-    out = b""
-    for name, mode, data in [("./boot/efi/EFI", 0o40755, b""), *((n, 0o100644, d) for n, d in files.items()),
-                             ("TRAILER!!!", 0, b"")]:
-        encoded = name.encode() + b"\0"
-        fields = [1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0]
-        header = b"070701" + b"".join(b"%08X" % f for f in fields)
-        out += header + encoded + b"\0" * (-(len(header) + len(encoded)) % 4) + data + b"\0" * (-len(data) % 4)
-    return out
-
-
 def test_cpio_members_are_the_regular_files() -> None:
-    archive = _newc({"./boot/efi/EFI/azurelinux/shimx64.efi": b"shim!", "./usr/lib/x": b"12345678"})
+    archive = cpio_newc({"./boot/efi/EFI/azurelinux/shimx64.efi": b"shim!", "./usr/lib/x": b"12345678"},
+                        dirs=["./boot/efi/EFI"])
     assert efiboot._cpio_members(archive) == {"./boot/efi/EFI/azurelinux/shimx64.efi": b"shim!",
                                               "./usr/lib/x": b"12345678"}
 
@@ -47,8 +37,7 @@ def _read(image: Path, name: str) -> bytes:
 
 
 def test_the_efi_image_boots_shim_and_gives_grub_its_config_where_it_looks(tmp_path: Path) -> None:
-    boot = efiboot.SignedBoot(shim=b"shim" * 1000, grub=fake_grub_efi("/EFI/debian"), mokmanager=b"mm",
-                              vendor="azurelinux")
+    boot = efiboot.SignedBoot(shim=b"shim" * 1000, grub=fake_grub_efi("/EFI/debian"), mokmanager=b"mm")
     image = efiboot.efi_image(boot, tmp_path / "efi.img", "2026120114264800")
     assert _read(image, "EFI/BOOT/BOOTX64.EFI") == boot.shim
     assert _read(image, "EFI/BOOT/grubx64.efi") == boot.grub
@@ -65,7 +54,7 @@ def test_the_efi_image_boots_shim_and_gives_grub_its_config_where_it_looks(tmp_p
 
 
 def test_a_grub_reading_its_own_directory_gets_one_config(tmp_path: Path) -> None:
-    boot = efiboot.SignedBoot(shim=b"s", grub=fake_grub_efi("/EFI/BOOT"), mokmanager=None, vendor="x")
+    boot = efiboot.SignedBoot(shim=b"s", grub=fake_grub_efi("/EFI/BOOT"), mokmanager=None)
     image = efiboot.efi_image(boot, tmp_path / "efi.img", "2026120114264800")
     listing = subprocess.run(["mdir", "-b", "-i", str(image), "::/EFI"], check=True, capture_output=True,
                              text=True).stdout.split()
