@@ -46,8 +46,11 @@ def group_names(root: Path) -> set[str]:
     return {line.split(":", 1)[0] for line in read_file(root, "/etc/group").splitlines() if line.strip()}
 
 
-def groupadd_argv(root: Path, group: str) -> list[str | Path]:
-    # -r: a group the payload does not ship (docker, ...) is a system group, as a package would create it.
+def groupadd_argv(root: Path, group: str, gid: int | None = None) -> list[str | Path]:
+    """A group the profile names: with its gid, or else a system group, as a package would create it
+    (docker, ...), for groups only named as a user's supplementary group."""
+    if gid is not None:
+        return ["groupadd", "--root", root, "--gid", str(gid), group]
     return ["groupadd", "--root", root, "--system", group]
 
 
@@ -55,6 +58,11 @@ def useradd_argv(root: Path, user: User) -> list[str | Path]:
     argv: list[str | Path] = ["useradd", "--root", root, "--create-home", "--user-group", "--shell", user.shell]
     if user.uid is not None:
         argv += ["--uid", str(user.uid)]
+    if user.gid is not None:
+        # The user's own group with this id, created first (useradd --user-group takes no gid of its own).
+        argv = [a for a in argv if a != "--user-group"] + ["--no-user-group", "--gid", str(user.gid)]
+    if user.home is not None:
+        argv += ["--home-dir", user.home]
     if user.gecos:
         argv += ["--comment", user.gecos]
     if user.groups:
@@ -105,9 +113,19 @@ def configure_accounts(profile: Profile, root: Path, runner: Runner, events: Eve
     for user in profile.users:
         if user.name in existing:
             raise ValueError(f"user '{user.name}' already exists in the installed system")
-    for group in missing_groups(profile.users, group_names(root)):
-        runner.run(groupadd_argv(root, group))
-        events.log(f"created group {group}")
+    existing_groups = group_names(root)
+    for group in profile.groups:
+        if group.name in existing_groups:
+            raise ValueError(f"group '{group.name}' already exists in the installed system")
+        runner.run(groupadd_argv(root, group.name, group.gid))
+        events.log(f"created group {group.name}")
+    existing_groups |= {g.name for g in profile.groups}
+    for user in profile.users:
+        if user.gid is not None and not any(g.gid == user.gid for g in profile.groups):
+            runner.run(groupadd_argv(root, user.name, user.gid))  # the user's own group, at the id asked for
+    for name in missing_groups(profile.users, existing_groups):
+        runner.run(groupadd_argv(root, name))
+        events.log(f"created group {name}")
     for user in profile.users:
         # A user without a password hash keeps useradd's locked '!' password: SSH keys still work.
         runner.run(useradd_argv(root, user))
@@ -116,6 +134,9 @@ def configure_accounts(profile: Profile, root: Path, runner: Runner, events: Eve
     if not profile.root.locked and profile.root.password_hash:
         hashes["root"] = profile.root.password_hash
     set_passwords(root, hashes, runner)
+    for user in profile.users:
+        if user.locked and user.password_hash:
+            runner.run(["usermod", "--root", root, "--lock", user.name])
     if "root" not in hashes:
         # usermod --lock puts '!' before root's hash: password logins fail, keys and su from wheel work.
         runner.run(["usermod", "--root", root, "--lock", "root"])

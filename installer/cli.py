@@ -1,4 +1,4 @@
-"""azl-installer's command line: validate, schema, plan, install, and the dispatch of `vm` to iso/vm.
+"""azl-installer's command line: validate, schema, plan, install, import-kickstart, and `vm` (iso/vm).
 
 User mistakes end in one clear line and exit 2; a failed install names the step and the
 log and exits 1. Tracebacks appear only with --debug.
@@ -17,6 +17,7 @@ from installer import session
 from installer.api import add_dry_run_arguments
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
+from profiles.kickstart import KickstartError, convert_kickstart
 from profiles.sizes import SizeError, parse_size
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -45,12 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = sub.add_parser("validate", help="check profiles; print file:line:col: key.path: message")
-    validate.add_argument("profiles", nargs="+", type=Path, metavar="PROFILE")
+    validate.add_argument("profiles", nargs="*", type=Path, metavar="PROFILE")
+    validate.add_argument("--kickstart", action="append", default=[], type=Path, metavar="KS",
+                          help="also check that this kickstart converts (repeatable)")
+
+    convert = sub.add_parser("import-kickstart", help="convert a kickstart to a profile (KS:LINE for what cannot be)")
+    convert.add_argument("kickstart", type=Path, metavar="KS")
+    convert.add_argument("-o", "--output", type=Path, metavar="PROFILE",
+                         help="write the profile here (mode 0600) instead of to standard output")
 
     sub.add_parser("schema", help="print the profile JSON Schema")
 
     def target_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--profile", required=True, type=Path, help="the YAML profile to install")
+        source = p.add_mutually_exclusive_group(required=True)
+        source.add_argument("--profile", type=Path, help="the YAML profile to install")
+        source.add_argument("--kickstart", type=Path, metavar="KS",
+                            help="a kickstart, converted as import-kickstart does (docs/kickstart.md)")
         p.add_argument("--target-image", type=Path, metavar="IMG",
                        help="install into this disk image file instead of the machine's disks")
         p.add_argument("--image-size", metavar="SIZE", help="size of the image, e.g. 8GiB (default: 8GiB, "
@@ -93,6 +104,8 @@ def _image_size(args: argparse.Namespace) -> int | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if not args.profiles and not args.kickstart:
+        raise UsageError("validate: name at least one PROFILE or --kickstart KS")
     status = EXIT_OK
     for path in args.profiles:
         try:
@@ -101,7 +114,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ProfileError as err:
             print(err, file=sys.stderr)
             status = EXIT_BAD_INPUT
+    for path in args.kickstart:
+        try:
+            _print_warnings(convert_kickstart(path).warnings)
+            print(f"{path}: ok")
+        except KickstartError as err:
+            _print_warnings(err.warnings)
+            print(err, file=sys.stderr)
+            status = EXIT_BAD_INPUT
     return status
+
+
+def _print_warnings(warnings: Sequence[object]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def cmd_import_kickstart(args: argparse.Namespace) -> int:
+    conversion = convert_kickstart(args.kickstart)
+    _print_warnings(conversion.warnings)
+    if args.output is None:
+        sys.stdout.write(conversion.text)
+        return EXIT_OK
+    try:
+        # 0600 from the start: the profile may hold an encryption passphrase and password hashes.
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(conversion.text)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    print(f"{args.kickstart}: converted to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _load(args: argparse.Namespace) -> Profile:
+    """The profile --profile names, or the one --kickstart converts to (its warnings printed)."""
+    if args.kickstart is not None:
+        conversion = convert_kickstart(args.kickstart)
+        _print_warnings(conversion.warnings)
+        return conversion.profile
+    return load_profile(args.profile)
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -110,14 +163,14 @@ def cmd_schema(_: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
+    profile = _load(args)
     plan = session.plan_only(profile, args.target_image, _image_size(args))
     print(plan_json(plan) if args.json else plan.render())
     return EXIT_BAD_INPUT if plan.blockers else EXIT_OK
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
+    profile = _load(args)
     if profile.interactive_sections:
         # Those sections were left for a person to decide (often the disks): never decide them silently.
         raise UsageError(f"{args.profile} sets interactive_sections: run the interactive installer "
@@ -147,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.vm_args = rest
     commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install,
-                "vm": cmd_vm}
+                "import-kickstart": cmd_import_kickstart, "vm": cmd_vm}
     try:
         if args.command is None:
             from ui.start import run_interactive  # imported here: the UI loads only when it runs
@@ -155,6 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_interactive(args, args.profile, args.target_image, _image_size(args), args.text)
         return commands[args.command](args)
     except ProfileError as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KickstartError as err:
+        _print_warnings(err.warnings)
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT
     except (UsageError, PlanError, session.Refused) as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from installer.core.events import Event, EventBus
@@ -18,6 +19,7 @@ from installer.core.runner import Runner
 from installer.plan import Plan, PlanStep
 from installer.steps import InstallContext
 from installer.steps.finish import unmount
+from installer.steps.scripts import run_scripts
 from storage.apply import MountTable
 
 
@@ -52,10 +54,28 @@ class Engine:
                                  mounts=self.mounts)
             # Registered first, so it runs last: after a failure, never leave the target mounted or open.
             cleanup.callback(unmount, ctx)  # (after the finish step it finds nothing left to do)
-            for planned in self.plan.steps:
-                with self.step(planned):
-                    assert planned.step is not None, "a plan made by make_plan carries its steps"
-                    planned.step.run(ctx)
+            try:
+                for planned in self.plan.steps:
+                    with self.step(planned):
+                        assert planned.step is not None, "a plan made by make_plan carries its steps"
+                        planned.step.run(ctx)
+            except InstallFailed:
+                self.on_error(ctx)  # before the teardown: the target is still mounted for the scripts to read
+                raise
+
+    def on_error(self, ctx: InstallContext) -> None:
+        """The profile's on-error scripts (kickstart's %onerror); their own failures are only logged."""
+        scripts = self.plan.profile.scripts.on_error
+        if not scripts:
+            return
+        self.events.current_step = "on-error-scripts"
+        try:
+            run_scripts(tuple(replace(s, chroot=False) for s in scripts), "on-error", self.runner, self.events,
+                        target=self.root, workdir=self.workdir)
+        except Exception as err:
+            self.events.log(f"an on-error script failed: {_one_line(err)}", level="error")
+        finally:
+            self.events.current_step = None
 
     @contextmanager
     def step(self, planned: PlanStep) -> Iterator[None]:

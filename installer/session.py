@@ -117,6 +117,9 @@ def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
         yield paths
 
 
+AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # the launcher reads this line (iso/launcher.py)
+
+
 def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink] = ()) -> int:
     """Plan, confirm (options.yes, or a prompt on a terminal) and run the install.
 
@@ -153,6 +156,9 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
         where = f"disk image {options.image}" if options.image else ", ".join(
             t.disk.path for t in plan.storage.targets)
         print(f"azl-installer: installed onto {where}; log: {logs[0]}", file=sys.stderr)
+        if profile.after_install is not None:
+            # Only the ISO's launcher acts on it: an install never stops the machine it runs on.
+            print(f"{AFTER_INSTALL_PREFIX}{profile.after_install}", file=sys.stderr)
         return 0
 
 

@@ -7,7 +7,10 @@ into the live root as is and runs on the live system's Debian python.
   inst.profile=hd:LABEL=NAME:/x.yaml   a file on another disk, by label (or UUID=, or /dev/...),
                                        mounted read-only
   inst.profile=http://host/x.yaml      fetched over the network (https too)
-  inst.reboot                          reboot when done instead of powering off
+  inst.ks=...                          a kickstart instead of a profile, from the same places
+                                       (converted as `azl-installer import-kickstart` does)
+  inst.reboot                          reboot when done instead of powering off (or what the
+                                       profile's after_install, a kickstart's reboot/halt, says)
   inst.text                            the console login starts the line-based installer
 
 With a profile it installs unattended, mirrors the output to every console= console, prints
@@ -44,6 +47,7 @@ READY_MARKER = "AZL-LIVE-READY"
 RESULT_MARKER = "AZL-INSTALL-RESULT"
 LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
 EXIT_BAD_INPUT = 2  # the installer's own code for bad input: a profile that cannot be had is one
+AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # as installer/session.py prints it
 
 DEVICE_WAIT = 60.0  # seconds for a profile disk to appear (udev may still be probing)
 FETCH_WAIT = 90.0  # seconds to keep retrying a URL while DHCP comes up
@@ -115,6 +119,7 @@ class ProfileSource:
     kind: Literal["medium", "device", "url"]
     location: str  # medium/device: an absolute path on that filesystem; url: the URL
     device: str | None = None  # device: LABEL=NAME, UUID=U or /dev/NAME
+    kickstart: bool = False  # inst.ks=: a kickstart, not a profile
 
 
 @dataclass(frozen=True)
@@ -133,23 +138,25 @@ def split_cmdline(text: str) -> list[str]:
         return text.split()
 
 
-def parse_profile_value(value: str) -> ProfileSource:
+def parse_profile_value(value: str, key: str = "inst.profile") -> ProfileSource:
+    kickstart = key == "inst.ks"
+    example = "ks.cfg" if kickstart else "profile.yaml"
     if value.startswith(("http://", "https://")):
-        return ProfileSource("url", value)
+        return ProfileSource("url", value, kickstart=kickstart)
     if value.startswith("hd:"):
         # hd:DEVICE:/path; DEVICE may hold ':' only in the unlikely LABEL=a:b, so split at ":/".
         device, sep, path = value[3:].partition(":/")
         if not sep or not device or not path:
-            raise CmdlineError(f"inst.profile={value}: expected hd:LABEL=NAME:/path/to/profile.yaml")
+            raise CmdlineError(f"{key}={value}: expected hd:LABEL=NAME:/path/to/{example}")
         if device.startswith(("LABEL=", "UUID=")) and not device.split("=", 1)[1]:
-            raise CmdlineError(f"inst.profile={value}: empty {device}")
+            raise CmdlineError(f"{key}={value}: empty {device}")
         if not device.startswith(("LABEL=", "UUID=", "/dev/")):
             device = f"/dev/{device}"
-        return ProfileSource("device", "/" + path, device)
+        return ProfileSource("device", "/" + path, device, kickstart=kickstart)
     if value.startswith("/"):
-        return ProfileSource("medium", value)
+        return ProfileSource("medium", value, kickstart=kickstart)
     raise CmdlineError(
-        f"inst.profile={value}: expected a path on the installer medium (/profiles/x.yaml), "
+        f"{key}={value}: expected a path on the installer medium (/profiles/{example}), "
         "hd:LABEL=NAME:/path or an http:// URL"
     )
 
@@ -171,10 +178,11 @@ def parse_cmdline(text: str) -> LaunchRequest:
     reboot = inst_text = False
     for word in words:
         key, has_value, value = word.partition("=")
-        if key == "inst.profile":  # the last one wins, as with any kernel parameter
+        if key in ("inst.profile", "inst.ks"):  # the last one wins, as with any kernel parameter
             if not has_value or not value:
-                raise CmdlineError("inst.profile needs a value, e.g. inst.profile=/profiles/vm-uefi.yaml")
-            profile = parse_profile_value(value)
+                raise CmdlineError(f"{key} needs a value, e.g. {key}=/profiles/"
+                                   + ("ks.cfg" if key == "inst.ks" else "vm-uefi.yaml"))
+            profile = parse_profile_value(value, key)
         elif key == "inst.reboot":
             reboot = value not in ("0", "no", "false")
         elif key == "inst.text":
@@ -182,9 +190,9 @@ def parse_cmdline(text: str) -> LaunchRequest:
     return LaunchRequest(profile, reboot=reboot, text=inst_text, consoles=console_devices(words))
 
 
-def install_argv(profile: Path) -> list[str]:
+def install_argv(profile: Path, kickstart: bool = False) -> list[str]:
     # inst.text will become --text once the installer has a text UI; unattended needs none.
-    return ["azl-installer", "install", "--profile", str(profile), "--yes",
+    return ["azl-installer", "install", "--kickstart" if kickstart else "--profile", str(profile), "--yes",
             "--log-dir", str(LOG_DIR), "--events", str(EVENTS_FILE)]
 
 
@@ -256,9 +264,9 @@ def _mount_device(source: ProfileSource) -> Path:
     return mountpoint / source.location.lstrip("/")
 
 
-def _fetch(url: str, say: Consoles) -> Path:
+def _fetch(url: str, say: Consoles, name: str = "profile.yaml") -> Path:
     deadline = time.monotonic() + FETCH_WAIT
-    target = RUN_DIR / "profile.yaml"
+    target = RUN_DIR / name
     while True:
         try:
             with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
@@ -276,17 +284,17 @@ def _fetch(url: str, say: Consoles) -> Path:
 def resolve_profile(source: ProfileSource, say: Consoles) -> Path:
     """A local path of the profile: on the medium, on a mounted disk, or downloaded."""
     if source.kind == "url":
-        return _fetch(source.location, say)
+        return _fetch(source.location, say, "ks.cfg" if source.kickstart else "profile.yaml")
     path = _mount_device(source) if source.kind == "device" else MEDIUM / source.location.lstrip("/")
     if not path.is_file():
         raise ProfileUnavailable(f"profile not found: {path}")
     return path
 
 
-def run_install(profile: Path, say: Consoles) -> tuple[int, list[str]]:
+def run_install(profile: Path, say: Consoles, kickstart: bool = False) -> tuple[int, list[str]]:
     """The installer's exit code and its output (echoed line by line as it comes)."""
     subprocess.run(["udevadm", "settle", "--timeout=30"], check=False)  # all disks known before planning
-    argv = install_argv(profile)
+    argv = install_argv(profile, kickstart)
     say.line(f"launcher: running {shlex.join(argv)}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     output: list[str] = []
@@ -299,10 +307,22 @@ def run_install(profile: Path, say: Consoles) -> tuple[int, list[str]]:
     return proc.returncode, output
 
 
-def finish(rc: int, log: str | None, request: LaunchRequest, say: Consoles) -> None:
+def after_install(output: Sequence[str]) -> str | None:
+    """What the installed profile asks for when the install succeeded (session.AFTER_INSTALL_PREFIX)."""
+    for line in reversed(output):
+        if line.startswith(AFTER_INSTALL_PREFIX):
+            return line.removeprefix(AFTER_INSTALL_PREFIX).strip()
+    return None
+
+
+def finish(rc: int, log: str | None, request: LaunchRequest, say: Consoles, asked: str | None = None) -> None:
     for line in result_lines(rc, log):
         say.line(line)
-    action = "reboot" if request.reboot else "poweroff"
+    action = "reboot" if request.reboot else asked if asked in ("reboot", "halt", "none") else "poweroff"
+    if action == "none":
+        say.line(f"launcher: the profile says after_install: none; staying up (installer exit code {rc})")
+        say.close()
+        return
     say.line(f"launcher: {action} (installer exit code {rc})")
     say.close()
     # --no-block: this unit is still starting; waiting for the job would wait for ourselves.
@@ -328,38 +348,41 @@ def main() -> int:
             say.line(line)
         say.close()
         return 0
+    asked: str | None = None
     try:
-        rc, log = unattended(request.profile, request, say)
+        rc, log, asked = unattended(request.profile, request, say)
     except HandOver as handover:
         hand_over(handover.profile, say)
         return 0
     except Exception as err:  # the VM runner waits for a result line: it must always come
         rc, log = 1, f"launcher: internal error: {traceback.format_exc()}"
         say.line(f"launcher: internal error: {err}")
-    finish(rc, log, request, say)
+    finish(rc, log, request, say, asked)
     return rc
 
 
-def unattended(source: ProfileSource, request: LaunchRequest, say: Consoles) -> tuple[int, str | None]:
-    """(exit code, log to show on failure) of an install from the profile the command line names."""
+def unattended(source: ProfileSource, request: LaunchRequest, say: Consoles) -> tuple[int, str | None, str | None]:
+    """(exit code, log to show on failure, the profile's after_install) of an install from the profile or
+    kickstart the command line names."""
     if request.text:
         say.line("launcher: inst.text noted; this version installs unattended without a UI")
     try:
         profile = resolve_profile(source, say)
     except ProfileUnavailable as err:
         say.line(f"launcher: {err}")
-        return EXIT_BAD_INPUT, f"launcher: {err}"
-    if leaves_sections_open(profile.read_text(errors="replace")):
+        return EXIT_BAD_INPUT, f"launcher: {err}", None
+    if not source.kickstart and leaves_sections_open(profile.read_text(errors="replace")):
         raise HandOver(profile)
-    say.line(f"launcher: installing from profile {profile}")
+    say.line(f"launcher: installing from {'kickstart' if source.kickstart else 'profile'} {profile}")
     started = time.time()
-    rc, output = run_install(profile, say)
+    rc, output = run_install(profile, say, source.kickstart)
+    asked = after_install(output) if rc == 0 else None
     log_file = newest_log()
     if log_file is not None and log_file.stat().st_mtime >= started:
-        return rc, log_file.read_text(errors="replace")  # with the debug lines the console did not show
+        return rc, log_file.read_text(errors="replace"), asked  # with the debug lines the console did not show
     # No log of this run: the installer stopped before opening one (a profile that does not
     # validate, a refused plan), and its output says why.
-    return rc, "\n".join(output) or None
+    return rc, "\n".join(output) or None, asked
 
 
 if __name__ == "__main__":

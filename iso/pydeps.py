@@ -7,7 +7,8 @@ pins, the versions the tests ran with), so a build works the same from a checkou
 installed wheel, reading no project file. Every package they pull in is pinned the same way. Those
 Debian provides in the live root (python3-yaml, python3-parted, built for its python) are left
 out. The host's python is the live root's (same Debian suite), so pip picks wheels that run
-there; --only-binary keeps compilers out of it.
+there; --only-binary keeps compilers out of it (except for the pure-Python packages PyPI has only as
+source, SOURCE_ONLY, which need none).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ DISTRIBUTION = "azl-installer"
 SITE_DIR = "usr/lib/azl-installer/site-packages"  # inside the root; on PYTHONPATH in the wrapper
 # PyPI name -> the Debian package in recipe.PACKAGES that provides it
 DEBIAN_PROVIDED = {"pyyaml": "python3-yaml", "pyparted": "python3-parted"}
+# Pure-Python dependencies published on PyPI only as source: built by pip (setuptools, no compiler).
+SOURCE_ONLY = ("pykickstart",)
 UNUSED_DAYS = 3  # a cached set of dependencies nobody used for this long is removed
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
@@ -130,7 +133,7 @@ def cache_key(requirements: Iterable[str], pinned: Iterable[str] = ()) -> str:
 def pip_argv(requirements: Iterable[str], target: Path, constraints_file: Path | None = None) -> list[str]:
     # --target installs every dependency into target, whatever the venv running pip has.
     return [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--only-binary=:all:", "--target", str(target),
+            "--only-binary=:all:", *(f"--no-binary={name}" for name in SOURCE_ONLY), "--target", str(target),
             *(["--constraint", str(constraints_file)] if constraints_file else []), *requirements]
 
 

@@ -76,7 +76,7 @@ def profile_from_text(text: str, filename: str = "<profile>") -> Profile:
 def resolve_paths(profile: Profile, base: Path) -> Profile:
     """Make repository, image, user-data and CA bundle paths written relative to the profile absolute."""
     repos = tuple(
-        r if "://" in r.baseurl else replace(r, baseurl=(base / r.baseurl).resolve().as_uri())
+        r if not r.baseurl or "://" in r.baseurl else replace(r, baseurl=(base / r.baseurl).resolve().as_uri())
         for r in profile.payload.repositories
     )
     image = profile.payload.image

@@ -13,6 +13,7 @@ from profiles.azure_checks import azure_problems, cloud_init_problems
 from profiles.convert import Problem
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
+from profiles.system_checks import system_problems
 
 _HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -37,6 +38,7 @@ def check_profile(profile: Profile) -> list[Problem]:
     problems += _system(profile)
     problems += _accounts(profile)
     problems += _scripts(profile)
+    problems += system_problems(profile)
     problems += _placeholders(profile)
     problems += _interactive_sections(profile)
     return problems
@@ -142,11 +144,27 @@ def _payload(profile: Profile) -> Iterator[Problem]:
         yield Problem(("payload",), "nothing to install: give an environment, groups, packages or an image")
     if wants_dnf and not payload.repositories:
         yield Problem(("payload", "repositories"), "groups and packages need at least one repository")
+    if payload.image is not None and payload.image.sha256 is not None and not re.match(
+            r"^[0-9A-Fa-f]{64}$", payload.image.sha256):
+        yield Problem(("payload", "image", "sha256"), "expected 64 hex digits")
+    for i, lang in enumerate(payload.languages or ()):
+        if not _LOCALE.match(lang):
+            yield Problem(("payload", "languages", i), f"'{lang}' is not a locale name such as en_US")
     seen: set[str] = set()
     for i, repo in enumerate(payload.repositories):
-        if "://" in repo.baseurl and not re.match(r"^(file|https?)://", repo.baseurl):
+        given = [key for key in ("baseurl", "mirrorlist", "metalink") if getattr(repo, key)]
+        if len(given) != 1:
+            yield Problem(("payload", "repositories", i), "give exactly one of baseurl, mirrorlist, metalink"
+                          + (f" (not {' and '.join(given)})" if given else ""))
+        if repo.baseurl and "://" in repo.baseurl and not re.match(r"^(file|https?)://", repo.baseurl):
             yield Problem(("payload", "repositories", i, "baseurl"),
                           "use file://, http://, https:// or a directory path")
+        for key in ("mirrorlist", "metalink"):
+            value = getattr(repo, key)
+            if value and not re.match(r"^(file|https?)://", value):
+                yield Problem(("payload", "repositories", i, key), "use an http://, https:// or file:// URL")
+        if repo.cost is not None and not 0 <= repo.cost <= 1_000_000:
+            yield Problem(("payload", "repositories", i, "cost"), "cost must be between 0 and 1000000")
         if repo.name in seen:
             yield Problem(("payload", "repositories", i, "name"), f"repository name '{repo.name}' is used twice")
         if not re.match(r"^[A-Za-z0-9_.:-]+$", repo.name):
@@ -204,6 +222,10 @@ def _accounts(profile: Profile) -> Iterator[Problem]:
         yield from _keys(user.ssh_keys, path)
         if not user.shell.startswith("/"):
             yield Problem((*path, "shell"), "the shell must be an absolute path")
+        if user.home is not None and not user.home.startswith("/"):
+            yield Problem((*path, "home"), "the home directory must be an absolute path")
+        if user.gid is not None and not 1 <= user.gid < 60000:
+            yield Problem((*path, "gid"), "gid must be between 1 and 59999")
     root = profile.root
     if root.password_hash is not None:
         if root.locked:
@@ -220,7 +242,7 @@ def _keys(keys: tuple[str, ...], path: tuple[str | int, ...]) -> Iterator[Proble
 
 
 def _scripts(profile: Profile) -> Iterator[Problem]:
-    for phase in ("pre", "post"):
+    for phase in ("pre", "pre_install", "post", "on_error"):
         for i, script in enumerate(getattr(profile.scripts, phase)):
             if not script.interpreter.startswith("/"):
                 yield Problem(("scripts", phase, i, "interpreter"), "the interpreter must be an absolute path")

@@ -71,15 +71,31 @@ class Storage:
 @dataclass(frozen=True)
 class Repository:
     name: str = field(metadata=doc("repository id"))
-    baseurl: str = field(metadata=doc("file://, http:// or https:// URL, or a directory (relative to the profile)"))
+    baseurl: str | None = field(default=None, metadata=doc(
+        "file://, http:// or https:// URL, or a directory (relative to the profile); one of baseurl, mirrorlist, "
+        "metalink"))
+    mirrorlist: str | None = field(default=None, metadata=doc("http(s) URL of a mirror list"))
+    metalink: str | None = field(default=None, metadata=doc("http(s) URL of a metalink"))
     gpgcheck: bool = field(default=True, metadata=doc("verify package signatures"))
     gpgkey: str | None = field(default=None, metadata=doc("URL of the signing key"))
+    cost: int | None = field(default=None, metadata=doc("dnf cost: of two repositories with a package, the cheaper "
+                                                        "wins (default 1000)"))
+    include: tuple[str, ...] = field(default=(), metadata=doc("only these packages are taken from it (includepkgs)"))
+    exclude: tuple[str, ...] = field(default=(), metadata=doc("these packages are never taken from it "
+                                                              "(excludepkgs)"))
+    install: bool = field(default=False, metadata=doc("also write it to the installed system's /etc/yum.repos.d"))
+
+    def source(self) -> str:
+        """The one location given: baseurl, mirrorlist or metalink."""
+        return self.baseurl or self.mirrorlist or self.metalink or ""
 
 
 @dataclass(frozen=True)
 class RootImage:
     path: str = field(metadata=doc("path of a root filesystem image (.tar, .tar.gz, .tar.zst, .squashfs)"))
     format: Literal["tar", "squashfs"] | None = field(default=None, metadata=doc("guessed from the name if unset"))
+    sha256: str | None = field(default=None, metadata=doc("the image's SHA-256 (64 hex digits); checked before "
+                                                          "it is unpacked"))
 
 
 @dataclass(frozen=True)
@@ -92,16 +108,37 @@ class Payload:
     image: RootImage | None = field(default=None, metadata=doc("root filesystem image unpacked first"))
     releasever: str = field(default="4.0", metadata=doc("$releasever for repository URLs"))
     install_weak_deps: bool = field(default=False, metadata=doc("install weak dependencies"))
+    docs: bool = field(default=True, metadata=doc("install documentation files (false: dnf's nodocs)"))
+    languages: tuple[str, ...] | None = field(default=None, metadata=doc(
+        "locales whose translations are installed (rpm's _install_langs), e.g. [en_US]; unset = all"))
+    ignore_missing: bool = field(default=False, metadata=doc(
+        "install what exists when a named package or group is not in the repositories (default: refuse)"))
+
+
+@dataclass(frozen=True)
+class TimeSource:
+    host: str = field(metadata=doc("NTP server or pool host name or address"))
+    pool: bool = field(default=False, metadata=doc("a pool (several servers behind one name)"))
+    nts: bool = field(default=False, metadata=doc("authenticate with Network Time Security"))
 
 
 @dataclass(frozen=True)
 class System:
     hostname: str = field(default="azurelinux", metadata=doc("host name"))
     timezone: str = field(default="UTC", metadata=doc("IANA time zone, e.g. Europe/Berlin"))
+    time_sources: tuple[TimeSource, ...] = field(default=(), metadata=doc(
+        "NTP servers and pools added to chrony (on Azure besides the Hyper-V clock)"))
+    ntp: bool = field(default=True, metadata=doc("false: chronyd is disabled (the clock is not synchronized)"))
     locale: str = field(default="C.UTF-8", metadata=doc("LANG value, e.g. en_US.UTF-8"))
     keyboard: str = field(default="us", metadata=doc("console keymap"))
     selinux: Literal["enforcing", "permissive", "disabled"] = field(default="enforcing", metadata=doc(
         "SELinux mode of the installed system (Azure Linux: enforcing); labels come from the target's own policy"))
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str = field(metadata=doc("group name"))
+    gid: int | None = field(default=None, metadata=doc("numeric group id; next free if unset"))
 
 
 @dataclass(frozen=True)
@@ -113,6 +150,9 @@ class User:
     )
     ssh_keys: tuple[str, ...] = field(default=(), metadata=doc("authorized SSH public keys"))
     uid: int | None = field(default=None, metadata=doc("numeric user id; next free from 1000 if unset"))
+    gid: int | None = field(default=None, metadata=doc("numeric id of the user's own group; default the uid"))
+    home: str | None = field(default=None, metadata=doc("home directory; default /home/NAME"))
+    locked: bool = field(default=False, metadata=doc("lock the password (SSH keys still log in)"))
     shell: str = field(default="/bin/bash", metadata=doc("login shell"))
     gecos: str = field(default="", metadata=doc("full name"))
 
@@ -130,12 +170,20 @@ class Script:
     interpreter: str = field(default="/bin/sh", metadata=doc("interpreter path"))
     chroot: bool = field(default=True, metadata=doc("post scripts: run inside the target"))
     name: str | None = field(default=None, metadata=doc("name shown in progress and logs"))
+    fail_install: bool = field(default=True, metadata=doc(
+        "a non-zero exit fails the install (false: logged as a warning and the install goes on)"))
+    log: str | None = field(default=None, metadata=doc(
+        "also append the script's output to this file (inside the target for chroot scripts)"))
 
 
 @dataclass(frozen=True)
 class Scripts:
     pre: tuple[Script, ...] = field(default=(), metadata=doc("run before storage is touched"))
+    pre_install: tuple[Script, ...] = field(default=(), metadata=doc(
+        "run after the target is mounted, before the packages (on the installer, AZL_TARGET = the target root)"))
     post: tuple[Script, ...] = field(default=(), metadata=doc("run after the system is configured"))
+    on_error: tuple[Script, ...] = field(default=(), metadata=doc(
+        "run on the installer when the install fails, before the teardown (AZL_TARGET = the target root)"))
 
 
 # Microsoft's guidance for Linux on Azure: serial console first, and patience for slow disks.
@@ -294,6 +342,56 @@ class Azure:
         "agent deprovisioned"))
 
 
+@dataclass(frozen=True)
+class Services:
+    """systemd units of the installed system, applied after everything the installer itself enables."""
+
+    enable: tuple[str, ...] = field(default=(), metadata=doc("units to enable (.service may be left out)"))
+    disable: tuple[str, ...] = field(default=(), metadata=doc("units to disable"))
+
+
+@dataclass(frozen=True)
+class Firewall:
+    """firewalld in the installed system, set up offline with its own firewall-offline-cmd."""
+
+    enabled: bool = field(default=True, metadata=doc("false: firewalld is disabled (and not installed)"))
+    zone: str | None = field(default=None, metadata=doc("default zone; unset = firewalld's (public)"))
+    services: tuple[str, ...] = field(default=(), metadata=doc("firewalld services allowed, e.g. ssh, http"))
+    ports: tuple[str, ...] = field(default=(), metadata=doc("ports allowed: PORT/tcp, PORT/udp, or FROM-TO/tcp"))
+    remove_services: tuple[str, ...] = field(default=(), metadata=doc("services of the zone to close"))
+    trusted_interfaces: tuple[str, ...] = field(default=(), metadata=doc("interfaces put in the trusted zone"))
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    """One link of the installed system, written as systemd-networkd files (Azure Linux VM images use it)."""
+
+    name: str = field(metadata=doc("interface name (eth0), or the name given to a bond or VLAN"))
+    mac: str | None = field(default=None, metadata=doc("match the NIC by MAC address instead of its name"))
+    kind: Literal["ethernet", "bond", "vlan"] = field(default="ethernet", metadata=doc("ethernet, bond or vlan"))
+    ipv4: Literal["dhcp", "static", "off"] = field(default="dhcp", metadata=doc("dhcp, static or off"))
+    ipv6: Literal["auto", "dhcp", "static", "off"] = field(default="auto", metadata=doc(
+        "auto (router advertisements), dhcp, static or off"))
+    addresses: tuple[str, ...] = field(default=(), metadata=doc("static addresses with prefix: 10.0.0.5/24, "
+                                                                "2001:db8::5/64"))
+    gateway: str | None = field(default=None, metadata=doc("IPv4 default gateway"))
+    gateway6: str | None = field(default=None, metadata=doc("IPv6 default gateway"))
+    nameservers: tuple[str, ...] = field(default=(), metadata=doc("DNS servers"))
+    mtu: int | None = field(default=None, metadata=doc("MTU in bytes"))
+    members: tuple[str, ...] = field(default=(), metadata=doc("bond: the member interfaces"))
+    bond_mode: str | None = field(default=None, metadata=doc("bond: mode, e.g. active-backup, 802.3ad"))
+    vlan_id: int | None = field(default=None, metadata=doc("vlan: the VLAN id (1-4094)"))
+    parent: str | None = field(default=None, metadata=doc("vlan: the interface it runs on"))
+    enabled: bool = field(default=True, metadata=doc("false: configured but not brought up at boot"))
+
+
+@dataclass(frozen=True)
+class Network:
+    """Network configuration of the installed system; unset = cloud-init's (DHCP on the first NIC on Azure)."""
+
+    interfaces: tuple[NetworkInterface, ...] = field(default=(), metadata=doc("links to configure"))
+
+
 # The sections of the interactive installer a profile can leave open (interactive_sections); "*" = all.
 INTERACTIVE_SECTIONS = ("system", "storage", "encryption", "software", "users", "cloud_init")
 InteractiveSection = Literal["system", "storage", "encryption", "software", "users", "cloud_init", "*"]
@@ -305,12 +403,19 @@ class Profile:
     payload: Payload = field(default_factory=Payload, metadata=doc("what to install"))
     system: System = field(default_factory=System, metadata=doc("host name, time zone, locale, keyboard"))
     users: tuple[User, ...] = field(default=(), metadata=doc("users to create"))
+    groups: tuple[Group, ...] = field(default=(), metadata=doc("groups to create (before the users)"))
     root: Root = field(default_factory=Root, metadata=doc("the root account"))
     bootloader: Bootloader = field(default_factory=Bootloader, metadata=doc("boot loader and initramfs"))
     scripts: Scripts = field(default_factory=Scripts, metadata=doc("pre and post install scripts"))
     encryption: Encryption | None = field(default=None, metadata=doc("LUKS2 disk encryption"))
     cloud_init: CloudInit | None = field(default=None, metadata=doc("cloud-init seed for first boot"))
     azure: Azure | None = field(default=None, metadata=doc("Azure VM configuration"))
+    network: Network | None = field(default=None, metadata=doc("network of the installed system"))
+    services: Services = field(default_factory=Services, metadata=doc("units to enable and disable"))
+    firewall: Firewall | None = field(default=None, metadata=doc("firewalld; unset = as the payload leaves it"))
+    after_install: Literal["poweroff", "reboot", "halt", "none"] | None = field(default=None, metadata=doc(
+        "what the installer ISO does when an unattended install ends (inst.reboot overrides; unset = poweroff); "
+        "'azl-installer install' never stops the machine it runs on"))
     interactive_sections: tuple[InteractiveSection, ...] = field(default=(), metadata=doc(
         "interactive installer only: the sections whose screens are shown, prefilled from this profile (system, "
         "storage, encryption, software, users, cloud_init, or * for all); the rest is taken as written. Review "

@@ -108,7 +108,7 @@ class Choices:
                 ident.client_id or "")
             choices.client_secret, choices.certificate_path = ident.client_secret or "", ident.certificate_path or ""
         p = profile.payload
-        choices.repository = p.repositories[0].baseurl if p.repositories else ""
+        choices.repository = (p.repositories[0].baseurl or "") if p.repositories else ""
         choices.environment, choices.groups, choices.packages = p.environment, list(p.groups), " ".join(p.packages)
         if profile.users:
             choices.users = [UserChoice.from_user(u) for u in profile.users]

@@ -97,3 +97,13 @@ def write_private_file(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+
+
+def append_file(root: Path, path: str, text: str, mode: int = 0o600) -> Path:
+    """Append to `path` inside the target (created with `mode`, parents too); never through a link."""
+    target = inside(root, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "a") as handle:
+        handle.write(text)
+    return target

@@ -153,7 +153,7 @@ def load_catalog(repositories: Sequence[Repository], builtin: Path | None = None
     problems: list[str] = []
     sizes: dict[str, int] | None = None
     for repo in repositories:
-        directory = local_directory(repo.baseurl)
+        directory = local_directory(repo.baseurl) if repo.baseurl else None
         if directory is None:
             continue
         try:

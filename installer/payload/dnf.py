@@ -87,7 +87,11 @@ def prepare(payload: Payload, workdir: Path, runner: Runner, dialect: Dialect | 
     config.write_text((dialect or Dnf4("dnf")).config)
     home = workdir / "home"
     home.mkdir(exist_ok=True)
-    (home / ".rpmmacros").write_text(f"%_dbpath {RPM_DBPATH}\n")
+    macros = f"%_dbpath {RPM_DBPATH}\n"
+    if payload.languages is not None:
+        # rpm (inside dnf) reads ~/.rpmmacros: only these translations are unpacked, as Anaconda's --instLangs.
+        macros += f"%_install_langs {install_langs(payload.languages)}\n"
+    (home / ".rpmmacros").write_text(macros)
     comps_repo: Path | None = None
     if needs_comps(payload):
         comps_repo = workdir / "comps-repo"
@@ -114,9 +118,16 @@ def _not_found_message(payload: Payload, out: DnfOutput) -> str | None:
     return message or None
 
 
+def install_langs(languages: tuple[str, ...]) -> str:
+    """rpm's %_install_langs value: the locales joined by ':', or 'none' for no translations at all."""
+    return ":".join(languages) or "none"
+
+
 def describe_repository(repo: Repository) -> str:
     unsigned = "" if repo.gpgcheck else ", signatures not checked"
-    return f"{repo.name} ({repo_url(repo.baseurl)}{unsigned})"
+    where = repo_url(repo.baseurl) if repo.baseurl else f"{'mirror list' if repo.mirrorlist else 'metalink'} " \
+        f"{repo.source()}"
+    return f"{repo.name} ({where}{unsigned})"
 
 
 def _not_there_yet(root: Path, leaks: Sequence[str]) -> list[Path]:
@@ -175,6 +186,9 @@ def run_dnf(
     created = _not_there_yet(root, dialect.leaks(setup))
     result = runner.run(dialect.argv(payload, root, setup), check=False, env=dialect.env(setup), on_line=on_line)
     _remove_leaks(root, created, runner)
+    if payload.ignore_missing:
+        for name in [*out.missing_specs, *out.missing_packages]:
+            events.log(f"not in the repositories, skipped (ignore_missing): {name}", level="warning")
     for name in out.missing_group_packages:
         events.log(f"group package not in the repositories, skipped: {name}", level="warning")
     for name in out.missing_environment_groups:

@@ -96,6 +96,7 @@ class Dnf4(Dialect):
     config: ClassVar[str] = CONFIG
     enable_option: ClassVar[str] = "--enablerepo"
     gpgcheck_option: ClassVar[str] = "gpgcheck"
+    skip_unavailable: ClassVar[str] = "--setopt=strict=False"
 
     def only_given_repos(self) -> list[str]:
         return ["--disablerepo=*"]

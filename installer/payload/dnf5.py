@@ -148,6 +148,7 @@ class Dnf5(Dialect):
     # --repo enables this repository and turns off every one not named by a --repo.
     enable_option: ClassVar[str] = "--repo"
     gpgcheck_option: ClassVar[str] = "pkg_gpgcheck"  # dnf5's name for gpgcheck
+    skip_unavailable: ClassVar[str] = "--skip-unavailable"
 
 
     def env(self, setup: DnfSetup) -> dict[str, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from profiles.model import Payload
+from profiles.model import Payload, Repository
 
 COMPS_REPO_ID = "azl-installer-comps"
 # Azure Linux's rpm keeps its database here; Debian's rpm would otherwise use ~/.rpmdb (12) or /var/lib/rpm (sid).
@@ -155,6 +155,7 @@ class Dialect:
     config: ClassVar[str]  # the installer's own dnf config file: nothing of the host's or the target's
     enable_option: ClassVar[str]  # "--enablerepo" (dnf 4) or "--repo" (dnf5) with the repository's id
     gpgcheck_option: ClassVar[str]  # the per-repository signature switch: "gpgcheck" or "pkg_gpgcheck"
+    skip_unavailable: ClassVar[str]  # install what exists when a named package or group does not
 
     def argv(self, payload: Payload, root: Path, setup: DnfSetup) -> list[str]:
         argv = [
@@ -170,8 +171,13 @@ class Dialect:
             f"--setopt=install_weak_deps={payload.install_weak_deps}",
             *self.only_given_repos(),
         ]
+        if not payload.docs:
+            argv.append("--setopt=tsflags=nodocs")
+        if payload.ignore_missing:
+            argv.append(self.skip_unavailable)
         for repo in payload.repositories:
-            argv += self.repo_args(repo.name, repo_url(repo.baseurl), repo.gpgcheck, repo.gpgkey)
+            argv += self.repo_args(repo.name, repo_url(repo.source()), repo.gpgcheck, repo.gpgkey)
+            argv += self.repo_extras(repo)
         if setup.comps_repo is not None:
             # It holds no packages, so there is nothing to verify a signature of.
             argv += self.repo_args(COMPS_REPO_ID, setup.comps_repo.as_uri(), False, None)
@@ -188,6 +194,22 @@ class Dialect:
         args = [f"--repofrompath={repo_id},{url}", f"{self.enable_option}={repo_id}",
                 f"--setopt={repo_id}.{self.gpgcheck_option}={int(gpgcheck)}"]
         return [*args, f"--setopt={repo_id}.gpgkey={gpgkey}"] if gpgkey else args
+
+    def repo_extras(self, repo: Repository) -> list[str]:
+        """A mirror list or metalink in place of the base URL, the cost, and what to take or leave from it."""
+        args: list[str] = []
+        for key in ("mirrorlist", "metalink"):
+            value = getattr(repo, key)
+            if value:
+                # --repofrompath always sets baseurl: emptied, so dnf asks the list for mirrors.
+                args += [f"--setopt={repo.name}.baseurl=", f"--setopt={repo.name}.{key}={value}"]
+        if repo.cost is not None:
+            args.append(f"--setopt={repo.name}.cost={repo.cost}")
+        if repo.include:
+            args.append(f"--setopt={repo.name}.includepkgs={','.join(repo.include)}")
+        if repo.exclude:
+            args.append(f"--setopt={repo.name}.excludepkgs={','.join(repo.exclude)}")
+        return args
 
     def env(self, setup: DnfSetup) -> dict[str, str]:
         return {"HOME": str(setup.home)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +69,11 @@ def unpack_image(
     report = progress or events.progress
     if not Path(image.path).is_file():
         raise PayloadError(f"root image not found: {image.path}")
+    if image.sha256 is not None:
+        report(0.0, f"checking the SHA-256 of {Path(image.path).name}")
+        actual = file_sha256(Path(image.path))
+        if actual != image.sha256.lower():
+            raise PayloadError(f"root image {image.path} has SHA-256 {actual}, the profile expects {image.sha256}")
     argv = unpack_argv(image, root)
     report(0.0, f"unpacking root image {Path(image.path).name}")
     try:
@@ -75,3 +81,11 @@ def unpack_image(
     except CommandError as error:
         raise PayloadError(f"unpacking root image {image.path} failed: {error}") from error
     report(1.0, f"unpacked root image {Path(image.path).name}")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -12,6 +12,7 @@ overwrite them, so it gets them after the image, as before.
 from __future__ import annotations
 
 from installer.core.files import write_file
+from installer.payload.dnf import install_langs
 from installer.steps.base import InstallContext, PlanContext, Step
 from installer.steps.bootloader import kernel_cmdline_file
 from installer.steps.encryption_keys import enabled
@@ -19,6 +20,8 @@ from installer.steps.system import FSTAB_HEADER
 from installer.steps.unlock import add_boot_args, write_crypttab
 from profiles import Profile
 from storage.luks import kernel_arguments
+
+LANGUAGE_MACROS = "/etc/rpm/macros.image-language-conf"
 
 
 class EarlyConfigStep(Step):
@@ -37,6 +40,9 @@ class EarlyConfigStep(Step):
         lines.append("/etc/kernel/cmdline: root=UUID=... ro" + (", rd.luks.uuid= per volume" if len(lines) > 1 else "")
                      + " and the boot loader's arguments (kernel-install reads it, instead of the installer's "
                      "own /proc/cmdline)")
+        if plan.profile.payload.languages is not None:
+            lines.append(f"{LANGUAGE_MACROS}: %_install_langs "
+                         f"{install_langs(plan.profile.payload.languages)} (translations kept)")
         return tuple(lines)
 
     def run(self, ctx: InstallContext) -> None:
@@ -47,6 +53,11 @@ class EarlyConfigStep(Step):
             write_crypttab(enc, ctx.encrypted.volumes, "dracut", ctx.root)
             add_boot_args(ctx, kernel_arguments(ctx.encrypted.volumes))
             written.append("/etc/crypttab")
+        languages = ctx.profile.payload.languages
+        if languages is not None:
+            # Later dnf runs on the installed system keep to the same translations (Fedora's file name).
+            write_file(ctx.root, LANGUAGE_MACROS, f"%_install_langs {install_langs(languages)}\n")
+            written.append(LANGUAGE_MACROS)
         if ctx.profile.bootloader.enabled:
             text = kernel_cmdline_file(ctx.profile.bootloader, ctx.fstab, ctx.boot_args)
             write_file(ctx.root, "/etc/kernel/cmdline", text)

@@ -175,7 +175,7 @@ class VmSession:
 
     def _warn_relative_paths(self, text: str, path: Path) -> None:
         raw = profile_from_text(text, str(path))
-        local = [r.baseurl for r in raw.payload.repositories if "://" not in r.baseurl]
+        local = [r.baseurl for r in raw.payload.repositories if r.baseurl and "://" not in r.baseurl]
         if raw.payload.image is not None and not raw.payload.image.path.startswith("/"):
             local.append(raw.payload.image.path)
         if local:

@@ -113,7 +113,7 @@ def install(payload: Payload, root: Path, workdir: Path, system: DnfSystem | Non
 
 
 def _local_repos(payload: Payload) -> list[Path]:
-    return [Path(r.baseurl.removeprefix("file://")) for r in payload.repositories if r.baseurl.startswith("file://")]
+    return [Path(r.source().removeprefix("file://")) for r in payload.repositories if r.source().startswith("file://")]
 
 
 def test_environment_groups_and_packages_from_the_installers_comps(

@@ -1,0 +1,193 @@
+"""Reading a kickstart: local %include and %ksappend resolved, parsed by pykickstart as Anaconda parses it.
+
+pykickstart would fetch an included URL itself and report lines of the flattened text. So the
+includes are resolved here first, into one text with a map from each of its lines back to the file
+and line it came from; then pykickstart's parser (the Fedora release Azure Linux 4.0 is built from)
+reads that text, and every command line and section header it dispatches is recorded with its
+words, so the converter can refuse each option it does not carry over, naming its line.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pykickstart.errors import KickstartError, KickstartParseWarning
+from pykickstart.parser import KickstartParser
+from pykickstart.version import F43, makeVersion
+
+KS_VERSION = F43  # Azure Linux 4.0 is built from Fedora 43: its Anaconda reads kickstarts as F43
+MAX_INCLUDE_DEPTH = 16  # deeper than any real kickstart; stops an include loop
+MAX_SIZE = 4 * 1024 * 1024  # bytes of kickstart text in all, includes counted
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a line came from: the file as the user named it, and its 1-based line number."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A command line or section header as pykickstart dispatched it."""
+
+    origin: Origin
+    words: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.words[0]
+
+
+@dataclass
+class Kickstart:
+    """A parsed kickstart: pykickstart's handler, and what was seen where."""
+
+    handler: Any  # pykickstart's version handler (untyped library)
+    commands: list[Seen] = field(default_factory=list)
+    sections: list[Seen] = field(default_factory=list)
+    lines: list[Origin] = field(default_factory=list)  # flattened line number - 1 -> origin
+    deprecations: list[tuple[Origin, str]] = field(default_factory=list)  # pykickstart's warnings
+    errors: list[tuple[Origin, str]] = field(default_factory=list)  # lines pykickstart refused
+
+    def origin(self, lineno: int | None) -> Origin:
+        if lineno is None or not 1 <= lineno <= len(self.lines):
+            return self.lines[0] if self.lines else Origin("<kickstart>", 1)
+        return self.lines[lineno - 1]
+
+
+class ReadError(Exception):
+    """Problems that stop the reading, each with its origin."""
+
+    def __init__(self, problems: list[tuple[Origin, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{o}: {m}" for o, m in problems))
+
+
+def _is_directive(line: str, word: str) -> bool:
+    return line.lstrip().startswith(word) and (line.split(maxsplit=1) or [""])[0] == word
+
+
+def flatten(path: Path, shown: str, depth: int = 0, budget: list[int] | None = None) -> tuple[list[str],
+                                                                                              list[Origin]]:
+    """The kickstart's lines with every %include and %ksappend of a local file put in their place."""
+    budget = budget if budget is not None else [MAX_SIZE]
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ReadError([(Origin(shown, 0), f"cannot read the kickstart: {err.strerror or err}")]) from None
+    budget[0] -= len(data)
+    if budget[0] < 0:
+        raise ReadError([(Origin(shown, 0), f"the kickstart and its includes exceed {MAX_SIZE // 1024**2} MiB")])
+    if b"\0" in data:
+        raise ReadError([(Origin(shown, 1 + data[:data.index(b'\0')].count(b'\n')), "NUL byte: not a text file")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ReadError([(Origin(shown, 1 + data[:err.start].count(b"\n")), "not UTF-8 text")]) from None
+    lines: list[str] = []
+    origins: list[Origin] = []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        here = Origin(shown, number)
+        directive = next((d for d in ("%include", "%ksappend") if _is_directive(line, d)), None)
+        if directive is None:
+            lines.append(line if line.endswith("\n") else line + "\n")
+            origins.append(here)
+            continue
+        words = _split(line, here)
+        if len(words) != 2:
+            raise ReadError([(here, f"{directive} takes exactly one file")])
+        name = words[1]
+        if "://" in name:
+            raise ReadError([(here, f"{directive} {name}: only local files are read (fetch it and name the file)")])
+        if depth >= MAX_INCLUDE_DEPTH:
+            raise ReadError([(here, f"{directive} nested deeper than {MAX_INCLUDE_DEPTH} levels (an include loop?)")])
+        included = Path(name) if name.startswith("/") else path.parent / name
+        if not included.is_file():
+            raise ReadError([(here, f"{directive} {name}: no such file (a file a %pre script writes cannot be "
+                              "read before the install: write its content into the kickstart)")])
+        more, more_origins = flatten(included, name, depth + 1, budget)
+        lines += more
+        origins += more_origins
+    return lines, origins
+
+
+def _split(line: str, origin: Origin) -> list[str]:
+    try:
+        return shlex.split(line, comments=True)
+    except ValueError as err:
+        raise ReadError([(origin, f"cannot split the line: {err}")]) from None
+
+
+class _RecordingParser(KickstartParser):  # type: ignore[misc]  # pykickstart has no type hints
+    """pykickstart's parser, recording each command and section header, collecting every error."""
+
+    def __init__(self, handler: Any, seen: Kickstart) -> None:
+        self.seen = seen
+        self.errors: list[tuple[int | None, str]] = []
+        super().__init__(handler, followIncludes=False, errorsAreFatal=False, unknownSectionIsFatal=False)
+
+    def handleCommand(self, lineno: int, args: list[str]) -> Any:
+        self.seen.commands.append(Seen(self.seen.origin(lineno), tuple(args)))
+        return super().handleCommand(lineno, args)
+
+    def registerSection(self, obj: Any) -> None:
+        original: Callable[..., Any] = obj.handleHeader
+
+        def header(lineno: int, args: list[str], *rest: Any, **kw: Any) -> Any:
+            self.seen.sections.append(Seen(self.seen.origin(lineno), tuple(args)))
+            return original(lineno, args, *rest, **kw)
+
+        obj.handleHeader = header
+        super().registerSection(obj)
+
+    def _tryFunc(self, fn: Callable[[], Any]) -> None:
+        # pykickstart prints errors when they are not fatal; here each is kept with its line.
+        try:
+            fn()
+        except KickstartError as err:
+            self.errors.append((getattr(err, "lineno", None), _message(err)))
+
+
+def _message(err: KickstartError) -> str:
+    text = str(getattr(err, "value", "") or err).strip()
+    # pykickstart's own text starts "The following problem occurred on line N of the kickstart file:"
+    return text.split("\n\n", 1)[-1].strip() or "cannot parse this line"
+
+
+def read_kickstart(path: Path, shown: str | None = None) -> Kickstart:
+    """Parse the kickstart at path; what pykickstart refused is in .errors. ReadError: a file cannot be read."""
+    lines, origins = flatten(path, shown or str(path))
+    result = Kickstart(handler=makeVersion(KS_VERSION), lines=origins)
+    parser = _RecordingParser(result.handler, result)
+    deprecated: list[tuple[int | None, str]] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parser.readKickstartFromString("".join(lines))
+        except (KickstartError, ValueError) as err:  # an unterminated section, an unbalanced quote
+            parser.errors.append((getattr(err, "lineno", None), _message(err) if isinstance(err, KickstartError)
+                                  else str(err)))
+    for warning in caught:
+        text = str(warning.message).strip()
+        if isinstance(warning.message, KickstartParseWarning) or "deprecated" in text.lower():
+            # pykickstart names the line only in its text ("... on line 27: ..."), of the flattened kickstart.
+            line = re.search(r"\bon line (\d+)", text)
+            text = re.sub(r"^Ignoring deprecated \w+ on line \d+:\s*", "", " ".join(text.split()))
+            deprecated.append((int(line[1]) if line else None, text))
+    result.errors = [(result.origin(n), m) for n, m in parser.errors]
+    result.deprecations = [(result.origin(n), m) for n, m in deprecated]
+    return result
+
+
+__all__ = ["Kickstart", "Origin", "ReadError", "Seen", "read_kickstart"]
