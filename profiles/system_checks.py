@@ -95,9 +95,9 @@ def _addresses(iface: NetworkInterface, at: KeyPath) -> Iterator[Problem]:
             yield Problem((*at, "addresses", i), f"'{text}' needs its prefix length, e.g. {text}/24")
         versions.add(address.version)
     if iface.ipv4 == "static" and 4 not in versions:
-        yield Problem((*at, "ipv4"), "ipv4: static needs an IPv4 address in addresses")
+        yield Problem((*at, "ipv4"), "static needs an IPv4 address (with its prefix) in addresses")
     if iface.ipv6 == "static" and 6 not in versions:
-        yield Problem((*at, "ipv6"), "ipv6: static needs an IPv6 address in addresses")
+        yield Problem((*at, "ipv6"), "static needs an IPv6 address (with its prefix) in addresses")
     for key, version in (("gateway", 4), ("gateway6", 6)):
         value = getattr(iface, key)
         if value is not None and not _is_ip(value, version):

@@ -55,7 +55,8 @@ def _origin_of(path_text: str, draft: Draft) -> Origin | None:
         parts += [int(i) for i in index.split("[") if i.isdigit()]
     path: KeyPath = tuple(parts)
     while path:
-        notes = draft.origins.get(path)
+        notes = draft.origins.get(path) or (  # the section itself has none: its first noted key's line
+            [] if len(path) > 1 else next((n for p, n in draft.origins.items() if p[:1] == path), []))
         if notes:
             file, _, rest = notes[0].rpartition(":")
             return Origin(file, int(rest.split(" ", 1)[0]))

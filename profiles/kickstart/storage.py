@@ -13,13 +13,17 @@ from typing import Any
 from profiles.kickstart.draft import Draft
 from profiles.kickstart.reader import Kickstart, Origin
 
-MiB = 1024**2
 DEFAULT_PART_MIB = 500  # blivet's default size of a partition given without --size
 RECOMMENDED_SWAP_MIB = 2048
 ESP_MIB = 600  # Anaconda's EFI system partition on Fedora
 AUTOPART_TYPES = {0: "plain", 1: "btrfs", 2: "lvm", 3: "thinp"}
 FILESYSTEMS = {"xfs": "xfs", "ext4": "ext4", "btrfs": "btrfs", "efi": "vfat", "vfat": "vfat", "swap": "swap",
                "biosboot": "biosboot"}
+
+
+def mib(n: int) -> str:
+    """A kickstart size (MiB) as the profile writes sizes."""
+    return f"{n}MiB"
 
 
 def disk_path(spec: str) -> str:
@@ -138,7 +142,7 @@ def _encryption(draft: Draft, at: Origin, obj: Any, mount: str, command: str) ->
     if obj.pbkdf:
         pbkdf["type"] = obj.pbkdf
     if obj.pbkdf_memory:
-        pbkdf["memory"] = obj.pbkdf_memory * 1024  # kickstart says KiB
+        pbkdf["memory"] = f"{obj.pbkdf_memory}KiB"
     if obj.pbkdf_time:
         pbkdf["iter_time"] = obj.pbkdf_time
     if pbkdf:
@@ -150,11 +154,11 @@ def _partitions(ks: Kickstart, draft: Draft, disks: list[str]) -> None:
     reqpart = ks.handler.commands["reqpart"]
     if reqpart.seen:
         at = _at(ks, reqpart)
-        draft.append(("storage", "partitions"), {"size": MiB, "filesystem": "biosboot"}, at, "reqpart")
-        draft.append(("storage", "partitions"), {"size": ESP_MIB * MiB, "filesystem": "vfat", "mount": "/boot/efi",
+        draft.append(("storage", "partitions"), {"size": mib(1), "filesystem": "biosboot"}, at, "reqpart")
+        draft.append(("storage", "partitions"), {"size": mib(ESP_MIB), "filesystem": "vfat", "mount": "/boot/efi",
                                                  "label": "ESP"}, at, "reqpart")
         if reqpart.addBoot:
-            draft.append(("storage", "partitions"), {"size": 1024 * MiB, "filesystem": "xfs", "mount": "/boot",
+            draft.append(("storage", "partitions"), {"size": mib(1024), "filesystem": "xfs", "mount": "/boot",
                                                      "label": "boot"}, at, "reqpart --add-boot")
     volumes = _btrfs_volumes(ks, draft)
     for part in ks.handler.commands["part"].dataList():
@@ -175,10 +179,10 @@ def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str],
         fstype = "btrfs"
     entry: dict[str, Any] = {}
     if part.recommended:
-        entry["size"] = RECOMMENDED_SWAP_MIB * MiB
+        entry["size"] = mib(RECOMMENDED_SWAP_MIB)
         draft.warn(at, f"part {mount} --recommended: {RECOMMENDED_SWAP_MIB} MiB (Anaconda sizes it from the RAM)")
     else:
-        entry["size"] = (part.size or (1 if fstype == "biosboot" else DEFAULT_PART_MIB)) * MiB
+        entry["size"] = mib(part.size or (1 if fstype == "biosboot" else DEFAULT_PART_MIB))
     if part.grow:
         entry["grow"] = True
     if part.disk:

@@ -180,10 +180,17 @@ def convert_network(ks: Kickstart, draft: Draft) -> None:
         at = _at(ks, net)
         if net.hostname:
             draft.set(("system", "hostname"), net.hostname, at, "network --hostname")
-        if not net.device and not net.bootProto and not net.ip:
-            continue  # a line that only names the host
         if net.bootProto not in ("", "dhcp", "static"):
             draft.refuse(at, f"network --bootproto={net.bootProto}: only dhcp and static are supported")
+            continue
+        configures = net.ip or net.ipv6 or net.bondslaves or net.vlanid or net.bootProto == "static" or net.mtu \
+            or net.nameserver or net.gateway or net.noipv4 or net.noipv6 or not net.onboot
+        if not net.device and not configures:
+            # Only the host name, or DHCP on whatever link comes up: what the installed system does anyway
+            # (cloud-init's default is DHCP on the first NIC), so nothing to write.
+            if not net.hostname:
+                draft.warn(at, "network without --device: the installed system uses DHCP on its first NIC "
+                           "(cloud-init's default)")
             continue
         if not net.device or net.device in ("link", "bootif", "ibft"):
             draft.refuse(at, "network: name the interface with --device=NAME or --device=MAC (the installed "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from installer.cli import main
 from profiles import profile_from_text
@@ -303,3 +306,38 @@ def test_import_kickstart_command_writes_a_private_profile(tmp_path: Path, capsy
     assert "Traceback" not in err
     assert main(["import-kickstart", str(tmp_path / "missing.cfg")]) == 2
     assert "cannot read the kickstart" in capsys.readouterr().err
+
+
+def test_network_without_a_device_is_dhcp_on_the_first_nic(tmp_path: Path) -> None:
+    c = convert(tmp_path, BASE + "network --bootproto=dhcp --activate\nnetwork --hostname=web01\n")
+    assert c.profile.network is None and c.profile.system.hostname == "web01"
+    assert any("without --device" in str(w) for w in c.warnings)
+    lines = refused(tmp_path, BASE + "network --bootproto=static --ip=10.0.0.5 --netmask=255.255.255.0\n")
+    assert lines == ["ks.cfg:9: network: name the interface with --device=NAME or --device=MAC (the installed system "
+                     "has no installer-time link to follow)"]
+
+
+def test_sizes_are_written_as_a_person_writes_them(tmp_path: Path) -> None:
+    c = convert(tmp_path, PAYLOAD + DISKS + "reqpart\npart / --fstype=xfs --size=2048 --grow\n")
+    assert "size: 2048MiB" in c.text and "size: 600MiB" in c.text
+
+
+def test_a_problem_in_a_section_without_its_own_line_points_at_its_first_key(tmp_path: Path) -> None:
+    lines = refused(tmp_path, DISKS + "autopart --type=plain\n%packages\n@standard\n%end\n")
+    assert lines == ["ks.cfg:5: payload.repositories: groups and packages need at least one repository"]
+
+
+WORDS = ["lang", "keyboard", "timezone", "rootpw", "user", "network", "part", "autopart", "clearpart", "repo",
+         "url", "bootloader", "firewall", "services", "reqpart", "btrfs", "%packages", "%post", "%end", "%include",
+         "--size=1", "--grow", "--name=a", "--device=eth0", "--bootproto=static", "--ip=1.2.3.4", "--all",
+         "--drives=vda", "--encrypted", "--passphrase=x", "--type=btrfs", "--enabled", "/", "swap", "'", '"', "\\",
+         "=", "btrfs.01", "--subvol", "--ondisk=vdb", "--fstype=efi", "--only-use=vda", "-@x", "@^e", "\t"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join), max_size=12))
+def test_any_jumble_of_kickstart_words_gives_lines_not_a_traceback(tmp_path: Path, lines: list[str]) -> None:
+    try:
+        convert(tmp_path, "\n".join(lines) + "\n")
+    except KickstartError as err:
+        assert err.problems and all(re.match(r"^\S+:\d+: \S", str(p)) for p in err.problems), err.problems

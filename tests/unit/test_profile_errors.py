@@ -93,6 +93,18 @@ CASES: list[tuple[str, str]] = [
     (BASE + "users: [{name: a, groups: [Wheel]}]\n", "users[0].groups[0]: 'Wheel' is not a valid group name"),
     (BASE + "version: true\n", "version: expected a whole number, got 'true'"),
     (BASE + "storage: {}\n", "key 'storage' appears twice"),
+    (BASE.replace('baseurl: "file:///srv/repo"', 'mirrorlist: "https://x/l", metalink: "https://x/m"'),
+     "payload.repositories[0]: give exactly one of baseurl, mirrorlist, metalink (not mirrorlist and metalink)"),
+    (BASE + "services: {enable: [sshd], disable: [sshd]}\n", "services.disable[0]: 'sshd' is both enabled and"),
+    (BASE + "firewall: {ports: ['ssh']}\n", "firewall.ports[0]: 'ssh' is not PORT/tcp, PORT/udp or FROM-TO/tcp"),
+    (BASE + "network: {interfaces: [{name: eth0, ipv4: static}]}\n",
+     "network.interfaces[0].ipv4: static needs an IPv4 address (with its prefix) in addresses"),
+    (BASE + "network: {interfaces: [{name: eth0, addresses: [10.0.0.5]}]}\n",
+     "network.interfaces[0].addresses[0]: '10.0.0.5' needs its prefix length, e.g. 10.0.0.5/24"),
+    (BASE + "network: {interfaces: [{name: v1, kind: vlan}]}\n",
+     "network.interfaces[0].vlan_id: a VLAN needs vlan_id between 1 and 4094"),
+    (BASE + "system: {ntp: false, time_sources: [{host: ntp.example.com}]}\n", "system.ntp: time sources need"),
+    (BASE + "groups: [{name: ops}, {name: ops}]\n", "groups[1].name: group 'ops' is defined twice"),
 ]
 
 
