@@ -23,6 +23,7 @@ DEFAULT_TIMEOUT = 3
 # how an operator can, without editing the boot menu.
 PROFILE_LABEL = "AZLPROFILE"
 PROFILE_DISK_ID = "profile-disk"
+KICKSTART_DISK_ID = "kickstart-disk"  # the same disk holding ks.cfg instead: that entry wins
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,13 @@ def menu_entries(unattended_profiles: Sequence[str]) -> list[MenuEntry]:
     entries = [MenuEntry("Install Azure Linux", "install", INTERACTIVE_ARGS)]
     entries += [MenuEntry(f"unattended: {name} profile", f"unattended-{name}",
                           (f"inst.profile=/profiles/{name}.yaml",)) for name in unattended_profiles]
-    return [*entries, PROFILE_DISK_ENTRY]
+    return [*entries, PROFILE_DISK_ENTRY, KICKSTART_DISK_ENTRY]
 
 
 PROFILE_DISK_ENTRY = MenuEntry(f"unattended: profile.yaml on the disk labelled {PROFILE_LABEL}", PROFILE_DISK_ID,
                                (f"inst.profile=hd:LABEL={PROFILE_LABEL}:/profile.yaml",))
+KICKSTART_DISK_ENTRY = MenuEntry(f"unattended: ks.cfg on the disk labelled {PROFILE_LABEL}", KICKSTART_DISK_ID,
+                                 (f"inst.ks=hd:LABEL={PROFILE_LABEL}:/ks.cfg",))
 
 
 def _quote(text: str) -> str:
@@ -61,7 +64,8 @@ def grub_cfg(entries: Sequence[MenuEntry], *, timeout: int = DEFAULT_TIMEOUT) ->
         # UEFI: without a video driver loaded, Linux starts with no usable screen on tty1.
         'if [ "$grub_platform" = efi ]; then insmod all_video; fi',
         f"set default={entries[0].entry_id if entries else 0}",
-        *([f"if search --no-floppy --label --set=azlprofile {PROFILE_LABEL}; then set default={PROFILE_DISK_ID}; fi"]
+        *([f"if search --no-floppy --label --set=azlprofile {PROFILE_LABEL}; then set default={PROFILE_DISK_ID}; "
+           f'if [ -f "($azlprofile)/ks.cfg" ]; then set default={KICKSTART_DISK_ID}; fi; fi']
           if PROFILE_DISK_ENTRY in entries else []),
         f"set timeout={timeout}",
         "",

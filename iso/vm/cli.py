@@ -19,6 +19,7 @@ from iso.vm.process import Terminated, termination_raises
 from iso.vm.session import ISO_NAME, ISO_WORK, VmError, VmOptions, VmSession, VmUsageError
 from iso.vm.tpm import TpmError
 from profiles import ProfileError
+from profiles.kickstart import KickstartError
 from profiles.sizes import SizeError, parse_size
 
 PROG = "azl-installer vm"
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="size of each disk, rounded up to a whole MiB (default 8GiB)")
     p.add_argument("--profile", type=Path, metavar="FILE", help="install unattended with this profile (checked "
                    "first); without it the ISO boots to the interactive installer")
+    p.add_argument("--kickstart", type=Path, metavar="KS", help="install unattended from this kickstart instead "
+                   "(checked first; the ISO reads it with inst.ks=, as an operator's machine would)")
     p.add_argument("--firmware", choices=qemu.FIRMWARES, default="uefi", help="UEFI (OVMF) or BIOS (SeaBIOS) "
                    "(default uefi)")
     p.add_argument("--memory", type=int, default=1536, metavar="MiB", help="guest memory (default 1536)")
@@ -63,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let the guest reach a server on 127.0.0.1:HOSTPORT at that address, e.g. a metadata "
                    "endpoint or Key Vault stand-in (repeatable; puts the guest on 169.0.0.0/8, at 169.0.0.15)")
     p.add_argument("--profile-file", action="append", default=[], type=Path, metavar="FILE",
-                   help="copy FILE beside the profile on its disk, for settings naming files relative to it "
-                   "(repeatable)")
+                   help="copy FILE beside the profile (or kickstart) on its disk, for settings naming files "
+                   "relative to it, or a kickstart's %%include (repeatable)")
     p.add_argument("--tpm", action="store_true", help="give the VM a TPM 2.0 (swtpm) whose state is kept in "
                    "WORKDIR/tpm, so the install and later boots see the same TPM, as on one Azure VM; delete "
                    "that directory for a new, empty TPM")
@@ -94,11 +97,13 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
     if args.timeout is not None and args.timeout <= 0:
         raise VmUsageError("--timeout: a number of seconds above 0")
     console = None if args.console == "terminal" else Path(args.console).absolute()
-    if args.no_install and (args.iso or args.profile):
-        raise VmUsageError("--no-install boots the existing disk: --iso and --profile do not apply")
+    if args.profile is not None and args.kickstart is not None:
+        raise VmUsageError("give --profile or --kickstart, not both")
+    if args.no_install and (args.iso or args.profile or args.kickstart):
+        raise VmUsageError("--no-install boots the existing disk: --iso, --profile and --kickstart do not apply")
     if args.no_install and args.no_boot and args.export_vhd is None:
         raise VmUsageError("--no-install with --no-boot leaves nothing to do (add --export-vhd OUT?)")
-    if not args.no_install and args.profile is None and console is not None:
+    if not args.no_install and args.profile is None and args.kickstart is None and console is not None:
         raise VmUsageError("the interactive installer (no --profile) needs --console terminal")
     try:
         forwards = tuple(qemu.parse_forward(text) for text in args.forward)
@@ -107,12 +112,13 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
     missing = [str(f) for f in args.profile_file if not f.is_file()]
     if missing:
         raise VmUsageError(f"--profile-file: no such file: {', '.join(missing)}")
-    if args.profile_file and args.profile is None:
-        raise VmUsageError("--profile-file needs --profile")
+    if args.profile_file and args.profile is None and args.kickstart is None:
+        raise VmUsageError("--profile-file needs --profile or --kickstart")
     return VmOptions(
         forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
         iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=disks.round_up_mib(size),
-        profile=args.profile, firmware=args.firmware, memory_mib=args.memory, cpus=args.cpus, console_file=console,
+        profile=args.profile, kickstart=args.kickstart, firmware=args.firmware, memory_mib=args.memory,
+        cpus=args.cpus, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
         install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
         tpm=args.tpm, secure_boot=args.secure_boot,
@@ -137,7 +143,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
             except (VmError, CommandError, TpmError) as err:
                 events.log(str(err), level="error")
                 return EXIT_FAILED
-    except ProfileError as err:
+    except (ProfileError, KickstartError) as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT
     except VmUsageError as err:

@@ -22,12 +22,13 @@ from typing import IO, Protocol
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
-from iso.grubcfg import PROFILE_LABEL
+from iso.grubcfg import KICKSTART_DISK_ENTRY, PROFILE_LABEL
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
 from iso.vm.tpm import SWTPM, running_swtpm
 from profiles import load_profile, profile_from_text
+from profiles.kickstart import convert_kickstart
 
 ISO_NAME = "azl-installer.iso"  # what a build without --iso writes into the work directory
 ISO_WORK = "iso-work"  # the ISO build's scratch space (about 2 GB), in the work directory too
@@ -58,6 +59,7 @@ class VmOptions:
     disks: int = 1
     disk_size: int = 8 * 1024**3
     profile: Path | None = None
+    kickstart: Path | None = None  # installed from with inst.ks= instead of a profile
     firmware: qemu.Firmware = "uefi"
     memory_mib: int = 1536
     cpus: int = 2
@@ -119,6 +121,9 @@ class VmSession:
             load_profile(o.profile)  # raises ProfileError: exit 2 with every issue printed
             profile_text = o.profile.read_text(encoding="utf-8")
             self._warn_relative_paths(profile_text, o.profile)
+        if o.install and o.kickstart is not None:
+            convert_kickstart(o.kickstart)  # raises KickstartError: exit 2 with every line printed
+            profile_text = o.kickstart.read_text(encoding="utf-8")
         self._check_tools()
         o.serial_log.parent.mkdir(parents=True, exist_ok=True)
         if not o.install and not o.disk(0).exists():
@@ -219,7 +224,7 @@ class VmSession:
         stage = self.o.workdir / "profile-disk"
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir(mode=0o700)
-        (stage / "profile.yaml").write_text(text, encoding="utf-8")
+        (stage / ("ks.cfg" if self.o.kickstart is not None else "profile.yaml")).write_text(text, encoding="utf-8")
         for extra in self.o.profile_files:
             shutil.copyfile(extra, stage / extra.name)
         image = self.o.workdir / "profile.img"
@@ -253,6 +258,8 @@ class VmSession:
             # would, which also measures into PCR 7 what the installed system's boot will; GRUB's menu
             # then picks the profile disk's entry by itself.
             direct = None if o.secure_boot else boot_files
+            if direct is not None and o.kickstart is not None:
+                direct = replace(direct, append=KICKSTART_DISK_ENTRY.cmdline())
         console = qemu.Console(o.serial_log, terminal=o.console_file is None)
         self.log(f"installing from {iso} ({'unattended' if unattended else 'interactive'}); serial log: {o.serial_log}"
                  + ("; Ctrl+A X stops the VM" if console.terminal else "")

@@ -146,12 +146,16 @@ def test_grub_cfg_text() -> None:
     assert "menuentry 'unattended: vm-uefi profile' --id unattended-vm-uefi {" in lines
     assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
             "inst.profile=/profiles/vm-uefi.yaml") in lines
-    assert lines.count("    initrd /live/initrd.img") == 3
+    assert lines.count("    initrd /live/initrd.img") == 4
     assert text.count("{") == text.count("}")
     # A disk labelled AZLPROFILE (profile.yaml on it) makes its unattended entry the default, after the
     # interactive default is set (GRUB takes the last `set default`).
-    auto = "if search --no-floppy --label --set=azlprofile AZLPROFILE; then set default=profile-disk; fi"
+    # ks.cfg on that disk (inst.ks=, `vm --kickstart`) makes the kickstart entry the default instead.
+    auto = ('if search --no-floppy --label --set=azlprofile AZLPROFILE; then set default=profile-disk; '
+            'if [ -f "($azlprofile)/ks.cfg" ]; then set default=kickstart-disk; fi; fi')
     assert lines.index("set default=install") < lines.index(auto)
+    assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
+            "inst.ks=hd:LABEL=AZLPROFILE:/ks.cfg") in lines
     assert "menuentry 'unattended: profile.yaml on the disk labelled AZLPROFILE' --id profile-disk {" in lines
     assert ("    linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 "
             "inst.profile=hd:LABEL=AZLPROFILE:/profile.yaml") in lines

@@ -303,7 +303,7 @@ def test_iso_is_built_into_the_workdir_when_not_given(host: Path, monkeypatch: p
     (["--cpus", "0"], "--cpus: between 1 and 64"),
     (["--secure-boot", "--firmware", "bios"], "--secure-boot needs --firmware uefi"),
     (["--timeout", "0"], "--timeout"),
-    (["--no-install", "--iso", "x.iso"], "--iso and --profile do not apply"),
+    (["--no-install", "--iso", "x.iso"], "--iso, --profile and --kickstart do not apply"),
     (["--console", "log.txt"], "interactive installer (no --profile) needs --console terminal"),
     (["--no-install", "--no-boot"], "leaves nothing to do"),
     (["--forward", "10.0.2.2:80=8080"], "--forward '10.0.2.2:80=8080': expected 169.254.169.X:PORT=HOSTPORT"),
@@ -372,3 +372,41 @@ def test_other_commands_still_refuse_unknown_arguments(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit) as done:
         main(["schema", "--iso", "x.iso"])
     assert done.value.code == 2 and "unrecognized arguments: --iso x.iso" in capsys.readouterr().err
+
+
+KICKSTART = """\
+zerombr
+clearpart --all --initlabel
+ignoredisk --only-use=disk/by-id/virtio-AZL-TARGET-0
+autopart --type=plain --noswap --nohome
+url --url=file:///run/live/medium/repo
+%include parts-extra.ks
+%packages --nocore
+vim-minimal
+%end
+"""
+
+
+def test_a_kickstart_goes_on_the_profile_disk_and_is_booted_with_inst_ks(host: Path) -> None:
+    (host / "ks.cfg").write_text(KICKSTART)
+    (host / "parts-extra.ks").write_text("selinux --disabled\n")
+    runner = fake_runner(100 * disks.MiB)
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n"])
+    extra = ["--iso", str(host / "azl.iso"), "--kickstart", str(host / "ks.cfg"), "--profile-file",
+             str(host / "parts-extra.ks"), "--console", str(host / "console.log"), "--no-boot"]
+    vm_session, _ = session(host, extra, runner, guest)
+    assert vm_session.run() == 0
+    stage = host / "wd" / "profile-disk"
+    assert sorted(p.name for p in stage.iterdir()) == ["ks.cfg", "parts-extra.ks"]
+    assert (stage / "ks.cfg").read_text() == KICKSTART
+    [install] = map(shlex.join, guest.calls)
+    assert "inst.ks=hd:LABEL=AZLPROFILE:/ks.cfg" in install and "inst.profile" not in install
+
+
+def test_a_kickstart_that_does_not_convert_stops_before_any_vm(host: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (host / "bad.cfg").write_text("vnc\n")
+    assert main(["vm", "--workdir", str(host / "wd"), "--iso", str(host / "azl.iso"), "--kickstart",
+                 str(host / "bad.cfg"), "--console", str(host / "c.log")]) == 2
+    assert f"{host / 'bad.cfg'}:1: unsupported kickstart command 'vnc'" in capsys.readouterr().err
+    assert main(["vm", "--profile", "p.yaml", "--kickstart", "ks.cfg"]) == 2
+    assert "give --profile or --kickstart, not both" in capsys.readouterr().err
