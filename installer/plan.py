@@ -65,6 +65,14 @@ class Plan:
                 }
                 for t in self.storage.targets
             ],
+            "raids": [{"device": r.device, "level": r.level, "members": [m.device for m in r.members],
+                       "size": r.size, "filesystem": r.filesystem, "mount": r.mount,
+                       "volume_group": r.volume_group} for r in self.storage.raids],
+            "volume_groups": [{"name": g.name, "physical_volumes": [m.device for m in g.pvs], "size": g.size,
+                               "encrypted": g.encrypted,
+                               "logical_volumes": [{"device": v.device, "size": v.size, "grow": v.grow,
+                                                    "filesystem": v.filesystem, "mount": v.mount}
+                                                   for v in g.volumes]} for g in self.storage.groups],
         }
 
     def render(self) -> str:

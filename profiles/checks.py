@@ -13,6 +13,7 @@ from profiles.azure_checks import azure_problems, cloud_init_problems
 from profiles.convert import Problem
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
+from profiles.stack_checks import stack_mounts, stack_problems
 from profiles.system_checks import system_problems
 
 _HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -82,6 +83,8 @@ def _storage(profile: Profile) -> Iterator[Problem]:
         yield Problem(("storage", "auto", "subvolumes"), "subvolumes need filesystem: btrfs")
     if storage.partitions:
         yield from _partitions(profile)
+    elif storage.raids or storage.volume_groups:
+        yield Problem(("storage", "partitions"), "arrays and volume groups are made of partitions: list them")
 
 
 def _partitions(profile: Profile) -> Iterator[Problem]:
@@ -117,8 +120,9 @@ def _partitions(profile: Profile) -> Iterator[Problem]:
                 yield Problem(mpath, f"mount point {mount} is used twice", related=(mounts[mount],))
             else:
                 mounts[mount] = mpath
-    if "/" not in mounts:
+    if "/" not in mounts and "/" not in stack_mounts(storage):
         yield Problem(("storage", "partitions"), "no partition is mounted at /")
+    yield from stack_problems(profile, mounts)
     # Each extra growing partition is blamed, pointing at the disk's first one: the UI names both by device.
     first_grow: dict[int, tuple[str | int, ...]] = {}
     for i, part in enumerate(storage.partitions):
@@ -328,12 +332,16 @@ def _encrypted_volumes(profile: Profile) -> Iterator[Problem]:
         mounts.add("/")
         if storage.auto is not None:
             mounts |= {sv.mount for sv in storage.auto.subvolumes}
-    if not volumes:
+    if not volumes and not any(g.encrypted for g in storage.volume_groups):
         yield Problem(("encryption", "volumes"), "name at least one volume to encrypt, e.g. [/]")
+    stacked = stack_mounts(storage)
     for i, mount in enumerate(volumes):
         at = ("encryption", "volumes", i)
         if mount in _NEVER_ENCRYPTED:
             yield Problem(at, f"{mount} is never encrypted: the firmware and boot loader must read it")
+        elif mount in stacked:
+            yield Problem(at, f"{mount} is on a RAID array or a logical volume: encrypt its volume group "
+                          "(encrypted: true) instead")
         elif mount not in mounts:
             known = ", ".join(sorted(m for m in mounts if m not in _NEVER_ENCRYPTED))
             yield Problem(at, f"'{mount}' is not a mount point of the layout (encryptable: {known})")

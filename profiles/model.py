@@ -58,6 +58,45 @@ class Partition:
     filesystem: Filesystem = field(default="xfs", metadata=doc("filesystem to create"))
     label: str | None = field(default=None, metadata=doc("filesystem label"))
     subvolumes: tuple[Subvolume, ...] = field(default=(), metadata=doc("btrfs only: subvolumes to create"))
+    raid: str | None = field(default=None, metadata=doc(
+        "a member of the software RAID array of this name (storage.raids); filesystem: none"))
+    volume_group: str | None = field(default=None, metadata=doc(
+        "a physical volume of the LVM volume group of this name (storage.volume_groups); filesystem: none"))
+
+
+@dataclass(frozen=True)
+class RaidArray:
+    """A software RAID (mdadm) array over the partitions that name it, as /dev/md/NAME."""
+
+    name: str = field(metadata=doc("array name: /dev/md/NAME"))
+    level: Literal[0, 1, 5, 10] = field(metadata=doc("RAID level: 0, 1, 5 or 10"))
+    mount: str | None = field(default=None, metadata=doc("mount point, e.g. /boot"))
+    filesystem: Filesystem = field(default="xfs", metadata=doc("filesystem to create, or none for a volume group"))
+    label: str | None = field(default=None, metadata=doc("filesystem label"))
+    volume_group: str | None = field(default=None, metadata=doc(
+        "the array is a physical volume of this volume group instead (filesystem: none)"))
+
+
+@dataclass(frozen=True)
+class LogicalVolume:
+    name: str = field(metadata=doc("logical volume name: /dev/VG/NAME"))
+    size: int | None = field(default=None, metadata=doc("size; or percent; or grow alone", size=True))
+    percent: int | None = field(default=None, metadata=doc("size as a percentage of the volume group (1-100)"))
+    grow: bool = field(default=False, metadata=doc("take the space the other volumes leave (one per group)"))
+    mount: str | None = field(default=None, metadata=doc("mount point"))
+    filesystem: Filesystem = field(default="xfs", metadata=doc("filesystem to create"))
+    label: str | None = field(default=None, metadata=doc("filesystem label"))
+
+
+@dataclass(frozen=True)
+class VolumeGroup:
+    """An LVM volume group over the partitions and arrays that name it, and its logical volumes."""
+
+    name: str = field(metadata=doc("volume group name"))
+    logical_volumes: tuple[LogicalVolume, ...] = field(default=(), metadata=doc("its logical volumes"))
+    encrypted: bool = field(default=False, metadata=doc(
+        "its physical volumes are LUKS2 volumes (the encryption section's key): one unlock opens every "
+        "logical volume, as Anaconda's autopart --encrypted"))
 
 
 @dataclass(frozen=True)
@@ -66,6 +105,8 @@ class Storage:
     leave_alone: tuple[DiskMatch, ...] = field(default=(), metadata=doc("disks that must not be touched"))
     auto: AutoLayout | None = field(default=None, metadata=doc("automatic layout (the default)"))
     partitions: tuple[Partition, ...] = field(default=(), metadata=doc("explicit layout instead of auto"))
+    raids: tuple[RaidArray, ...] = field(default=(), metadata=doc("software RAID arrays over partitions"))
+    volume_groups: tuple[VolumeGroup, ...] = field(default=(), metadata=doc("LVM volume groups"))
 
 
 @dataclass(frozen=True)

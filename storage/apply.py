@@ -14,7 +14,9 @@ from pathlib import Path
 
 from installer.core.events import EventBus
 from installer.core.runner import CommandError, Runner
-from storage.layout import DiskPlan, PlannedPartition, StoragePlan
+from profiles.model import Subvolume
+from storage.layout import DiskPlan, Holder, StoragePlan
+from storage.stack_apply import create_groups, create_raids
 
 _MKFS: dict[str, Callable[[str, str | None], list[str]]] = {
     "ext4": lambda dev, label: ["mkfs.ext4", "-F", "-q", *(["-L", label] if label else []), dev],
@@ -43,7 +45,7 @@ class FstabEntry:
 def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[str]:
     """Filesystems the plan must mount that this kernel does not offer (checked before writing)."""
     have = {line.split()[-1] for line in proc_filesystems.splitlines() if line.strip()}
-    need = {KERNEL_FS[p.filesystem] for t in plan.targets for p in t.partitions if p.filesystem in KERNEL_FS}
+    need = {KERNEL_FS[h.filesystem] for h in plan.holders() if h.filesystem in KERNEL_FS}
     return sorted(need - have)
 
 
@@ -52,30 +54,39 @@ DataDevice = Callable[[str], str]
 
 
 def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
-                         data_device: DataDevice | None = None) -> dict[str, str]:
-    """Partition, (encrypt,) create filesystems. data_device encrypts the chosen partitions; returns
-    partition device -> the device holding its filesystem, for the encrypted ones."""
+                         data_device: DataDevice | None = None, built: list[str] | None = None) -> dict[str, str]:
+    """Partition, (encrypt,) build arrays and volume groups, create filesystems. data_device encrypts the
+    chosen partitions and arrays; built collects the arrays and groups made, as they are made (the
+    teardown takes them down); returns device -> the device holding its data, for the encrypted ones."""
+    built = built if built is not None else []
     from storage.partition import write_gpt  # imported here: pyparted loads only when disks are written
 
-    jobs = [(t, p) for t in plan.targets for p in t.partitions]
     for target in plan.targets:
         events.log(f"erasing and partitioning {target.disk.path}")
         runner.run(["wipefs", "--all", "--quiet", target.disk.path])
         write_gpt(target)
         _refresh_partition_nodes(target, runner)
+    keep = data_device or (lambda device: device)
     opened: dict[str, str] = {}
-    for done, (target, part) in enumerate(jobs, start=1):
-        mkfs = _MKFS.get(part.filesystem)
-        dev = part.device(target.disk.path)
-        inner = data_device(dev) if data_device is not None else dev
-        if inner != dev:
-            opened[dev] = inner
-            dev = inner
+    for target in plan.targets:
+        for part in target.partitions:
+            dev = part.device(target.disk.path)
+            if part.raid is not None:
+                continue  # the array is what gets encrypted, if anything
+            inner = keep(dev)
+            if inner != dev:
+                opened[dev] = inner
+    opened |= create_raids(plan, runner, events, keep, built)
+    create_groups(plan, runner, events, opened, built)
+    holders = plan.holders()
+    for done, holder in enumerate(holders, start=1):
+        dev = opened.get(holder.device, holder.device)
+        mkfs = _MKFS.get(holder.filesystem)
         if mkfs is not None:
-            events.progress(done / len(jobs), f"creating {part.filesystem} on {dev}")
-            runner.run(mkfs(dev, part.label))
-        if part.subvolumes:
-            _create_subvolumes(dev, part, runner)
+            events.progress(done / len(holders), f"creating {holder.filesystem} on {dev}")
+            runner.run(mkfs(dev, holder.label))
+        if holder.subvolumes:
+            _create_subvolumes(dev, holder.subvolumes, runner)
     return opened
 
 
@@ -99,12 +110,12 @@ def _wait_for(path: str, seconds: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def _create_subvolumes(dev: str, part: PlannedPartition, runner: Runner) -> None:
+def _create_subvolumes(dev: str, subvolumes: tuple[Subvolume, ...], runner: Runner) -> None:
     top = Path(f"/run/azl-installer/btrfs-{os.getpid()}")
     top.mkdir(parents=True, exist_ok=True)
     runner.run(["mount", "-t", "btrfs", dev, top])
     try:
-        for sv in part.subvolumes:
+        for sv in subvolumes:
             runner.run(["btrfs", "subvolume", "create", top / sv.name])
     finally:
         runner.run(["umount", top])
@@ -139,9 +150,8 @@ class MountTable:
 
 
 def mount_target(plan: StoragePlan, table: MountTable, runner: Runner, opened: Mapping[str, str] = {}) -> None:
-    for mount, part, target, subvol in plan.mounts():
-        dev = part.device(target.disk.path)
-        dev = opened.get(dev, dev)
+    for mount, part, subvol in plan.mounts():
+        dev = opened.get(part.device, part.device)
         options = ["-o", f"subvol={subvol.name}"] if subvol else []
         if part.filesystem == "vfat":
             # The ESP as the installed system mounts it (files 0700, as Fedora's shim and grub2 packages
@@ -159,29 +169,27 @@ def fstab_entries(plan: StoragePlan, runner: Runner, opened: Mapping[str, str] =
     """fstab lines by filesystem UUID, read back from the new filesystems with blkid (inside an opened
     LUKS volume for encrypted ones: the filesystem's UUID is what the boot finds once it is unlocked)."""
     entries = []
-    for target in plan.targets:
-        for part in target.partitions:
-            if part.filesystem not in _MKFS:
-                continue
-            dev = part.device(target.disk.path)
-            dev = opened.get(dev, dev)
-            uuid = runner.run(["blkid", "--probe", "--match-tag", "UUID", "--output", "value", dev]).output.strip()
-            spec = f"UUID={uuid}"
-            if part.filesystem == "swap":
-                entries.append(FstabEntry(spec, "none", "swap", "defaults", 0))
-                continue
-            if part.mount:
-                entries.append(FstabEntry(spec, part.mount, part.filesystem, _options(part), _passno(part)))
-            for sv in part.subvolumes:
-                entries.append(FstabEntry(spec, sv.mount, "btrfs", f"subvol={sv.name}", 0))
+    for part in plan.holders():
+        if part.filesystem not in _MKFS:
+            continue
+        dev = opened.get(part.device, part.device)
+        uuid = runner.run(["blkid", "--probe", "--match-tag", "UUID", "--output", "value", dev]).output.strip()
+        spec = f"UUID={uuid}"
+        if part.filesystem == "swap":
+            entries.append(FstabEntry(spec, "none", "swap", "defaults", 0))
+            continue
+        if part.mount:
+            entries.append(FstabEntry(spec, part.mount, part.filesystem, _options(part), _passno(part)))
+        for sv in part.subvolumes:
+            entries.append(FstabEntry(spec, sv.mount, "btrfs", f"subvol={sv.name}", 0))
     return sorted(entries, key=lambda e: (e.mount.count("/") - (e.mount == "/"), e.mount))
 
 
-def _options(part: PlannedPartition) -> str:
+def _options(part: Holder) -> str:
     return "umask=0077,shortname=winnt" if part.filesystem == "vfat" else "defaults"
 
 
-def _passno(part: PlannedPartition) -> int:
+def _passno(part: Holder) -> int:
     if part.filesystem not in ("ext4", "vfat"):
         return 0  # xfs and btrfs are not checked by fsck at boot
     return 1 if part.mount == "/" else 2

@@ -14,6 +14,7 @@ from profiles.model import AutoLayout, DiskMatch, Partition, Storage, Subvolume
 from profiles.sizes import GiB, MiB, format_size
 from profiles.source import KeyPath
 from storage.inventory import DiskInfo, Inventory
+from storage.stack import Member, PlannedGroup, PlannedRaid, StackError, plan_group, plan_raid
 
 ALIGN = MiB  # every partition starts and ends on a 1 MiB boundary
 GPT_RESERVED_END = MiB  # backup GPT lives in the last sectors; keep the final MiB free
@@ -23,6 +24,8 @@ GUID_ESP = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 GUID_BIOS_BOOT = "21686148-6449-6E6F-744E-656564454649"
 GUID_LINUX = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 GUID_SWAP = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+GUID_RAID = "A19D880F-05FC-4D3B-A006-743F0F84911E"
+GUID_LVM = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
 
 
 class LayoutError(ValueError):
@@ -46,9 +49,15 @@ class PlannedPartition:
     mount: str | None
     label: str | None
     subvolumes: tuple[Subvolume, ...] = ()
+    raid: str | None = None  # a member of this array
+    volume_group: str | None = None  # a physical volume of this group
 
     @property
     def type_guid(self) -> str:
+        if self.raid is not None:
+            return GUID_RAID
+        if self.volume_group is not None:
+            return GUID_LVM
         return {"vfat": GUID_ESP, "biosboot": GUID_BIOS_BOOT, "swap": GUID_SWAP}.get(self.filesystem, GUID_LINUX)
 
     def device(self, disk_path: str) -> str:
@@ -77,20 +86,46 @@ class Firmware:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """A device that holds a filesystem (or swap): a partition, a RAID array or a logical volume."""
+
+    device: str
+    filesystem: str
+    mount: str | None
+    label: str | None
+    subvolumes: tuple[Subvolume, ...] = ()
+    kind: str = "partition"  # "partition", "raid" or "lvm"
+
+
+@dataclass(frozen=True)
 class StoragePlan:
     targets: tuple[DiskPlan, ...]
     left_alone: tuple[DiskInfo, ...]  # named by the profile as never to be touched
     unused: tuple[DiskInfo, ...]  # neither target nor named: also not touched
+    raids: tuple[PlannedRaid, ...] = ()
+    groups: tuple[PlannedGroup, ...] = ()
 
-    def mounts(self) -> list[tuple[str, PlannedPartition, DiskPlan, Subvolume | None]]:
+    def holders(self) -> list[Holder]:
+        """Every device that gets a filesystem or swap, in the order they are made."""
+        found = [Holder(p.device(t.disk.path), p.filesystem, p.mount, p.label, p.subvolumes)
+                 for t in self.targets for p in t.partitions if p.filesystem not in ("biosboot", "none")]
+        found += [Holder(r.device, r.filesystem, r.mount, r.label, kind="raid") for r in self.raids
+                  if r.filesystem != "none"]
+        found += [Holder(v.device, v.filesystem, v.mount, v.label, kind="lvm") for g in self.groups
+                  for v in g.volumes if v.filesystem != "none"]
+        return found
+
+    def mounts(self) -> list[tuple[str, Holder, Subvolume | None]]:
         """Every mount point with what backs it, parents before children (/ before /boot)."""
-        found: list[tuple[str, PlannedPartition, DiskPlan, Subvolume | None]] = []
-        for target in self.targets:
-            for part in target.partitions:
-                if part.mount:
-                    found.append((part.mount, part, target, None))
-                found += [(sv.mount, part, target, sv) for sv in part.subvolumes]
+        found: list[tuple[str, Holder, Subvolume | None]] = []
+        for holder in self.holders():
+            if holder.mount and holder.filesystem != "swap":
+                found.append((holder.mount, holder, None))
+            found += [(sv.mount, holder, sv) for sv in holder.subvolumes]
         return sorted(found, key=lambda m: (m[0].count("/") - (m[0] == "/"), m[0]))
+
+    def holder_of(self, mount: str) -> Holder | None:
+        return next((h for m, h, _ in self.mounts() if m == mount), None)
 
     def firmware(self) -> Firmware:
         bios = tuple(t.disk.path for t in self.targets if any(_bios_boot(p) for p in t.partitions))
@@ -186,7 +221,7 @@ def _place(disk: DiskInfo, parts: list[Partition], index: int) -> tuple[PlannedP
     for number, part in enumerate(parts, start=1):
         size = _align_up(part.size) + (spare if part.grow else 0)
         planned.append(PlannedPartition(number, offset, size, part.filesystem, part.mount, part.label,
-                                        part.subvolumes))
+                                        part.subvolumes, part.raid, part.volume_group))
         offset += size
     return tuple(planned)
 
@@ -205,4 +240,20 @@ def plan_storage(storage: Storage, inventory: Inventory) -> StoragePlan:
         by_disk = {0: auto_partitions(storage.auto or AutoLayout())}
     plans = tuple(DiskPlan(d, _place(d, by_disk[i], i)) for i, d in enumerate(targets))
     unused = tuple(d for d in inventory.disks if d not in targets and d not in keep)
-    return StoragePlan(plans, tuple(keep), unused)
+    raids, groups = _stack(storage, plans)
+    return StoragePlan(plans, tuple(keep), unused, raids, groups)
+
+
+def _stack(storage: Storage, plans: tuple[DiskPlan, ...]) -> tuple[tuple[PlannedRaid, ...], tuple[PlannedGroup, ...]]:
+    """The arrays over the partitions that name them, then the groups over partitions and arrays."""
+    parts = [(p, t) for t in plans for p in t.partitions]
+    try:
+        raids = tuple(plan_raid(i, r, [Member(p.device(t.disk.path), p.size) for p, t in parts if p.raid == r.name])
+                      for i, r in enumerate(storage.raids))
+        groups = tuple(plan_group(i, g, [Member(p.device(t.disk.path), p.size) for p, t in parts
+                                         if p.volume_group == g.name]
+                                  + [Member(r.device, r.size) for r in raids if r.volume_group == g.name])
+                       for i, g in enumerate(storage.volume_groups))
+    except StackError as err:
+        raise LayoutError(err.problem.path, err.problem.message) from None
+    return raids, groups

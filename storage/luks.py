@@ -84,7 +84,8 @@ class EncryptedPartition:
 
 
 def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[EncryptedPartition]:
-    """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match)."""
+    """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match),
+    then the physical volumes (partitions or arrays) of each encrypted volume group."""
     found = []
     for target in plan.targets:
         for part in target.partitions:
@@ -92,6 +93,14 @@ def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[Encr
             chosen = [m for m in mounts if m in volumes]
             if chosen:
                 found.append(EncryptedPartition(part.device(target.disk.path), chosen[0]))
+    for group in plan.groups:
+        if group.encrypted:
+            # Named by what the group holds that matters most: "/" when the root is in it.
+            mounts = [v.mount for v in group.volumes if v.mount]
+            what = "/" if "/" in mounts else (mounts[0] if mounts else group.name)
+            several = len(group.pvs) > 1
+            found += [EncryptedPartition(pv.device, f"{what} pv{i}" if several else what)
+                      for i, pv in enumerate(group.pvs, start=1)]
     return found
 
 

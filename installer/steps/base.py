@@ -74,6 +74,7 @@ class InstallContext:
     mounts: MountTable
     fstab: list[FstabEntry] = field(default_factory=list)  # set by the storage step
     opened: dict[str, str] = field(default_factory=dict)  # encrypted partition -> its opened /dev/mapper device
+    built: list[str] = field(default_factory=list)  # arrays and volume groups made so far, for the teardown
     encrypted: Volumes | None = None  # set by the encryption-keys step
     boot_args: list[str] = field(default_factory=list)  # kernel arguments later steps need (unlock)
     initramfs_modules: list[str] = field(default_factory=list)  # modules later steps need in the initramfs

@@ -10,20 +10,27 @@ from installer.core.files import inside, write_file
 from installer.steps.base import InstallContext, PlanContext, Step
 from installer.steps.selinux import label
 from profiles import dump_profile
+from storage.stack_apply import deactivate_groups, stop_raids
 
 TARGET_LOG_DIR = "/var/log/azl-installer"
 PROFILE_HEADER = "# The profile this system was installed with (secrets removed).\n"
 
 
 def unmount(ctx: InstallContext) -> None:
-    """Unmount the target and close its encrypted volumes; what stays is logged as an error."""
+    """Unmount the target, deactivate its volume groups, close its encrypted volumes, stop its arrays
+    (each layer before the one under it); what stays is logged as an error."""
     failed = ctx.mounts.unmount_all(ctx.runner, ctx.events)
     if failed:
         ctx.events.log(f"could not unmount: {', '.join(failed)}", level="error")
+    if ctx.built:
+        deactivate_groups(ctx.storage.groups, ctx.runner, ctx.events, ctx.built)
     if ctx.encrypted is not None:
         closed_not = ctx.encrypted.close_all()
         if closed_not:
             ctx.events.log(f"could not close: {', '.join(closed_not)}", level="error")
+    if ctx.built:
+        stop_raids(ctx.storage, ctx.runner, ctx.events, ctx.built)
+        ctx.built.clear()
 
 
 class FinishStep(Step):

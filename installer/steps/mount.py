@@ -12,8 +12,8 @@ class MountStep(Step):
     doing = "mounting the target"
 
     def describe(self, plan: PlanContext) -> tuple[str, ...]:
-        return (*(f"{m} <- {p.device(t.disk.path)}" + (f" subvol={s.name}" if s else "")
-                  for m, p, t, s in plan.storage.mounts()),
+        return (*(f"{m} <- {h.device}" + (f" subvol={s.name}" if s else "")
+                  for m, h, s in plan.storage.mounts()),
                 "/proc, /sys and /dev (bind) for commands run inside the target")
 
     def run(self, ctx: InstallContext) -> None:

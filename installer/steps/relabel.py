@@ -16,7 +16,7 @@ from storage.layout import StoragePlan
 
 def labelled_mounts(storage: StoragePlan) -> list[str]:
     """/ and every mount point of the layout whose filesystem holds labels (not the vfat ESP)."""
-    mounts = [mount for mount, part, _, _ in storage.mounts() if part.filesystem != "vfat"]
+    mounts = [mount for mount, part, _ in storage.mounts() if part.filesystem != "vfat"]
     return ["/", *(m for m in mounts if m != "/")]
 
 

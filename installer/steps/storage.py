@@ -6,12 +6,14 @@ fstab entries are read back from the new filesystems (by UUID) for the system st
 
 from __future__ import annotations
 
-from installer.steps.base import InstallContext, PlanContext, Step
+from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.steps.encryption_keys import enabled
-from profiles import Problem
+from installer.steps.unlock import add_boot_args
+from profiles import Problem, Profile
 from profiles.sizes import format_size
 from storage.apply import MKFS_COMMANDS, fstab_entries, missing_kernel_features, partition_and_format
 from storage.luks import encrypted_partitions
+from storage.stack import stack_kernel_arguments
 
 
 def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
@@ -27,17 +29,36 @@ def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
             what = part.mount or (", ".join(s.mount for s in part.subvolumes)) or part.filesystem
             fs = "" if part.filesystem in ("biosboot", "none") else f", format {part.filesystem}"
             luks = ", LUKS2-encrypted" if part.device(target.disk.path) in encrypted else ""
+            if part.raid is not None or part.volume_group is not None:
+                what = f"member of {part.raid}" if part.raid else f"physical volume of {part.volume_group}"
             actions.append(f"create {part.device(target.disk.path)} {format_size(part.size)} ({what}){luks}{fs}")
+    for raid in plan.storage.raids:
+        holds = raid.mount or (f"physical volume of {raid.volume_group}" if raid.volume_group else raid.filesystem)
+        luks = ", LUKS2-encrypted" if raid.device in encrypted else ""
+        fs = "" if raid.filesystem == "none" else f", format {raid.filesystem}"
+        actions.append(f"create RAID {raid.level} array {raid.device} about {format_size(raid.size)} from "
+                       f"{', '.join(m.device for m in raid.members)} ({holds}){luks}{fs}")
+    for group in plan.storage.groups:
+        actions.append(f"create LVM volume group {group.name} about {format_size(group.size)} on "
+                       f"{', '.join(m.device for m in group.pvs)}" + (" (LUKS2-encrypted)" if group.encrypted else ""))
+        for volume in group.volumes:
+            size = "the rest" if volume.grow else f"{volume.percent}%" if volume.percent else format_size(volume.size)
+            what = volume.mount or volume.filesystem
+            actions.append(f"create logical volume {volume.device} {size} ({what}), format {volume.filesystem}")
     return tuple(actions)
 
 
 def storage_commands(plan: PlanContext) -> list[str]:
     """The commands the step runs, by kind (each disk and partition gets its own)."""
-    filesystems = sorted({p.filesystem for t in plan.storage.targets for p in t.partitions} & set(MKFS_COMMANDS))
+    filesystems = sorted({h.filesystem for h in plan.storage.holders()} & set(MKFS_COMMANDS))
     commands = ["wipefs --all DISK", "GPT written with libparted", "partx --add DISK"]
     if enabled(plan.profile) is not None:
         commands.append("cryptsetup luksFormat, luksAddKey (recovery slot), token import, open")
     commands += [f"{MKFS_COMMANDS[fs]} for {fs}" for fs in filesystems]
+    if plan.storage.raids:
+        commands.append("mdadm --zero-superblock, mdadm --create (metadata 1.2)")
+    if plan.storage.groups:
+        commands.append("pvcreate, vgcreate, lvcreate")
     if any(p.subvolumes for t in plan.storage.targets for p in t.partitions):
         commands.append("btrfs subvolume create")
     commands.append("blkid (the new UUIDs, for fstab)")
@@ -58,7 +79,14 @@ class StorageStep(Step):
         return [Problem((), f"this kernel cannot mount {fs} (needed by the layout); install from the ISO in a VM "
                         "instead") for fs in missing_kernel_features(plan.storage, plan.kernel_filesystems)]
 
+    def amend(self, profile: Profile) -> Profile:
+        storage = profile.storage
+        needed = (["mdadm"] if storage.raids else []) + (["lvm2"] if storage.volume_groups else [])
+        return add_packages(profile, needed) if needed else profile
+
     def run(self, ctx: InstallContext) -> None:
         data_device = ctx.encrypted.data_device if ctx.encrypted is not None else None
-        ctx.opened = partition_and_format(ctx.storage, ctx.runner, ctx.events, data_device=data_device)
+        ctx.opened = partition_and_format(ctx.storage, ctx.runner, ctx.events, data_device=data_device,
+                                          built=ctx.built)
         ctx.fstab = fstab_entries(ctx.storage, ctx.runner, ctx.opened)
+        add_boot_args(ctx, stack_kernel_arguments(ctx.storage.groups))

@@ -9,6 +9,30 @@ from installer.steps.base import InstallContext, PlanContext, Step
 FSTAB_HEADER = "# Written by azl-installer. Filesystems by UUID; see fstab(5).\n"
 
 
+def mdadm_conf(scan: str, names: list[str]) -> str:
+    """The ARRAY lines of `mdadm --detail --scan` for the install's arrays (by device or by name, as mdadm
+    may show /dev/md127 for /dev/md/NAME), so the system and its initramfs assemble them under their names."""
+    def ours(line: str) -> bool:
+        words = line.split()
+        named = {w.removeprefix("name=").rsplit(":", 1)[-1] for w in words if w.startswith("name=")}
+        return len(words) > 1 and words[0] == "ARRAY" and (words[1] in {f"/dev/md/{n}" for n in names}
+                                                            or bool(named & set(names)))
+    lines = [line.replace(line.split()[1], f"/dev/md/{_name(line)}", 1) for line in scan.splitlines() if ours(line)]
+    return "# Written by azl-installer: the arrays of this system.\n" + "".join(f"{line}\n" for line in lines)
+
+
+def write_mdadm_conf(ctx: InstallContext) -> None:
+    scan = ctx.runner.run(["mdadm", "--detail", "--scan"]).output
+    # Debian's mdadm reads /etc/mdadm/mdadm.conf; Fedora's and Azure Linux's /etc/mdadm.conf.
+    path = "/etc/mdadm/mdadm.conf" if (ctx.root / "etc/mdadm").is_dir() else "/etc/mdadm.conf"
+    write_file(ctx.root, path, mdadm_conf(scan, [r.name for r in ctx.storage.raids]))
+
+
+def _name(line: str) -> str:
+    named = [w.removeprefix("name=").rsplit(":", 1)[-1] for w in line.split() if w.startswith("name=")]
+    return named[0] if named else line.split()[1].removeprefix("/dev/md/")
+
+
 class SystemStep(Step):
     id = "system"
     title = "Configure the system"
@@ -22,6 +46,8 @@ class SystemStep(Step):
             f"/etc/hostname: {system.hostname}; /etc/localtime -> {system.timezone}; "
             f"/etc/locale.conf LANG={system.locale}; /etc/vconsole.conf KEYMAP={system.keyboard}",
             f"users: {', '.join(users) or 'none'}; root {'locked' if profile.root.locked else 'password set'}",
+            *(["/etc/mdadm.conf (/etc/mdadm/mdadm.conf on Debian): the arrays, from mdadm --detail --scan"]
+              if plan.storage.raids else []),
             "accounts by the target's rules (its login.defs and /etc/skel): groupadd, useradd, chpasswd (hashes on "
             "its standard input), usermod --lock, each with --root TARGET; ~/.ssh/authorized_keys",
         )
@@ -39,6 +65,8 @@ class SystemStep(Step):
         # Relative link, so it resolves inside the installed system and not on the installer.
         localtime.symlink_to(f"../usr/share/zoneinfo/{system.timezone}")
         events.progress(0.5, f"host name {system.hostname}, time zone {system.timezone}, locale {system.locale}")
+        if ctx.storage.raids:
+            write_mdadm_conf(ctx)
         configure_accounts(ctx.profile, root, ctx.runner, events)
         events.progress(1.0, f"accounts: {', '.join(u.name for u in ctx.profile.users) or 'no users'}; "
                              f"root {'locked' if ctx.profile.root.locked else 'with password'}")

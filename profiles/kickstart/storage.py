@@ -8,10 +8,14 @@ that keeps some partitions, LVM and RAID for now) is refused with its line, neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from profiles.kickstart.draft import Draft
+from profiles.kickstart.lvm import autopart_lvm, convert_groups, convert_raids, member_roles
 from profiles.kickstart.reader import Kickstart, Origin
+
+Encrypt = Callable[[Origin, Any, str, str], None]  # (line, command object, volume group, command name)
 
 DEFAULT_PART_MIB = 500  # blivet's default size of a partition given without --size
 RECOMMENDED_SWAP_MIB = 2048
@@ -43,9 +47,8 @@ def convert_storage(ks: Kickstart, draft: Draft) -> None:
             draft.refuse(ks.origin(None), "no storage: give autopart or part lines (and clearpart)")
         return
     where = _at(ks, autopart) if autopart.seen else _at(ks, parts[0]) if parts else _at(ks, commands["reqpart"])
-    if autopart.seen and AUTOPART_TYPES.get(autopart.type) in ("lvm", "thinp"):
-        draft.refuse(where, f"autopart --type={AUTOPART_TYPES[autopart.type]}: LVM is not supported yet (use "
-                     "--type=plain or --type=btrfs)")
+    if autopart.seen and AUTOPART_TYPES.get(autopart.type) == "thinp":
+        draft.refuse(where, "autopart --type=thinp: LVM thin pools are not supported yet (use --type=lvm)")
         return
     disks = _disks(ks, draft, where)
     if disks is None:
@@ -58,7 +61,19 @@ def convert_storage(ks: Kickstart, draft: Draft) -> None:
     if autopart.seen:
         _autopart(ks, draft, autopart, len(disks))
     else:
-        _partitions(ks, draft, disks)
+        roles = member_roles(ks, draft)
+        encrypted_groups: list[str] = []
+
+        def encrypt(at: Origin, obj: Any, group: str, command: str) -> None:
+            _encryption(draft, at, obj, None, command)
+            encrypted_groups.append(group)
+
+        _partitions(ks, draft, disks, roles, encrypt)
+        convert_raids(ks, draft, roles, encrypt)
+        convert_groups(ks, draft)
+        for group in draft.get(("storage", "volume_groups"), []):
+            if group["name"] in encrypted_groups:
+                group["encrypted"] = True
 
 
 def _disks(ks: Kickstart, draft: Draft, where: Origin) -> list[str] | None:
@@ -100,6 +115,16 @@ def _autopart(ks: Kickstart, draft: Draft, autopart: Any, disk_count: int) -> No
     if disk_count > 1:
         draft.refuse(at, "autopart on more than one disk: give part lines for each disk")
         return
+    if kind == "lvm":
+        if autopart.fstype and autopart.fstype not in ("xfs", "ext4"):
+            draft.refuse(at, f"autopart --fstype={autopart.fstype}: use xfs or ext4")
+            return
+        autopart_lvm(draft, at, autopart.fstype)
+        _autopart_warnings(draft, at, autopart)
+        if autopart.encrypted:
+            _encryption(draft, at, autopart, None, "autopart")
+            draft.get(("storage", "volume_groups"))[0]["encrypted"] = True
+        return
     auto: dict[str, Any] = {"boot": "both"}  # Anaconda lays out for the firmware it runs on; both boot anywhere
     if kind == "btrfs":
         auto["filesystem"] = "btrfs"
@@ -112,15 +137,21 @@ def _autopart(ks: Kickstart, draft: Draft, autopart: Any, disk_count: int) -> No
     if kind is None:
         draft.warn(at, "autopart without --type: Anaconda would use the product's default scheme (often LVM); "
                    "this profile uses plain partitions (say --type=plain to silence this)")
-    left_out = [what for what, off in (("swap", autopart.noswap), ("/home", autopart.nohome)) if not off]
-    if left_out:
-        draft.warn(at, f"autopart: Anaconda may also create {' and '.join(left_out)}; this layout has / and /boot "
-                   "only (--noswap --nohome silence this)")
+    _autopart_warnings(draft, at, autopart)
     if autopart.encrypted:
         _encryption(draft, at, autopart, "/", "autopart")
 
 
-def _encryption(draft: Draft, at: Origin, obj: Any, mount: str, command: str) -> None:
+def _autopart_warnings(draft: Draft, at: Origin, autopart: Any) -> None:
+    left_out = [what for what, off in (("swap", autopart.noswap), ("/home", autopart.nohome)) if not off]
+    if left_out:
+        draft.warn(at, f"autopart: Anaconda may also create {' and '.join(left_out)}; this layout has / and /boot "
+                   "only (--noswap --nohome silence this)")
+
+
+def _encryption(draft: Draft, at: Origin, obj: Any, mount: str | None, command: str) -> None:
+    """The encryption section for obj's passphrase and settings; mount joins its volumes (None: the
+    caller encrypts a volume group's physical volumes instead)."""
     if not obj.passphrase:
         draft.refuse(at, f"{command} --encrypted needs --passphrase= (an unattended install cannot ask)")
         return
@@ -132,10 +163,11 @@ def _encryption(draft: Draft, at: Origin, obj: Any, mount: str, command: str) ->
         if enc.get("passphrase") != obj.passphrase:
             draft.refuse(at, f"{command}: every encrypted volume must have the same passphrase")
             return
-        draft.append(("encryption", "volumes"), mount, at, command)
+        if mount is not None:
+            draft.append(("encryption", "volumes"), mount, at, command)
         return
     entry: dict[str, Any] = {"enabled": True, "key_source": "passphrase", "passphrase": obj.passphrase,
-                             "volumes": [mount]}
+                             "volumes": [mount] if mount is not None else []}
     if obj.cipher:
         entry["cipher"] = obj.cipher
     pbkdf: dict[str, Any] = {}
@@ -150,7 +182,8 @@ def _encryption(draft: Draft, at: Origin, obj: Any, mount: str, command: str) ->
     draft.set(("encryption",), entry, at, f"{command} --encrypted")
 
 
-def _partitions(ks: Kickstart, draft: Draft, disks: list[str]) -> None:
+def _partitions(ks: Kickstart, draft: Draft, disks: list[str], roles: dict[str, tuple[str, str]],
+                encrypt: Encrypt) -> None:
     reqpart = ks.handler.commands["reqpart"]
     if reqpart.seen:
         at = _at(ks, reqpart)
@@ -162,18 +195,16 @@ def _partitions(ks: Kickstart, draft: Draft, disks: list[str]) -> None:
                                                      "label": "boot"}, at, "reqpart --add-boot")
     volumes = _btrfs_volumes(ks, draft)
     for part in ks.handler.commands["part"].dataList():
-        entry = _partition(ks, draft, part, disks, volumes)
+        entry = _partition(ks, draft, part, disks, volumes, roles, encrypt)
         if entry is not None:
             draft.append(("storage", "partitions"), entry, _at(ks, part), "part")
 
 
-def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str],
-               volumes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str], volumes: dict[str, dict[str, Any]],
+               roles: dict[str, tuple[str, str]], encrypt: Encrypt) -> dict[str, Any] | None:
     at, mount = _at(ks, part), part.mountpoint
     if mount.startswith(("raid.", "pv.")):
-        draft.refuse(at, f"part {mount}: {'software RAID' if mount.startswith('raid.') else 'LVM'} is not "
-                     "supported yet")
-        return None
+        return _member(draft, at, part, disks, roles, encrypt)
     fstype = "biosboot" if mount == "biosboot" else "swap" if mount == "swap" else part.fstype
     if mount.startswith("btrfs."):
         fstype = "btrfs"
@@ -210,6 +241,31 @@ def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str],
         entry["label"] = part.label
     if part.encrypted:
         _encryption(draft, at, part, entry.get("mount", mount), "part")
+    return entry
+
+
+def _member(draft: Draft, at: Origin, part: Any, disks: list[str], roles: dict[str, tuple[str, str]],
+            encrypt: Encrypt) -> dict[str, Any] | None:
+    """part raid.NN or pv.NN: a partition holding no filesystem, in the array or group that names it."""
+    role = roles.get(part.mountpoint)
+    if role is None:
+        draft.refuse(at, f"part {part.mountpoint}: no {'raid' if part.mountpoint.startswith('raid.') else 'volgroup'}"
+                     " line uses it")
+        return None
+    entry: dict[str, Any] = {"size": mib(part.size or DEFAULT_PART_MIB), "filesystem": "none", role[0]: role[1]}
+    if part.grow:
+        entry["grow"] = True
+    if part.disk:
+        path = disk_path(part.disk)
+        if path not in disks:
+            draft.refuse(at, f"part --ondisk={part.disk}: not one of the target disks ({', '.join(disks)})")
+            return None
+        entry["disk"] = disks.index(path)
+    if part.encrypted:
+        if role[0] == "raid":
+            draft.refuse(at, f"part {part.mountpoint} --encrypted: encrypt the array (raid --encrypted) instead")
+            return None
+        encrypt(at, part, role[1], "part")
     return entry
 
 

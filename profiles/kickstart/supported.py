@@ -43,6 +43,10 @@ COMMANDS: dict[str, frozenset[str]] = {name: frozenset(options.split()) for name
     "part": "--size --grow --fstype --ondisk --ondrive --label --asprimary --encrypted --passphrase "
             "--luks-version --pbkdf --pbkdf-memory --pbkdf-time --cipher --recommended",
     "btrfs": "--subvol --name --label",
+    "raid": "--level --device --fstype --label --encrypted --passphrase --luks-version --pbkdf --pbkdf-memory "
+            "--pbkdf-time --cipher",
+    "volgroup": "--pesize",
+    "logvol": "--vgname --name --size --grow --percent --fstype --label --recommended",
 }.items()}
 
 # Harmless here: noted as a warning, nothing converted.
@@ -65,12 +69,7 @@ SECTIONS = {"%packages": frozenset(["--nocore", "--excludedocs", "--ignoremissin
             "%post": frozenset(["--nochroot", "--interpreter", "--erroronfail", "--log"]),
             "%onerror": frozenset(["--interpreter", "--erroronfail", "--log"])}
 
-# Later: LVM, software RAID and the rest of the storage stack (issue 13's next part) and GRUB passwords.
-NOT_YET = {
-    "volgroup": "LVM volume groups are not supported yet",
-    "logvol": "LVM logical volumes are not supported yet",
-    "raid": "software RAID is not supported yet",
-}
+NOT_YET: dict[str, str] = {}  # commands known and planned, refused for now with their reason
 
 
 def options_of(words: tuple[str, ...]) -> list[str]:

@@ -31,22 +31,39 @@ class Recorded:
 
 
 def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
-             on_dnf: Callable[[Path], None] | None = None, tpm2: bool | None = None) -> Recorded:
-    """An engine ready to run; a profile given as text names the disk DISK (any disk rule is replaced)."""
-    disk = tmp_path / "disk.img"
-    with disk.open("wb") as handle:
-        handle.truncate(size)
-    device = f"/dev/{disk.name}"
+             on_dnf: Callable[[Path], None] | None = None, tpm2: bool | None = None, disks: int = 1) -> Recorded:
+    """An engine ready to run; a profile given as text names the disk DISK (DISK1, DISK2 ... for more
+    disks; any disk rule is replaced). Recorded.disk is the first disk's image file."""
+    images = [tmp_path / ("disk.img" if i == 0 else f"disk{i}.img") for i in range(disks)]
+    for image in images:
+        with image.open("wb") as handle:
+            handle.truncate(size)
+    devices = [f"/dev/{image.name}" for image in images]
     if isinstance(profile, str):
-        profile = profile_from_text(profile.replace("DISK", device))
-    rule = replace(profile.storage.disks[0], path=device, serial=None, model=None, min_size=None, max_size=None)
-    profile = replace(profile, storage=replace(profile.storage, disks=(rule,)))
+        for i in reversed(range(1, disks)):
+            profile = profile.replace(f"DISK{i}", devices[i])
+        profile = profile_from_text(profile.replace("DISK", devices[0]))
+    rules = tuple(replace(rule, path=devices[i], serial=None, model=None, min_size=None, max_size=None)
+                  for i, rule in enumerate(profile.storage.disks[:disks]))
+    profile = replace(profile, storage=replace(profile.storage, disks=rules))
     # The recording runner plays a machine that can do it all (device-mapper, a TPM unless told otherwise).
-    plan = make_plan(profile, Inventory((DiskInfo(device, size),)), device_mapper=True,
+    plan = make_plan(profile, Inventory(tuple(DiskInfo(d, size) for d in devices)), device_mapper=True,
                      tpm2=True if tpm2 is None else tpm2)
-    # The planned disk path points at the image file so pyparted can write a real table.
-    plan = replace(plan, storage=replace(plan.storage, targets=tuple(
-        replace(t, disk=replace(t.disk, path=str(disk))) for t in plan.storage.targets)))
+    # The planned disk paths point at the image files so pyparted can write real tables.
+    by_device = dict(zip(devices, images, strict=True))
+
+    def on_image(device: str) -> str:  # /dev/disk1.img3 -> TMP/disk1.img3
+        disk = max((d for d in devices if device.startswith(d)), key=len, default=None)
+        return device if disk is None else str(by_device[disk]) + device.removeprefix(disk)
+
+    storage = plan.storage
+    plan = replace(plan, storage=replace(
+        storage, targets=tuple(replace(t, disk=replace(t.disk, path=str(by_device[t.disk.path])))
+                               for t in storage.targets),
+        raids=tuple(replace(r, members=tuple(replace(m, device=on_image(m.device)) for m in r.members))
+                    for r in storage.raids),
+        groups=tuple(replace(g, pvs=tuple(replace(m, device=on_image(m.device)) for m in g.pvs))
+                     for g in storage.groups)))
     root = tmp_path / "target"
     root.mkdir()
     runner = RecordingRunner()
@@ -54,7 +71,7 @@ def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
     def make_nodes(argv: tuple[str, ...]) -> None:
         for target in plan.storage.targets:
             for part in target.partitions:
-                Path(part.device(str(disk))).touch()
+                Path(part.device(target.disk.path)).touch()
 
     runner.reply(["partx", "--add"], Reply(effect=make_nodes))
     runner.reply(["blkid"], Reply(output=FS_UUID + "\n"))
@@ -63,7 +80,7 @@ def recorded(tmp_path: Path, profile: Profile | str, *, size: int = DISK_SIZE,
     seen: list[Event] = []
     engine = Engine(plan, runner, EventBus(seen.append), target_root=root, workdir=tmp_path / "work", host_logs=[])
     (tmp_path / "work").mkdir()
-    return Recorded(engine, runner, seen, root, str(disk))
+    return Recorded(engine, runner, seen, root, str(images[0]))
 
 
 def recorded_engine(tmp_path: Path, profile_text: str) -> tuple[Engine, RecordingRunner, list[Event], Path, str]:

@@ -201,17 +201,17 @@ def test_ignoredisk_drives_are_left_alone(tmp_path: Path) -> None:
 
 def test_every_unsupported_line_is_listed_in_one_run(tmp_path: Path) -> None:
     lines = refused(tmp_path, "lang en_US.UTF-8\nvnc\nrootpw --allow-ssh --plaintext x\nsshpw --username=a b\n"
-                    + DISKS + "part pv.01 --size=100\nvolgroup vg pv.01\nlogvol / --vgname=vg --name=root --size=1\n"
-                    "raid /boot --level=1 --device=md0 raid.01 raid.02\nbootloader --password=abc\n"
+                    + DISKS + "part pv.01 --size=100\nvolgroup vg pv.01 --reserved-space=10\nlogvol / --vgname=vg "
+                    "--name=root --size=1 --thinpool\nraid /boot --level=1 --device=md0 --spares=1 raid.01 raid.02\n"
+                    "bootloader --password=abc\n"
                     "%packages --multilib\nkernel\n%end\n%traceback\necho\n%end\n%addon com_redhat_kdump\n%end\n")
     assert lines == [
         "ks.cfg:2: unsupported kickstart command 'vnc'",
         "ks.cfg:3: unsupported kickstart option '--allow-ssh' of 'rootpw'",
         "ks.cfg:4: unsupported kickstart command 'sshpw'",
-        "ks.cfg:8: part pv.01: LVM is not supported yet",
-        "ks.cfg:9: unsupported kickstart command 'volgroup': LVM volume groups are not supported yet",
-        "ks.cfg:10: unsupported kickstart command 'logvol': LVM logical volumes are not supported yet",
-        "ks.cfg:11: unsupported kickstart command 'raid': software RAID is not supported yet",
+        "ks.cfg:9: unsupported kickstart option '--reserved-space' of 'volgroup'",
+        "ks.cfg:10: unsupported kickstart option '--thinpool' of 'logvol'",
+        "ks.cfg:11: unsupported kickstart option '--spares' of 'raid'",
         "ks.cfg:12: unsupported kickstart option '--password' of 'bootloader'",
         "ks.cfg:13: unsupported kickstart option '--multilib' of '%packages'",
         "ks.cfg:16: unsupported kickstart section '%traceback'",
@@ -238,11 +238,15 @@ def test_pykickstart_errors_name_their_lines(tmp_path: Path) -> None:
      "/dev/vdb would be erased, but clearpart does not name it"),
     ("clearpart --list=vda1\nignoredisk --only-use=vda\nautopart --type=plain\n", "names partitions (vda1)"),
     (DISKS + "autopart --encrypted\n", "needs --passphrase="),
-    (DISKS + "autopart --type=lvm\n", "autopart --type=lvm: LVM is not supported yet"),
-    (DISKS + "autopart --type=thinp\n", "autopart --type=thinp: LVM is not supported yet"),
+    (DISKS + "autopart --type=thinp\n", "autopart --type=thinp: LVM thin pools are not supported yet"),
     (DISKS + "autopart --type=plain --encrypted --passphrase=x --luks-version=luks1\n", "only luks2"),
     (DISKS + "part / --size=100 --ondisk=vdz\n", "not one of the target disks"),
-    (DISKS + "part pv.01 --size=100\n", "LVM is not supported yet"),
+    (DISKS + "part pv.01 --size=100\n", "part pv.01: no volgroup line uses it"),
+    (DISKS + "part raid.01 --size=100\n", "part raid.01: no raid line uses it"),
+    (DISKS + "part raid.01 --size=100\npart raid.02 --size=100\nraid /boot --level=1 --device=boot --encrypted "
+     "--passphrase=x raid.01 raid.02\n", "raid --encrypted on an array that holds a filesystem"),
+    (DISKS + "part pv.01 --size=100\nvolgroup vg pv.01\nlogvol / --vgname=other --name=root --size=100\n",
+     "logvol --vgname=other: no volgroup line makes it"),
 ])
 def test_storage_that_cannot_be_carried_over(tmp_path: Path, storage: str, message: str) -> None:
     lines = refused(tmp_path, storage)
@@ -341,3 +345,48 @@ def test_any_jumble_of_kickstart_words_gives_lines_not_a_traceback(tmp_path: Pat
         convert(tmp_path, "\n".join(lines) + "\n")
     except KickstartError as err:
         assert err.problems and all(re.match(r"^\S+:\d+: \S", str(p)) for p in err.problems), err.problems
+
+
+RAID_LVM = PAYLOAD + """\
+zerombr
+clearpart --all --initlabel --drives=vda,vdb
+part biosboot --fstype=biosboot --size=1 --ondisk=vda
+part biosboot --fstype=biosboot --size=1 --ondisk=vdb
+part raid.01 --size=512 --ondisk=vda
+part raid.02 --size=512 --ondisk=vdb
+raid /boot --level=1 --device=boot --fstype=ext4 --label=boot raid.01 raid.02
+part raid.11 --size=2048 --grow --ondisk=vda
+part raid.12 --size=2048 --grow --ondisk=vdb
+raid pv.01 --level=1 --device=pv0 --encrypted --passphrase=s3cret raid.11 raid.12
+volgroup sys pv.01
+logvol / --vgname=sys --name=root --size=2048 --grow --fstype=ext4
+logvol /var --vgname=sys --name=var --percent=20
+logvol swap --vgname=sys --name=swap --size=256
+"""
+
+
+def test_raid_and_lvm_become_arrays_and_volume_groups(tmp_path: Path) -> None:
+    storage = convert(tmp_path, RAID_LVM).profile.storage
+    members = [(p.raid, p.disk, p.size // 2**20, p.grow) for p in storage.partitions if p.raid]
+    assert members == [("boot", 0, 512, False), ("boot", 1, 512, False), ("pv0", 0, 2048, True),
+                       ("pv0", 1, 2048, True)]
+    boot, pv = storage.raids
+    assert (boot.name, boot.level, boot.mount, boot.filesystem, boot.label) == ("boot", 1, "/boot", "ext4", "boot")
+    assert (pv.name, pv.volume_group, pv.filesystem, pv.mount) == ("pv0", "sys", "none", None)
+    [group] = storage.volume_groups
+    assert group.name == "sys" and group.encrypted
+    assert [(v.name, v.mount, v.filesystem, v.size and v.size // 2**20, v.percent, v.grow)
+            for v in group.logical_volumes] == [("root", "/", "ext4", 2048, None, True),
+                                                ("var", "/var", "xfs", None, 20, False),
+                                                ("swap", None, "swap", 256, None, False)]
+
+
+def test_autopart_lvm_is_anacondas_layout(tmp_path: Path) -> None:
+    c = convert(tmp_path, PAYLOAD + DISKS + "autopart --type=lvm --fstype=ext4 --encrypted --passphrase=pw "
+                "--noswap --nohome\n")
+    storage = c.profile.storage
+    assert [(p.filesystem, p.mount, p.volume_group) for p in storage.partitions] == [
+        ("biosboot", None, None), ("vfat", "/boot/efi", None), ("ext4", "/boot", None), ("none", None, "azurelinux")]
+    [group] = storage.volume_groups
+    assert group.encrypted and [(v.name, v.mount, v.grow) for v in group.logical_volumes] == [("root", "/", True)]
+    assert c.profile.encryption is not None and c.profile.encryption.volumes == ()
