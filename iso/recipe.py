@@ -35,6 +35,9 @@ PACKAGES: tuple[str, ...] = (
     # from Key Vault (keyvault unlock) and ca-certificates lets it trust the vault; unlock tpm2 enrols
     # with systemd's systemd-cryptenroll, which loads the libtss2 libraries tpm2-tools brings
     "cryptsetup", "cryptsetup-initramfs", "curl", "ca-certificates", "tpm2-tools",
+    # software RAID and LVM (storage.raids, storage.volume_groups); their initramfs hooks come along
+    # for the image payload, which is this root
+    "mdadm", "lvm2",
     # the installed system's boot loader (grub-install runs chrooted in the target)
     "grub-pc-bin", "grub-efi-amd64-bin", "grub2-common",
     # a usable console and network (inst.profile=http://...): DHCP by networkd, DNS by resolved

@@ -248,9 +248,10 @@ def install_argv(
     return args + net_args(machine.forwards) + console_args(console)
 
 
-def installed_argv(machine: Machine, *, disk: Path, console: Console) -> list[str]:
-    """Boot the installed first disk alone, through the firmware."""
-    return (base_args(machine) + disk_args([disk], boot_first=True) + net_args(machine.forwards)
+def installed_argv(machine: Machine, *, disks: Sequence[Path], console: Console) -> list[str]:
+    """Boot the installed system (all its disks: a RAID 1 /boot or a volume group may span them) from the
+    first one, through the firmware."""
+    return (base_args(machine) + disk_args(disks, boot_first=True) + net_args(machine.forwards)
             + console_args(console))
 
 

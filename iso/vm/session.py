@@ -320,9 +320,12 @@ class VmSession:
     def _boot_installed(self, machine: qemu.Machine, *, append: bool) -> int:
         o = self.o
         console = qemu.Console(o.serial_log, terminal=o.console_file is None, append=append)
-        self.log(f"booting the installed disk {o.disk(0)} ({o.firmware}); serial log: {o.serial_log}"
+        # Every disk the install had (those still there): arrays and volume groups may span them.
+        installed = [o.disk(i) for i in range(o.disks) if i == 0 or o.disk(i).exists()]
+        self.log(f"booting the installed disk{'s' if len(installed) > 1 else ''} "
+                 f"{', '.join(map(str, installed))} ({o.firmware}); serial log: {o.serial_log}"
                  + ("; Ctrl+A X stops the VM" if console.terminal else ""))
-        outcome = self._boot_with_tpm(machine, lambda m: qemu.installed_argv(m, disk=o.disk(0), console=console),
+        outcome = self._boot_with_tpm(machine, lambda m: qemu.installed_argv(m, disks=installed, console=console),
                                       terminal=console.terminal)
         how = "stopped at --timeout" if outcome.timed_out else f"QEMU exited with status {outcome.returncode}"
         self.log(f"the installed system ran {outcome.seconds:.0f} s; {how}")

@@ -2,9 +2,10 @@
 
 The guest reaches the Key Vault stand-in through QEMU user networking: 169.254.169.254:80 is the
 metadata endpoint (managed identity) and 169.254.169.250:443 the vault, both forwarded to servers
-on the host's loopback. The profile is iso/profiles/vm-uefi.yaml plus envelope encryption
-(keyvault-key), recovery escrow to the vault and unlock keyvault only (no console fallback), and
-a post script that leaves a plaintext marker on the encrypted root.
+on the host's loopback. The profile is iso/profiles/vm-uefi.yaml on two disks (a RAID 1 /boot
+across both, the root on LVM over one LUKS2 physical volume) plus envelope encryption (keyvault-key),
+recovery escrow to the vault and unlock keyvault only (no console fallback), and a post script that
+leaves a plaintext marker on the encrypted root.
 """
 
 from __future__ import annotations
@@ -28,12 +29,30 @@ VAULT_URL = f"https://{VAULT_IP}"
 HOSTNAME = "azl-encrypted"
 
 
+# Two disks, as Anaconda lays out a mirrored /boot under an encrypted LVM root: the ESP on the first
+# disk, /boot on a RAID 1 array across both, and the rest of the first disk one LUKS2 physical volume
+# of the volume group "sys", whose logical volume "root" holds /.
+STACKED_STORAGE = {
+    "disks": [{"serial": "AZL-TARGET-0"}, {"serial": "AZL-TARGET-1"}],
+    "partitions": [
+        {"size": "200MiB", "filesystem": "vfat", "mount": "/boot/efi", "label": "ESP"},
+        {"size": "512MiB", "filesystem": "none", "raid": "boot"},
+        {"size": "512MiB", "filesystem": "none", "raid": "boot", "disk": 1},
+        {"size": "2GiB", "grow": True, "filesystem": "none", "volume_group": "sys"},
+    ],
+    "raids": [{"name": "boot", "level": 1, "mount": "/boot", "filesystem": "ext4", "label": "boot"}],
+    "volume_groups": [{"name": "sys", "encrypted": True, "logical_volumes": [
+        {"name": "root", "grow": True, "mount": "/", "filesystem": "ext4"}]}],
+}
+
+
 def encrypted_profile(marker: str) -> str:
     profile = yaml.safe_load((REPO / "iso" / "profiles" / "vm-uefi.yaml").read_text())
     profile["system"]["hostname"] = HOSTNAME
+    profile["storage"] = STACKED_STORAGE
     profile["encryption"] = {
         "enabled": True, "key_source": "keyvault-key", "vault_url": VAULT_URL, "key_name": "disk-kek",
-        "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem",
+        "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem", "volumes": [],
         "pbkdf": {"iter_time": 1000}, "recovery": {"escrow": "keyvault"}, "unlock": ["keyvault"],
     }
     check = profile["scripts"]["post"][0]
@@ -41,6 +60,7 @@ def encrypted_profile(marker: str) -> str:
         "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n",
         "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n"
         "lsblk -n -o NAME,TYPE,MOUNTPOINT | sed 's/^[^a-z]*/lsblk /'\n"
+        "cat /proc/mdstat | sed 's/^/mdstat /'\n"
         "echo \"marker: $(cat /root/azl-marker)\"\n"
         "grep -h 'opened as' /var/log/azl-installer/install-*.log | sed 's/^/luks-times /'\n")
     profile["scripts"]["post"].append({"name": "plaintext marker", "body": f"echo {marker} > /root/azl-marker\n"})
@@ -96,7 +116,7 @@ def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedR
     ca.write_bytes(standin.ca.ca_pem.read_bytes())
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile),
-         "--profile-file", str(ca), *forward_args(standin_forwards(standin)), "--disk-size", "4GiB",
+         "--profile-file", str(ca), *forward_args(standin_forwards(standin)), "--disk-size", "4GiB", "--disks", "2",
          "--cpus", str(guest_cpus()),
          "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)

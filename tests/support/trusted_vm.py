@@ -89,7 +89,7 @@ def bios_boot_with_a_new_tpm(disk: Path, log: Path, forwards: list[qemu.Forward]
         with running_swtpm(short / "tpm") as tpm:
             machine = qemu.Machine(firmware="bios", smp=guest_cpus(), tpm_socket=tpm, forwards=tuple(forwards))
             console = qemu.Console(log, terminal=False)
-            with QemuProcess(qemu.installed_argv(machine, disk=disk, console=console)) as guest:
+            with QemuProcess(qemu.installed_argv(machine, disks=[disk], console=console)) as guest:
                 deadline = time.monotonic() + BOOT_SECONDS
                 while guest.poll() is None and time.monotonic() < deadline:
                     time.sleep(5)
@@ -120,7 +120,7 @@ def recovery_boot(installed: Installed, log: Path, standin: StandIn, recovery: s
                                    smp=guest_cpus(), tpm_socket=tpm, forwards=dead)
             console = qemu.Console(log, terminal=False, socket=short / "serial.sock")
             screen = SerialScreen(short / "serial.sock", raw_log=raw)
-            with QemuProcess(qemu.installed_argv(machine, disk=installed.disk, console=console)) as guest:
+            with QemuProcess(qemu.installed_argv(machine, disks=[installed.disk], console=console)) as guest:
                 try:
                     screen.connect(timeout=30)
                     # Read from the bytes, not the screen: the line may wrap after systemd's prompt.

@@ -53,7 +53,7 @@ def test_secure_boot_needs_uefi_and_a_q35_machine() -> None:
 
 
 def test_installed_disk_boots_alone_through_the_firmware() -> None:
-    uefi = qemu.installed_argv(qemu.Machine(vars_file=Path("/w/vars.fd")), disk=Path("/w/disk-0.qcow2"),
+    uefi = qemu.installed_argv(qemu.Machine(vars_file=Path("/w/vars.fd")), disks=[Path("/w/disk-0.qcow2")],
                              console=qemu.Console(Path("/w/serial.log"), terminal=True, append=True))
     assert shlex.join(uefi) == (
         f"{TCG_BASE} "
@@ -64,7 +64,7 @@ def test_installed_disk_boots_alone_through_the_firmware() -> None:
         "-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 "
         "-chardev stdio,id=ser0,mux=on,signal=off,logfile=/w/serial.log,logappend=on -serial chardev:ser0"
     )
-    bios = qemu.installed_argv(qemu.Machine(firmware="bios", kvm=True, memory_mib=2048), disk=Path("/d.qcow2"),
+    bios = qemu.installed_argv(qemu.Machine(firmware="bios", kvm=True, memory_mib=2048), disks=[Path("/d.qcow2")],
                              console=qemu.Console(Path("/l"), terminal=False))
     assert "if=pflash" not in shlex.join(bios) and "-bios" not in bios
     assert bios[:9] == ["qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "2"]
@@ -182,7 +182,7 @@ def test_vhd_checks() -> None:
 def test_forwards_put_the_guest_on_the_metadata_subnet_and_reach_only_loopback() -> None:
     forwards = (qemu.parse_forward("169.254.169.254:80=8080"), qemu.parse_forward(" 169.254.169.250:443=9443 "))
     assert forwards[1] == qemu.Forward("169.254.169.250", 443, 9443)
-    argv = qemu.installed_argv(qemu.Machine(firmware="bios", forwards=forwards), disk=Path("/d.qcow2"),
+    argv = qemu.installed_argv(qemu.Machine(firmware="bios", forwards=forwards), disks=[Path("/d.qcow2")],
                              console=qemu.Console(Path("/s.log"), terminal=False))
     netdev = argv[argv.index("-netdev") + 1]
     # the guest's own address outside 169.254.0.0/16: systemd-networkd takes no link-local DHCP lease

@@ -130,6 +130,7 @@ def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Pa
     install, boot = map(shlex.join, guest.calls)
     assert f"-kernel {wd}/vmlinuz -initrd {wd}/initrd.img" in install and "serial=AZL-TARGET-1" in install
     assert f"file,id=ser0,path={host}/console.log,append=off" in install
+    # disk-1 was never made here (qemu-img is recorded): only the disks that exist are booted
     assert "AZL-TARGET-1" not in boot and "serial=AZL-TARGET-0,bootindex=0" in boot and "-kernel" not in boot
     assert "append=on" in boot and (host / "console.log").read_bytes().endswith(b"AZL-INSTALL-RESULT rc=0\r\nlogin: ")
     messages = [e.message for e in events]
@@ -410,3 +411,15 @@ def test_a_kickstart_that_does_not_convert_stops_before_any_vm(host: Path, capsy
     assert f"{host / 'bad.cfg'}:1: unsupported kickstart command 'vnc'" in capsys.readouterr().err
     assert main(["vm", "--profile", "p.yaml", "--kickstart", "ks.cfg"]) == 2
     assert "give --profile or --kickstart, not both" in capsys.readouterr().err
+
+
+def test_the_installed_system_boots_with_all_its_disks(host: Path) -> None:
+    runner = fake_runner(100 * disks.MiB)
+    runner.reply(["qemu-img", "create"], Reply(effect=lambda argv: Path(argv[-2]).touch()))
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    extra = ["--iso", str(host / "azl.iso"), "--profile", str(host / "p.yaml"), "--disks", "2",
+             "--console", str(host / "console.log")]
+    vm_session, _ = session(host, extra, runner, guest)
+    assert vm_session.run() == 0
+    boot = shlex.join(guest.calls[1])
+    assert "serial=AZL-TARGET-0,bootindex=0" in boot and "serial=AZL-TARGET-1" in boot  # a RAID or VG may span them

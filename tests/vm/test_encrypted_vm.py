@@ -6,7 +6,11 @@ key at boot, with no console input (tests/support/encrypted_vm.py has the set-up
 the host: the root was on dm-crypt, the raw disk holds no plaintext marker, and the escrowed
 recovery key opens the volume while another key does not.
 
-It is also the proof of the image payload (iso/profiles/vm-uefi.yaml: the live system's own squashfs,
+It is also the proof of a stacked layout on two disks: /boot on a RAID 1 array across both, the root
+on an LVM volume group whose one physical volume is the LUKS2 volume (as Anaconda lays out
+autopart --encrypted), seen from the installed system (lsblk, /proc/mdstat).
+
+And the proof of the image payload (iso/profiles/vm-uefi.yaml: the live system's own squashfs,
 Debian with grub-* and initramfs-tools, plus the sample repository's sample-extras group through dnf)
 installed unattended from the ISO and booted alone with UEFI: the mounts, fstab by UUID, the extra
 packages and multi-user are checked from the installed system's report.
@@ -56,9 +60,14 @@ def test_keyvault_encrypted_install_unlocks_at_boot(installer_iso: Path, standin
     check = run.check
     print(run.timings())
 
-    # The root came up on dm-crypt, unlocked by the initramfs with the key from the vault.
-    assert re.search(r"^/dev/mapper/luks-[0-9a-f-]+\s+/\s+ext4", check, re.M), check
-    assert re.search(r"^lsblk luks-[0-9a-f-]+\s+crypt\s+/\s*$", check, re.M), check
+    # The root came up on LVM over dm-crypt, unlocked by the initramfs with the key from the vault;
+    # /boot on the RAID 1 array across both disks, both members in sync.
+    assert re.search(r"^/dev/mapper/sys-root\s+/\s+ext4", check, re.M), check
+    assert re.search(r"^lsblk luks-[0-9a-f-]+\s+crypt\s*$", check, re.M), check
+    assert re.search(r"^lsblk sys-root\s+lvm\s+/\s*$", check, re.M), check
+    assert re.search(r"^lsblk md\S*\s+raid1\s+/boot\s*$", check, re.M), check
+    assert re.search(r"^mdstat md\S+ : active raid1 vd[ab]2\[\d\] vd[ab]2\[\d\]", check, re.M), check
+    assert re.search(r"^mdstat .*\[2/2\] \[UU\]", check, re.M), check
     assert "azl-unlock: key for luks-" in run.first_boot
     assert f"marker: {run.marker}" in check
     # the boot asked the vault to unwrap (the install only wraps, locally, with the public key)

@@ -198,7 +198,7 @@ def test_interactive_install_on_the_serial_console_then_login(
 
     # 2. The installed disk alone: log in with what was typed into the UI.
     console = qemu.Console(tmp_path / "installed-serial.log", terminal=False, socket=socket_dir / "installed.sock")
-    argv = qemu.installed_argv(machine, disk=disk, console=console)
+    argv = qemu.installed_argv(machine, disks=[disk], console=console)
     login = SerialScreen(socket_dir / "installed.sock", raw_log=tmp_path / "installed-raw.bin")
     with QemuProcess(argv):
         try:
