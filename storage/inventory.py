@@ -13,6 +13,7 @@ from typing import Any
 
 from installer.core.runner import Runner
 from profiles.sizes import format_size
+from storage.release import LSBLK
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class DiskInfo:
 @dataclass(frozen=True)
 class Inventory:
     disks: tuple[DiskInfo, ...] = field(default=())
+    # `lsblk --json` of every block device with what is built on the disks (arrays, mappings, volumes,
+    # mounts): what storage/release.py must take down first. "" when not probed (a recorded machine).
+    stack: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -60,7 +64,7 @@ class Inventory:
             DiskInfo(**{**d, "partitions": tuple(PartitionInfo(**p) for p in d.get("partitions", []))})
             for d in data["disks"]
         )
-        return Inventory(disks)
+        return Inventory(disks, data.get("stack", ""))
 
     def find(self, path: str) -> DiskInfo | None:
         real = os.path.realpath(path)
@@ -79,7 +83,8 @@ def probe(runner: Runner, only: list[str] | None = None) -> Inventory:
         if row.get("type") == "loop" and row.get("ro") and not only:
             continue  # a read-only loop device is the live system's own image, never a disk to offer
         disks.append(_disk(runner, row))
-    return Inventory(tuple(disks))
+    stack = runner.run(LSBLK, check=False)
+    return Inventory(tuple(disks), stack.output if stack.returncode == 0 else "")
 
 
 def _disk(runner: Runner, row: dict[str, Any]) -> DiskInfo:

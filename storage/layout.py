@@ -14,6 +14,7 @@ from profiles.model import AutoLayout, DiskMatch, Partition, Storage, Subvolume
 from profiles.sizes import GiB, MiB, format_size
 from profiles.source import KeyPath
 from storage.inventory import DiskInfo, Inventory
+from storage.release import plan_release, read_tree
 from storage.stack import Member, PlannedGroup, PlannedRaid, StackError, plan_group, plan_raid
 
 ALIGN = MiB  # every partition starts and ends on a 1 MiB boundary
@@ -104,6 +105,8 @@ class StoragePlan:
     unused: tuple[DiskInfo, ...]  # neither target nor named: also not touched
     raids: tuple[PlannedRaid, ...] = ()
     groups: tuple[PlannedGroup, ...] = ()
+    release: tuple[str, ...] = ()  # what is active on the target disks and is taken down first
+    in_use: tuple[str, ...] = ()  # what is active there and may not be: the plan cannot be carried out
 
     def holders(self) -> list[Holder]:
         """Every device that gets a filesystem or swap, in the order they are made."""
@@ -241,7 +244,10 @@ def plan_storage(storage: Storage, inventory: Inventory) -> StoragePlan:
     plans = tuple(DiskPlan(d, _place(d, by_disk[i], i)) for i, d in enumerate(targets))
     unused = tuple(d for d in inventory.disks if d not in targets and d not in keep)
     raids, groups = _stack(storage, plans)
-    return StoragePlan(plans, tuple(keep), unused, raids, groups)
+    release = plan_release(read_tree(inventory.stack), [d.path for d in targets]) if inventory.stack else None
+    return StoragePlan(plans, tuple(keep), unused, raids, groups,
+                       tuple(line for line, _ in release.actions) if release else (),
+                       tuple(release.refusals) if release else ())
 
 
 def _stack(storage: Storage, plans: tuple[DiskPlan, ...]) -> tuple[tuple[PlannedRaid, ...], tuple[PlannedGroup, ...]]:

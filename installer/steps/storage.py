@@ -13,6 +13,7 @@ from profiles import Problem, Profile
 from profiles.sizes import format_size
 from storage.apply import MKFS_COMMANDS, fstab_entries, missing_kernel_features, partition_and_format
 from storage.luks import encrypted_partitions
+from storage.release import release_disks
 from storage.stack import stack_kernel_arguments
 
 
@@ -20,7 +21,7 @@ def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
     """Every change to a disk, in the order it happens (the plan's "Destructive actions")."""
     enc = enabled(plan.profile)
     encrypted = {p.device for p in encrypted_partitions(plan.storage, enc.volumes)} if enc else set()
-    actions = []
+    actions = [f"{line}, on a target disk" for line in plan.storage.release]
     for target in plan.storage.targets:
         existing = len(target.disk.partitions)
         was = f" (holds {existing} partition{'s' if existing != 1 else ''} now)" if existing else ""
@@ -51,7 +52,8 @@ def destructive_actions(plan: PlanContext) -> tuple[str, ...]:
 def storage_commands(plan: PlanContext) -> list[str]:
     """The commands the step runs, by kind (each disk and partition gets its own)."""
     filesystems = sorted({h.filesystem for h in plan.storage.holders()} & set(MKFS_COMMANDS))
-    commands = ["wipefs --all DISK", "GPT written with libparted", "partx --add DISK"]
+    commands = ["lsblk (what is still active on the disks)", "wipefs --all DISK", "GPT written with libparted",
+                "partx --add DISK"]
     if enabled(plan.profile) is not None:
         commands.append("cryptsetup luksFormat, luksAddKey (recovery slot), token import, open")
     commands += [f"{MKFS_COMMANDS[fs]} for {fs}" for fs in filesystems]
@@ -74,10 +76,12 @@ class StorageStep(Step):
         return (*destructive_actions(plan), "commands: " + "; ".join(storage_commands(plan)))
 
     def blockers(self, plan: PlanContext) -> list[Problem]:
+        in_use = [Problem(("storage", "disks"), reason) for reason in plan.storage.in_use]
         if plan.kernel_filesystems is None:
-            return []
-        return [Problem((), f"this kernel cannot mount {fs} (needed by the layout); install from the ISO in a VM "
-                        "instead") for fs in missing_kernel_features(plan.storage, plan.kernel_filesystems)]
+            return in_use
+        return in_use + [Problem((), f"this kernel cannot mount {fs} (needed by the layout); install from the ISO "
+                                 "in a VM instead") for fs in missing_kernel_features(plan.storage,
+                                                                                      plan.kernel_filesystems)]
 
     def amend(self, profile: Profile) -> Profile:
         storage = profile.storage
@@ -85,6 +89,9 @@ class StorageStep(Step):
         return add_packages(profile, needed) if needed else profile
 
     def run(self, ctx: InstallContext) -> None:
+        # Checked again now (the plan's view may be minutes old): what an earlier install left active.
+        for line in release_disks(ctx.runner, [t.disk.path for t in ctx.storage.targets]):
+            ctx.events.log(line)
         data_device = ctx.encrypted.data_device if ctx.encrypted is not None else None
         ctx.opened = partition_and_format(ctx.storage, ctx.runner, ctx.events, data_device=data_device,
                                           built=ctx.built)

@@ -35,7 +35,7 @@ def test_install_runs_steps_in_order_and_unmounts(tmp_path: Path) -> None:
     engine, runner, seen, root = _setup(tmp_path)
     engine.run()
     commands = [c[0] for c in runner.calls]
-    assert commands[:3] == ["wipefs", "partx", "partx"]
+    assert commands[:4] == ["lsblk", "wipefs", "partx", "partx"]  # what is active on the disk is checked first
     assert commands.count("mkfs.ext4") == 2
     assert "dnf" in commands and commands.index("dnf") > commands.index("mount")
     mounts = [c[-1] for c in runner.calls if c[0] == "mount"]
