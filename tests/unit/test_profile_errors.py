@@ -105,6 +105,16 @@ CASES: list[tuple[str, str]] = [
      "network.interfaces[0].vlan_id: a VLAN needs vlan_id between 1 and 4094"),
     (BASE + "system: {ntp: false, time_sources: [{host: ntp.example.com}]}\n", "system.ntp: time sources need"),
     (BASE + "groups: [{name: ops}, {name: ops}]\n", "groups[1].name: group 'ops' is defined twice"),
+    (BASE.replace("    - path: /dev/vda\n", "    - path: /dev/vda\n  partitions: [{size: 1GiB, filesystem: none, "
+                  "raid: md0}, {size: 4GiB, mount: /}]\n  raids: [{name: md0, level: 1, mount: /srv}]\n"),
+     "storage.raids[0].level: RAID 1 needs at least 2 member partitions; 1 name 'md0'"),
+    (BASE.replace("    - path: /dev/vda\n", "    - path: /dev/vda\n  partitions: [{size: 4GiB, filesystem: none, "
+                  "volume_group: sys}]\n  volume_groups: [{name: sys, logical_volumes: [{name: root, mount: /}]}]\n"),
+     "storage.volume_groups[0].logical_volumes[0].size: give size, percent or grow: true"),
+    (BASE.replace("    - path: /dev/vda\n", "    - path: /dev/vda\n  partitions: [{size: 4GiB, filesystem: none, "
+                  "volume_group: sys}]\n  volume_groups: [{name: sys, logical_volumes: [{name: root, grow: true, "
+                  "mount: /}]}]\n"),
+     "storage.volume_groups[0].logical_volumes[0].mount: / on a logical volume: GRUB needs /boot on a partition"),
 ]
 
 
