@@ -84,9 +84,11 @@ class StorageStep(Step):
                                                                                       plan.kernel_filesystems)]
 
     def amend(self, profile: Profile) -> Profile:
+        """mdadm and lvm2 join a dnf-built system (its initramfs assembles and activates with them); a root
+        image must bring them itself, as it brings its kernel and boot loader."""
         storage = profile.storage
         needed = (["mdadm"] if storage.raids else []) + (["lvm2"] if storage.volume_groups else [])
-        return add_packages(profile, needed) if needed else profile
+        return add_packages(profile, needed) if needed and profile.payload.image is None else profile
 
     def run(self, ctx: InstallContext) -> None:
         # Checked again now (the plan's view may be minutes old): what an earlier install left active.
