@@ -67,11 +67,14 @@ def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
     # btrfs and xfs are often modules that are not loaded yet; /proc/filesystems lists
     # only registered ones, so load what the layout needs before the feature check (and
     # dm-crypt before the device-mapper check).
-    needed = {KERNEL_FS[p.filesystem] for t in profile_plan.storage.targets for p in t.partitions
-              if p.filesystem in KERNEL_FS}
+    storage = profile_plan.storage
+    needed = {KERNEL_FS[h.filesystem] for h in storage.holders() if h.filesystem in KERNEL_FS}
     enc = profile_plan.profile.encryption
     if enc is not None and enc.enabled:
         needed.add("dm_crypt")  # registers device-mapper too (/proc/misc), which the plan checks
+    if storage.groups:
+        needed.add("dm_mod")
+    needed |= {f"raid{r.level}" if r.level != 10 else "raid10" for r in storage.raids}
     for fs in sorted(needed):
         runner.run(["modprobe", "--quiet", fs], check=False)
 

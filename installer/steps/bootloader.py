@@ -102,7 +102,7 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
                                                         name))
     if tools.initramfs == "dracut":  # the final arguments, for kernel-install of later kernel updates
         write_file(root, "/etc/kernel/cmdline", kernel_cmdline_file(config, fstab, extra_cmdline))
-    _initramfs(config, tools, root, runner, events, (*_filesystem_modules(plan), *extra_modules))
+    _initramfs(config, tools, root, runner, events, (*filesystem_modules(plan), *extra_modules))
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
         runner.run(in_target(root, [f"{tools.grub}-install", "--target=i386-pc", disk]))
@@ -113,9 +113,10 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
     runner.run(in_target(root, [f"{tools.grub}-mkconfig", "-o", tools.grub_cfg]))
 
 
-def _filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
-    """Kernel modules for the filesystems the initramfs must mount (/ and, with it, /usr)."""
-    found = {p.filesystem for t in plan.targets for p in t.partitions if p.filesystem in ("ext4", "xfs", "btrfs")}
+def filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
+    """Kernel modules for the filesystems the initramfs must mount (/ and, with it, /usr), wherever they are:
+    on a partition, an array or a logical volume (initramfs-tools finds none itself under LVM)."""
+    found = {h.filesystem for h in plan.holders() if h.filesystem in ("ext4", "xfs", "btrfs")}
     return tuple(sorted(found))
 
 

@@ -61,7 +61,7 @@ def storage_commands(plan: PlanContext) -> list[str]:
         commands.append("mdadm --zero-superblock, mdadm --create (metadata 1.2)")
     if plan.storage.groups:
         commands.append("pvcreate, vgcreate, lvcreate")
-    if any(p.subvolumes for t in plan.storage.targets for p in t.partitions):
+    if any(h.subvolumes for h in plan.storage.holders()):
         commands.append("btrfs subvolume create")
     commands.append("blkid (the new UUIDs, for fstab)")
     return commands

@@ -10,6 +10,7 @@ import pytest
 from installer.core.runner import Reply
 from installer.engine import InstallFailed
 from installer.plan import PlanError, make_plan, plan_json
+from installer.steps.bootloader import filesystem_modules
 from profiles import ProfileError, profile_from_text
 from storage.inventory import DiskInfo, Inventory
 from storage.stack import stack_kernel_arguments
@@ -132,3 +133,12 @@ def test_logical_volumes_that_do_not_fit_are_refused_before_any_disk_is_written(
                        r"holds about 7.5 GiB"):
         make_plan(profile, Inventory((DiskInfo("/dev/vda", 8 * GiB), DiskInfo("/dev/vdb", 8 * GiB))),
                   device_mapper=True)
+
+
+def test_the_initramfs_gets_the_filesystems_of_arrays_and_logical_volumes() -> None:
+    profile = profile_from_text(PROFILE.replace("DISK1", "/dev/vdb").replace("DISK", "/dev/vda")
+                                .replace("mount: /, filesystem: ext4", "mount: /, filesystem: xfs"))
+    plan = make_plan(profile, Inventory((DiskInfo("/dev/vda", 8 * GiB), DiskInfo("/dev/vdb", 8 * GiB))),
+                     device_mapper=True)
+    # / is xfs on a logical volume and /boot ext4 on an array: neither is a partition, both must mount.
+    assert filesystem_modules(plan.storage) == ("ext4", "xfs")
