@@ -12,13 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from installer import session
 from installer.api import add_dry_run_arguments
 from installer.plan import PlanError, plan_json
 from profiles import Profile, ProfileError, json_schema, load_profile
-from profiles.kickstart import KickstartError, convert_kickstart
+from profiles.kickstart.errors import KickstartError
 from profiles.sizes import SizeError, parse_size
+
+if TYPE_CHECKING:
+    from profiles.kickstart.convert import Conversion
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -116,7 +120,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             status = EXIT_BAD_INPUT
     for path in args.kickstart:
         try:
-            _print_warnings(convert_kickstart(path).warnings)
+            _print_warnings(_convert(path).warnings)
             print(f"{path}: ok")
         except KickstartError as err:
             _print_warnings(err.warnings)
@@ -130,8 +134,15 @@ def _print_warnings(warnings: Sequence[object]) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
+def _convert(path: Path) -> Conversion:
+    # Imported here: pykickstart (and the requests it brings, about 0.1 s) loads only when a kickstart is read.
+    from profiles.kickstart.convert import convert_kickstart
+
+    return convert_kickstart(path)
+
+
 def cmd_import_kickstart(args: argparse.Namespace) -> int:
-    conversion = convert_kickstart(args.kickstart)
+    conversion = _convert(args.kickstart)
     _print_warnings(conversion.warnings)
     if args.output is None:
         sys.stdout.write(conversion.text)
@@ -151,7 +162,7 @@ def cmd_import_kickstart(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> Profile:
     """The profile --profile names, or the one --kickstart converts to (its warnings printed)."""
     if args.kickstart is not None:
-        conversion = convert_kickstart(args.kickstart)
+        conversion = _convert(args.kickstart)
         _print_warnings(conversion.warnings)
         return conversion.profile
     return load_profile(args.profile)

@@ -205,6 +205,10 @@ class Root:
     ssh_keys: tuple[str, ...] = field(default=(), metadata=doc("authorized SSH public keys for root"))
 
 
+# Where Anaconda mounts the target: kickstart scripts name it, and their --log files under it.
+ANACONDA_ROOT = "/mnt/sysimage"
+
+
 @dataclass(frozen=True)
 class Script:
     body: str = field(metadata=doc("script text"))
@@ -214,7 +218,8 @@ class Script:
     fail_install: bool = field(default=True, metadata=doc(
         "a non-zero exit fails the install (false: logged as a warning and the install goes on)"))
     log: str | None = field(default=None, metadata=doc(
-        "also append the script's output to this file (inside the target for chroot scripts)"))
+        "also append the script's output to this file (inside the target for chroot scripts, and for others "
+        "when it is under /mnt/sysimage, Anaconda's target root)"))
 
 
 @dataclass(frozen=True)

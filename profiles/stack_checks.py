@@ -64,11 +64,7 @@ def _raids(storage: Storage) -> Iterator[Problem]:
     groups = {g.name for g in storage.volume_groups}
     for i, raid in enumerate(storage.raids):
         at: KeyPath = ("storage", "raids", i)
-        if not _NAME.match(raid.name):
-            yield Problem((*at, "name"), f"'{raid.name}' is not an array name (letters, digits, _ . + -)")
-        elif raid.name in names:
-            yield Problem((*at, "name"), f"array '{raid.name}' is defined twice")
-        names.append(raid.name)
+        yield from _name(raid.name, names, "array", (*at, "name"))
         members = [p for p in storage.partitions if p.raid == raid.name]
         if len(members) < MIN_MEMBERS[raid.level]:
             yield Problem((*at, "level"), f"RAID {raid.level} needs at least {MIN_MEMBERS[raid.level]} member "
@@ -94,11 +90,7 @@ def _groups(profile: Profile) -> Iterator[Problem]:
     names: list[str] = []
     for g, group in enumerate(storage.volume_groups):
         at: KeyPath = ("storage", "volume_groups", g)
-        if not _NAME.match(group.name):
-            yield Problem((*at, "name"), f"'{group.name}' is not a volume group name (letters, digits, _ . + -)")
-        elif group.name in names:
-            yield Problem((*at, "name"), f"volume group '{group.name}' is defined twice")
-        names.append(group.name)
+        yield from _name(group.name, names, "volume group", (*at, "name"))
         pvs = [p.volume_group for p in storage.partitions] + [r.volume_group for r in storage.raids]
         if group.name not in pvs:
             yield Problem((*at, "name"), f"no partition or array is a physical volume of '{group.name}' (give one "
@@ -112,17 +104,22 @@ def _groups(profile: Profile) -> Iterator[Problem]:
         yield from _volumes(group.logical_volumes, at)
 
 
+def _name(name: str, earlier: list[str], what: str, at: KeyPath) -> Iterator[Problem]:
+    """A name md or LVM takes, used once (earlier collects the names seen so far)."""
+    if not _NAME.match(name):
+        yield Problem(at, f"'{name}' is not a {what} name (letters, digits, _ . + -)")
+    elif name in earlier:
+        yield Problem(at, f"{what} '{name}' is defined twice")
+    earlier.append(name)
+
+
 def _volumes(volumes: tuple[LogicalVolume, ...], at: KeyPath) -> Iterator[Problem]:
     names: list[str] = []
     percent = 0
     grows = 0
     for v, volume in enumerate(volumes):
         here: KeyPath = (*at, "logical_volumes", v)
-        if not _NAME.match(volume.name):
-            yield Problem((*here, "name"), f"'{volume.name}' is not a logical volume name")
-        elif volume.name in names:
-            yield Problem((*here, "name"), f"logical volume '{volume.name}' is defined twice in this group")
-        names.append(volume.name)
+        yield from _name(volume.name, names, "logical volume", (*here, "name"))
         if volume.size is not None and volume.percent is not None:
             yield Problem((*here, "percent"), "give size or percent, not both")
         if volume.size is None and volume.percent is None and not volume.grow:

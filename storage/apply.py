@@ -16,7 +16,7 @@ from installer.core.events import EventBus
 from installer.core.runner import CommandError, Runner
 from profiles.model import Subvolume
 from storage.layout import DiskPlan, Holder, StoragePlan
-from storage.stack_apply import create_groups, create_raids
+from storage.stack_apply import DataDevice, create_groups, create_raids
 
 _MKFS: dict[str, Callable[[str, str | None], list[str]]] = {
     "ext4": lambda dev, label: ["mkfs.ext4", "-F", "-q", *(["-L", label] if label else []), dev],
@@ -49,8 +49,6 @@ def missing_kernel_features(plan: StoragePlan, proc_filesystems: str) -> list[st
     return sorted(need - have)
 
 
-# Given a partition, the device its filesystem goes on: an opened LUKS2 volume, or the partition.
-DataDevice = Callable[[str], str]
 
 
 def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,

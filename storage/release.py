@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from installer.core.runner import Runner
 
@@ -49,14 +50,14 @@ def read_tree(output: str) -> dict[str, Active]:
     """path -> device, every node of lsblk's tree once (a device on several parents lists all of them)."""
     found: dict[str, Active] = {}
 
-    def walk(node: dict[str, object], parent: str | None) -> None:
+    def walk(node: dict[str, Any], parent: str | None) -> None:
         path = str(node.get("path") or "")
-        mounts = tuple(str(m) for m in (node.get("mountpoints") or []) if m)  # type: ignore[attr-defined]
+        mounts = tuple(str(m) for m in node.get("mountpoints") or [] if m)
         known = found.get(path)
         parents = (*(known.parents if known else ()), *([parent] if parent else []))
         found[path] = Active(path, str(node.get("name") or path), str(node.get("type") or ""), mounts,
                              tuple(dict.fromkeys(parents)))
-        for child in node.get("children") or []:  # type: ignore[attr-defined]
+        for child in node.get("children") or []:
             walk(child, path)
 
     for top in json.loads(output or "{}").get("blockdevices", []):

@@ -8,9 +8,7 @@ from installer.core.chroot import in_target
 from installer.core.events import EventBus
 from installer.core.files import append_file, write_private_file
 from installer.core.runner import Arg, Runner
-from profiles.model import Script
-
-ANACONDA_ROOT = "/mnt/sysimage"  # where Anaconda mounts the target: kickstart scripts name their logs under it
+from profiles.model import ANACONDA_ROOT, Script
 
 
 def script_names(scripts: tuple[Script, ...], phase: str) -> tuple[str, ...]:

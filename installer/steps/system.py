@@ -10,15 +10,20 @@ FSTAB_HEADER = "# Written by azl-installer. Filesystems by UUID; see fstab(5).\n
 
 
 def mdadm_conf(scan: str, names: list[str]) -> str:
-    """The ARRAY lines of `mdadm --detail --scan` for the install's arrays (by device or by name, as mdadm
-    may show /dev/md127 for /dev/md/NAME), so the system and its initramfs assemble them under their names."""
-    def ours(line: str) -> bool:
+    """The ARRAY lines of `mdadm --detail --scan` for the install's arrays, each under /dev/md/NAME (mdadm may
+    show /dev/md127 for it), so the system and its initramfs assemble them under their names."""
+    lines = []
+    for line in scan.splitlines():
         words = line.split()
-        named = {w.removeprefix("name=").rsplit(":", 1)[-1] for w in words if w.startswith("name=")}
-        return len(words) > 1 and words[0] == "ARRAY" and (words[1] in {f"/dev/md/{n}" for n in names}
-                                                            or bool(named & set(names)))
-    lines = [line.replace(line.split()[1], f"/dev/md/{_name(line)}", 1) for line in scan.splitlines() if ours(line)]
+        if len(words) > 1 and words[0] == "ARRAY" and _array_name(words) in names:
+            lines.append(" ".join(["ARRAY", f"/dev/md/{_array_name(words)}", *words[2:]]))
     return "# Written by azl-installer: the arrays of this system.\n" + "".join(f"{line}\n" for line in lines)
+
+
+def _array_name(words: list[str]) -> str:
+    """NAME of an ARRAY line: its name= (without a host part) or else its device /dev/md/NAME."""
+    named = [w.removeprefix("name=").rsplit(":", 1)[-1] for w in words if w.startswith("name=")]
+    return named[0] if named else words[1].removeprefix("/dev/md/")
 
 
 def write_mdadm_conf(ctx: InstallContext) -> None:
@@ -26,11 +31,6 @@ def write_mdadm_conf(ctx: InstallContext) -> None:
     # Debian's mdadm reads /etc/mdadm/mdadm.conf; Fedora's and Azure Linux's /etc/mdadm.conf.
     path = "/etc/mdadm/mdadm.conf" if (ctx.root / "etc/mdadm").is_dir() else "/etc/mdadm.conf"
     write_file(ctx.root, path, mdadm_conf(scan, [r.name for r in ctx.storage.raids]))
-
-
-def _name(line: str) -> str:
-    named = [w.removeprefix("name=").rsplit(":", 1)[-1] for w in line.split() if w.startswith("name=")]
-    return named[0] if named else line.split()[1].removeprefix("/dev/md/")
 
 
 class SystemStep(Step):

@@ -19,7 +19,7 @@ from iso.vm.process import Terminated, termination_raises
 from iso.vm.session import ISO_NAME, ISO_WORK, VmError, VmOptions, VmSession, VmUsageError
 from iso.vm.tpm import TpmError
 from profiles import ProfileError
-from profiles.kickstart import KickstartError
+from profiles.kickstart.errors import KickstartError
 from profiles.sizes import SizeError, parse_size
 
 PROG = "azl-installer vm"

@@ -28,7 +28,6 @@ from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
 from iso.vm.tpm import SWTPM, running_swtpm
 from profiles import load_profile, profile_from_text
-from profiles.kickstart import convert_kickstart
 
 ISO_NAME = "azl-installer.iso"  # what a build without --iso writes into the work directory
 ISO_WORK = "iso-work"  # the ISO build's scratch space (about 2 GB), in the work directory too
@@ -122,6 +121,9 @@ class VmSession:
             profile_text = o.profile.read_text(encoding="utf-8")
             self._warn_relative_paths(profile_text, o.profile)
         if o.install and o.kickstart is not None:
+            # Imported here: pykickstart loads only when a kickstart is given.
+            from profiles.kickstart.convert import convert_kickstart
+
             convert_kickstart(o.kickstart)  # raises KickstartError: exit 2 with every line printed
             profile_text = o.kickstart.read_text(encoding="utf-8")
         self._check_tools()

@@ -5,18 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profiles.kickstart.reader import Origin, Seen
+from profiles.kickstart.errors import Finding, Origin
+from profiles.kickstart.reader import Seen
 
 KeyPath = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Finding:
-    origin: Origin
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.origin}: {self.message}"
 
 
 @dataclass

@@ -8,11 +8,15 @@ kickstart's author expects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from profiles.kickstart.draft import Draft
-from profiles.kickstart.reader import Kickstart, Origin
+from profiles.kickstart.errors import Origin
+from profiles.kickstart.reader import Kickstart
 
+# Encrypts a volume group's physical volumes: (line, the command with the passphrase, group, command name).
+Encrypt = Callable[[Origin, Any, str, str], None]
 AUTOPART_GROUP = "azurelinux"  # Anaconda names autopart's group after the product
 LEVELS = {"RAID0": 0, "RAID1": 1, "RAID5": 5, "RAID10": 10}
 
@@ -21,8 +25,8 @@ def _at(ks: Kickstart, obj: Any) -> Origin:
     return ks.origin(getattr(obj, "lineno", None))
 
 
-def member_roles(ks: Kickstart, draft: Draft) -> dict[str, tuple[str, str]]:
-    """part name (raid.01, pv.01) -> ("raid" or "volume_group", the array or group it belongs to)."""
+def member_roles(ks: Kickstart) -> dict[str, tuple[str, str]]:
+    """part or raid name (raid.01, pv.01) -> ("raid" or "volume_group", the array or group it belongs to)."""
     roles: dict[str, tuple[str, str]] = {}
     for raid in ks.handler.commands["raid"].dataList():
         for member in raid.members:
@@ -30,7 +34,6 @@ def member_roles(ks: Kickstart, draft: Draft) -> dict[str, tuple[str, str]]:
     for group in ks.handler.commands["volgroup"].dataList():
         for pv in group.physvols:
             roles[pv] = ("volume_group", group.vgname)
-    # A raid whose mount point is pv.NN is itself a physical volume.
     return roles
 
 
@@ -38,8 +41,7 @@ def _raid_name(raid: Any) -> str:
     return str(raid.device).removeprefix("/dev/md/").removeprefix("/dev/")
 
 
-def convert_raids(ks: Kickstart, draft: Draft, roles: dict[str, tuple[str, str]],
-                  encrypt: Any) -> None:
+def convert_raids(ks: Kickstart, draft: Draft, roles: dict[str, tuple[str, str]], encrypt: Encrypt) -> None:
     for raid in ks.handler.commands["raid"].dataList():
         at = _at(ks, raid)
         if raid.level not in LEVELS:

@@ -11,11 +11,12 @@ import shlex
 from typing import Any
 
 from profiles.kickstart.draft import Draft
-from profiles.kickstart.reader import Kickstart, Origin
+from profiles.kickstart.errors import Origin
+from profiles.kickstart.reader import Kickstart
+from profiles.model import ANACONDA_ROOT
 
 SCRIPT_PHASES = {0: "pre", 1: "post", 3: "pre_install", 4: "on_error"}  # pykickstart's script types
 SCRIPT_NAMES = {"pre": "%pre", "post": "%post", "pre_install": "%pre-install", "on_error": "%onerror"}
-ANACONDA_ROOT = "/mnt/sysimage"  # where Anaconda mounts the target; scripts here get $AZL_TARGET
 
 
 def _at(ks: Kickstart, obj: Any) -> Origin:

@@ -21,20 +21,11 @@ from pykickstart.errors import KickstartError, KickstartParseWarning
 from pykickstart.parser import KickstartParser
 from pykickstart.version import F43, makeVersion
 
+from profiles.kickstart.errors import Origin
+
 KS_VERSION = F43  # Azure Linux 4.0 is built from Fedora 43: its Anaconda reads kickstarts as F43
 MAX_INCLUDE_DEPTH = 16  # deeper than any real kickstart; stops an include loop
 MAX_SIZE = 4 * 1024 * 1024  # bytes of kickstart text in all, includes counted
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a line came from: the file as the user named it, and its 1-based line number."""
-
-    file: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +150,31 @@ class _RecordingParser(KickstartParser):  # type: ignore[misc]  # pykickstart ha
             self.errors.append((getattr(err, "lineno", None), _message(err)))
 
 
+SECRET_OPTIONS = ("--password", "--passphrase", "--plaintext", "--iscrypted")
+
+
+def secret_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a command line that may be a password: the values of its password options, and
+    rootpw's own argument. pykickstart's messages quote them when the line is malformed."""
+    found: list[str] = []
+    for i, word in enumerate(words[1:], start=1):
+        option, has_value, value = word.partition("=")
+        if option in SECRET_OPTIONS:
+            if has_value:
+                found.append(value)
+            elif i + 1 < len(words) and not words[i + 1].startswith("-"):
+                found.append(words[i + 1])
+        elif words[0] == "rootpw" and not word.startswith("-"):
+            found.append(word)
+    return tuple(w for w in found if w)
+
+
+def scrub(message: str, secrets: tuple[str, ...]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
 def _message(err: KickstartError) -> str:
     text = str(getattr(err, "value", "") or err).strip()
     # pykickstart's own text starts "The following problem occurred on line N of the kickstart file:"
@@ -185,9 +201,10 @@ def read_kickstart(path: Path, shown: str | None = None) -> Kickstart:
             line = re.search(r"\bon line (\d+)", text)
             text = re.sub(r"^Ignoring deprecated \w+ on line \d+:\s*", "", " ".join(text.split()))
             deprecated.append((int(line[1]) if line else None, text))
-    result.errors = [(result.origin(n), m) for n, m in parser.errors]
+    secrets = {seen.origin: secret_words(seen.words) for seen in result.commands}
+    result.errors = [(result.origin(n), scrub(m, secrets.get(result.origin(n), ()))) for n, m in parser.errors]
     result.deprecations = [(result.origin(n), m) for n, m in deprecated]
     return result
 
 
-__all__ = ["Kickstart", "Origin", "ReadError", "Seen", "read_kickstart"]
+__all__ = ["Kickstart", "ReadError", "Seen", "read_kickstart"]

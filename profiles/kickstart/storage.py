@@ -3,19 +3,17 @@
 This installer erases whole target disks and never picks a disk by itself, so a kickstart must name
 its disks (ignoredisk --only-use, clearpart --drives or part --ondisk) and say that they are to be
 erased (clearpart --all, --drives or --list of whole disks). What it cannot express (a clearpart
-that keeps some partitions, LVM and RAID for now) is refused with its line, never approximated.
+that keeps some partitions, thin pools) is refused with its line, never approximated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from profiles.kickstart.draft import Draft
-from profiles.kickstart.lvm import autopart_lvm, convert_groups, convert_raids, member_roles
-from profiles.kickstart.reader import Kickstart, Origin
-
-Encrypt = Callable[[Origin, Any, str, str], None]  # (line, command object, volume group, command name)
+from profiles.kickstart.errors import Origin
+from profiles.kickstart.lvm import Encrypt, autopart_lvm, convert_groups, convert_raids, member_roles
+from profiles.kickstart.reader import Kickstart
 
 DEFAULT_PART_MIB = 500  # blivet's default size of a partition given without --size
 RECOMMENDED_SWAP_MIB = 2048
@@ -61,7 +59,7 @@ def convert_storage(ks: Kickstart, draft: Draft) -> None:
     if autopart.seen:
         _autopart(ks, draft, autopart, len(disks))
     else:
-        roles = member_roles(ks, draft)
+        roles = member_roles(ks)
         encrypted_groups: list[str] = []
 
         def encrypt(at: Origin, obj: Any, group: str, command: str) -> None:
@@ -216,12 +214,8 @@ def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str], volumes
         entry["size"] = mib(part.size or (1 if fstype == "biosboot" else DEFAULT_PART_MIB))
     if part.grow:
         entry["grow"] = True
-    if part.disk:
-        path = disk_path(part.disk)
-        if path not in disks:
-            draft.refuse(at, f"part --ondisk={part.disk}: not one of the target disks ({', '.join(disks)})")
-            return None
-        entry["disk"] = disks.index(path)
+    if not _on_disk(draft, at, part, disks, entry):
+        return None
     if not fstype:
         fstype = "xfs"
         draft.warn(at, f"part {mount}: no --fstype, xfs (this installer's default)")
@@ -244,6 +238,17 @@ def _partition(ks: Kickstart, draft: Draft, part: Any, disks: list[str], volumes
     return entry
 
 
+def _on_disk(draft: Draft, at: Origin, part: Any, disks: list[str], entry: dict[str, Any]) -> bool:
+    """Set entry's disk from part --ondisk; False (refused) when that is not a target disk."""
+    if part.disk:
+        path = disk_path(part.disk)
+        if path not in disks:
+            draft.refuse(at, f"part --ondisk={part.disk}: not one of the target disks ({', '.join(disks)})")
+            return False
+        entry["disk"] = disks.index(path)
+    return True
+
+
 def _member(draft: Draft, at: Origin, part: Any, disks: list[str], roles: dict[str, tuple[str, str]],
             encrypt: Encrypt) -> dict[str, Any] | None:
     """part raid.NN or pv.NN: a partition holding no filesystem, in the array or group that names it."""
@@ -255,12 +260,8 @@ def _member(draft: Draft, at: Origin, part: Any, disks: list[str], roles: dict[s
     entry: dict[str, Any] = {"size": mib(part.size or DEFAULT_PART_MIB), "filesystem": "none", role[0]: role[1]}
     if part.grow:
         entry["grow"] = True
-    if part.disk:
-        path = disk_path(part.disk)
-        if path not in disks:
-            draft.refuse(at, f"part --ondisk={part.disk}: not one of the target disks ({', '.join(disks)})")
-            return None
-        entry["disk"] = disks.index(path)
+    if not _on_disk(draft, at, part, disks, entry):
+        return None
     if part.encrypted:
         if role[0] == "raid":
             draft.refuse(at, f"part {part.mountpoint} --encrypted: encrypt the array (raid --encrypted) instead")

@@ -54,7 +54,6 @@ HARMLESS = {
     "skipx": "there is no X server to configure",
     "firstboot": "there is no first-boot wizard (only --disable is harmless)",
     "eula": "there is no license screen",
-    "install": "a fresh install is the only kind there is",
     "logging": "the installer logs to /var/log/azl-installer",
     "mediacheck": "the ISO is not checked",
     "zipl": "s390 only",
@@ -69,7 +68,6 @@ SECTIONS = {"%packages": frozenset(["--nocore", "--excludedocs", "--ignoremissin
             "%post": frozenset(["--nochroot", "--interpreter", "--erroronfail", "--log"]),
             "%onerror": frozenset(["--interpreter", "--erroronfail", "--log"])}
 
-NOT_YET: dict[str, str] = {}  # commands known and planned, refused for now with their reason
 
 
 def options_of(words: tuple[str, ...]) -> list[str]:
@@ -92,8 +90,6 @@ def check_supported(ks: Kickstart, draft: Draft) -> None:
                 draft.unsupported_option(seen, bad[0])
             else:
                 draft.warn(seen.origin, f"'{seen.name}' ignored: {HARMLESS[name]}")
-        elif name in NOT_YET:
-            draft.refuse(seen.origin, f"unsupported kickstart command '{seen.name}': {NOT_YET[name]}")
         else:
             draft.refuse(seen.origin, f"unsupported kickstart command '{seen.name}'")
     for seen in ks.sections:

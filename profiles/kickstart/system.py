@@ -12,7 +12,8 @@ from typing import Any
 
 from installer.core.passwords import CryptError, hash_password
 from profiles.kickstart.draft import Draft
-from profiles.kickstart.reader import Kickstart, Origin
+from profiles.kickstart.errors import Origin
+from profiles.kickstart.reader import Kickstart
 
 Hasher = Callable[[str], str]
 SELINUX_MODES = {0: "disabled", 1: "enforcing", 2: "permissive"}

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from installer.cli import main
 from profiles import profile_from_text
-from profiles.kickstart import Conversion, KickstartError, convert_kickstart
+from profiles.kickstart.convert import Conversion, convert_kickstart
+from profiles.kickstart.errors import KickstartError
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk8Fq9m3fW2xYhSRC9Uuj7TqZxQ4t6c3cVYbdU2n4Qf ks@example"
 DISKS = "zerombr\nclearpart --all --initlabel\nignoredisk --only-use=vda\n"
@@ -390,3 +391,9 @@ def test_autopart_lvm_is_anacondas_layout(tmp_path: Path) -> None:
     [group] = storage.volume_groups
     assert group.encrypted and [(v.name, v.mount, v.grow) for v in group.logical_volumes] == [("root", "/", True)]
     assert c.profile.encryption is not None and c.profile.encryption.volumes == ()
+
+
+def test_a_malformed_password_line_is_reported_without_the_password(tmp_path: Path) -> None:
+    lines = refused(tmp_path, BASE + "rootpw --plaintext=s3cret-pw\nuser --name=a --password s3cret-pw2 extra\n")
+    assert lines[0] == "ks.cfg:9: argument --plaintext: ignored explicit argument '***'"
+    assert not [line for line in lines if "s3cret" in line], lines
