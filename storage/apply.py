@@ -61,6 +61,7 @@ def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
 
     for target in plan.targets:
         events.log(f"erasing and partitioning {target.disk.path}")
+        _erase_old_partitions(target.disk.path, runner)
         runner.run(["wipefs", "--all", "--quiet", target.disk.path])
         write_gpt(target)
         _refresh_partition_nodes(target, runner)
@@ -86,6 +87,16 @@ def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
         if holder.subvolumes:
             _create_subvolumes(dev, holder.subvolumes, runner)
     return opened
+
+
+def _erase_old_partitions(disk: str, runner: Runner) -> None:
+    """Erase the signatures at the start of each partition the disk has now (md superblock, LVM label, LUKS
+    header, file system). A new partition starting where an old one did would bring them back, and udev
+    would assemble or activate them under the installer: a reinstall of the same layout does exactly that."""
+    listed = runner.run(["lsblk", "--list", "--noheadings", "--paths", "--output", "NAME,TYPE", disk], check=False)
+    for name, kind in (line.split()[:2] for line in listed.output.splitlines() if len(line.split()) >= 2):
+        if kind == "part":
+            runner.run(["wipefs", "--all", "--quiet", name])
 
 
 def _refresh_partition_nodes(target: DiskPlan, runner: Runner) -> None:

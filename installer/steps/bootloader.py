@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from installer.core.chroot import in_target
@@ -20,7 +21,7 @@ from installer.core.runner import Runner
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
 from installer.target_tools import TargetTools, detect_tools
 from profiles import Problem, Profile
-from profiles.model import Bootloader
+from profiles.model import AZURE_CMDLINE, Bootloader
 from storage.apply import FstabEntry
 from storage.layout import StoragePlan, boot_modes
 
@@ -45,6 +46,15 @@ def boot_packages(profile: Profile) -> tuple[str, ...]:
 
 def cmdline(config: Bootloader, extra: Sequence[str] = ()) -> str:
     return " ".join((*config.cmdline, *config.extra_cmdline, *extra))
+
+
+def for_initramfs(config: Bootloader, initramfs: str) -> Bootloader:
+    """Azure's default rootdelay=300 is a limit for dracut (it waits up to that long for the root disk) but a
+    fixed sleep at every boot for Debian's initramfs-tools (its init sleeps ROOTDELAY seconds first), so it
+    is left out of the defaults there. A command line the profile sets itself is kept as written."""
+    if initramfs != "initramfs-tools" or config.cmdline != AZURE_CMDLINE:
+        return config
+    return replace(config, cmdline=tuple(a for a in config.cmdline if not a.startswith("rootdelay=")))
 
 
 def os_name(os_release: str) -> str | None:
@@ -97,6 +107,9 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
         raise BootloaderError("the layout has neither a BIOS boot partition nor an EFI system partition")
     tools = detect_tools(root)
     events.log(f"target tools: {tools.grub}, {tools.initramfs}; kernels {', '.join(tools.kernels)}")
+    if (fitted := for_initramfs(config, tools.initramfs)) != config:
+        events.log("rootdelay=300 left out of the command line: initramfs-tools sleeps that long at every boot")
+        config = fitted
     name = os_name(read_file(root, "/etc/os-release") or read_file(root, "/usr/lib/os-release"))
     write_file(root, "/etc/default/grub", grub_defaults(read_file(root, "/etc/default/grub"), config, extra_cmdline,
                                                         name))

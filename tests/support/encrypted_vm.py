@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,8 +47,25 @@ STACKED_STORAGE = {
 }
 
 
+FINDMNT = "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n"  # the first report line of vm-uefi.yaml's boot check
+# What the installed system's boot check adds for a stacked layout: the block device tree and the arrays.
+STACK_REPORT = ("lsblk -n -o NAME,TYPE,MOUNTPOINT | sed 's/^[^a-z]*/lsblk /'\n",
+                "cat /proc/mdstat | sed 's/^/mdstat /'\n")
+
+
+def vm_uefi_profile() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "iso" / "profiles" / "vm-uefi.yaml").read_text())
+    return loaded
+
+
+def boot_check_body(*lines: str) -> str:
+    """vm-uefi.yaml's first-boot check script, reporting these shell lines' output too (after the mounts)."""
+    body: str = vm_uefi_profile()["scripts"]["post"][0]["body"]
+    return body.replace(FINDMNT, FINDMNT + "".join(lines))
+
+
 def encrypted_profile(marker: str) -> str:
-    profile = yaml.safe_load((REPO / "iso" / "profiles" / "vm-uefi.yaml").read_text())
+    profile = vm_uefi_profile()
     profile["system"]["hostname"] = HOSTNAME
     profile["storage"] = STACKED_STORAGE
     profile["encryption"] = {
@@ -55,13 +73,8 @@ def encrypted_profile(marker: str) -> str:
         "identity": {"kind": "managed-identity"}, "ca_bundle": "ca.pem", "volumes": [],
         "pbkdf": {"iter_time": 1000}, "recovery": {"escrow": "keyvault"}, "unlock": ["keyvault"],
     }
-    check = profile["scripts"]["post"][0]
-    check["body"] = check["body"].replace(
-        "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n",
-        "findmnt --real -n -o SOURCE,TARGET,FSTYPE\n"
-        "lsblk -n -o NAME,TYPE,MOUNTPOINT | sed 's/^[^a-z]*/lsblk /'\n"
-        "cat /proc/mdstat | sed 's/^/mdstat /'\n"
-        "echo \"marker: $(cat /root/azl-marker)\"\n"
+    profile["scripts"]["post"][0]["body"] = boot_check_body(
+        *STACK_REPORT, "echo \"marker: $(cat /root/azl-marker)\"\n",
         "grep -h 'opened as' /var/log/azl-installer/install-*.log | sed 's/^/luks-times /'\n")
     profile["scripts"]["post"].append({"name": "plaintext marker", "body": f"echo {marker} > /root/azl-marker\n"})
     return yaml.safe_dump(profile, sort_keys=False)

@@ -9,7 +9,7 @@ import pytest
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import effective_profile
-from installer.steps.bootloader import grub_defaults, install_bootloader, os_name
+from installer.steps.bootloader import for_initramfs, grub_defaults, install_bootloader, os_name
 from installer.target_tools import TargetError, detect_tools
 from profiles import profile_from_text
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
@@ -97,6 +97,16 @@ def test_debian_like_target_uefi_without_shim(tmp_path: Path) -> None:
     modules = (root / "etc/initramfs-tools/modules").read_text().split()
     assert "virtio_blk" in modules and modules[-1] == "xfs"  # the layout's root filesystem
     assert (root / "etc/initramfs-tools/conf.d/90-azl-installer.conf").read_text() == "MODULES=list\n"
+    # initramfs-tools sleeps rootdelay= at every boot: Azure's default 300 s is left out there.
+    assert 'GRUB_CMDLINE_LINUX="console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0 net.ifnames=0"' in (
+        root / "etc/default/grub").read_text()
+
+
+def test_a_rootdelay_the_profile_sets_itself_is_kept_even_for_initramfs_tools() -> None:
+    mine = Bootloader(cmdline=("console=ttyS0", "rootdelay=10"))
+    assert for_initramfs(mine, "initramfs-tools") == mine
+    assert "rootdelay=300" in for_initramfs(Bootloader(), "dracut").cmdline
+    assert "rootdelay=300" not in for_initramfs(Bootloader(extra_cmdline=("quiet",)), "initramfs-tools").cmdline
 
 
 @pytest.mark.parametrize(("files", "message"), [

@@ -31,11 +31,24 @@ def _setup(tmp_path: Path) -> tuple[Engine, RecordingRunner, list[Event], Path]:
     return engine, runner, seen, root
 
 
+def test_the_old_partitions_lose_their_signatures_before_the_disk_is_repartitioned(tmp_path: Path) -> None:
+    """A reinstall of the same layout puts new partitions where the old ones started: their md superblocks
+    and LVM labels would come back and be assembled by udev under the installer, so they are erased first."""
+    engine, runner, _, _, disk = recorded_engine(tmp_path, PROFILE)
+    runner.reply(["lsblk", "--list"], Reply(output=f"{disk} disk\n{disk}1 part\n{disk}2 part\n/dev/md127 raid1\n"))
+    engine.run()
+    wipes = [c[-1] for c in runner.calls if c[0] == "wipefs"]
+    assert wipes == [f"{disk}1", f"{disk}2", disk]
+    first_partition_write = next(i for i, c in enumerate(runner.calls) if c[0] == "partx")
+    assert max(i for i, c in enumerate(runner.calls) if c[0] == "wipefs") < first_partition_write
+
+
 def test_install_runs_steps_in_order_and_unmounts(tmp_path: Path) -> None:
     engine, runner, seen, root = _setup(tmp_path)
     engine.run()
     commands = [c[0] for c in runner.calls]
-    assert commands[:4] == ["lsblk", "wipefs", "partx", "partx"]  # what is active on the disk is checked first
+    # What is active on the disk is checked first, then its old partitions listed (none here) before erasing.
+    assert commands[:5] == ["lsblk", "lsblk", "wipefs", "partx", "partx"]
     assert commands.count("mkfs.ext4") == 2
     assert "dnf" in commands and commands.index("dnf") > commands.index("mount")
     mounts = [c[-1] for c in runner.calls if c[0] == "mount"]
