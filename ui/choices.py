@@ -30,6 +30,7 @@ from profiles.model import (
 from profiles.userdata import check_user_data
 from ui import custom_layout
 from ui.accounts import UserChoice, duplicate_names, user_problems
+from ui.stack_layout import Stack
 
 FILESYSTEMS: tuple[Literal["xfs", "ext4", "btrfs"], ...] = ("xfs", "ext4", "btrfs")
 FIRMWARES: tuple[Literal["uefi", "bios", "both"], ...] = ("uefi", "bios", "both")
@@ -77,6 +78,7 @@ class Choices:
     users: list[UserChoice] = field(default_factory=lambda: [UserChoice("azureuser")])
     custom: bool = False  # a custom layout (layouts) instead of the automatic one
     layouts: dict[str, list[Partition]] = field(default_factory=dict)  # target disk path -> its partitions
+    stack: Stack = field(default_factory=lambda: Stack([], []))  # the custom layout's arrays and groups
     user_data: str = ""  # cloud-init user-data; empty = none
 
     @property
@@ -113,6 +115,7 @@ class Choices:
         if profile.users:
             choices.users = [UserChoice.from_user(u) for u in profile.users]
         choices.custom = bool(profile.storage.partitions)
+        choices.stack = Stack(list(profile.storage.raids), list(profile.storage.volume_groups))
         choices.user_data = profile.cloud_init.user_data or "" if profile.cloud_init else ""
         return choices
 
@@ -187,8 +190,10 @@ class Choices:
             for d in disks:
                 self.disk_layout(d.path, inventory)
             parts = custom_layout.storage_partitions(disks, self.layouts)
+            self.stack.sync(parts)
             base_storage = self.base.storage if self.base is not None else Storage(disks=())
-            return replace(base_storage, disks=targets, leave_alone=keep, auto=None, partitions=parts)
+            return replace(base_storage, disks=targets, leave_alone=keep, auto=None, partitions=parts,
+                           raids=tuple(self.stack.raids), volume_groups=tuple(self.stack.groups))
         base_auto = self.base.storage.auto if self.base is not None and self.base.storage.auto else AutoLayout()
         auto = replace(base_auto, filesystem=self.filesystem, boot=self.firmware)
         return Storage(disks=targets, leave_alone=keep, auto=auto)

@@ -43,10 +43,27 @@ def device(disk_path: str, number: int) -> str:
 class Places:
     """Names key paths of storage.partitions by device, from the layouts the profile was built from."""
 
-    def __init__(self, targets: list[DiskInfo], layouts: dict[str, list[Partition]]) -> None:
+    def __init__(self, targets: list[DiskInfo], layouts: dict[str, list[Partition]],
+                 profile: Profile | None = None) -> None:
+        self.profile = profile  # the checked profile: its arrays and volume groups by name
         self.disks = [d.path for d in targets]  # storage.disks[i] is targets[i]
         # storage.partitions[i] is partition number n of disk d, in storage_partitions()' order.
         self.owners = [(d.path, n) for d in targets for n in range(1, len(layouts.get(d.path, [])) + 1)]
+
+    def stacked(self, path: KeyPath) -> str | None:
+        """An array (md/boot) or a logical volume (sys/root) or a volume group (vg sys), by its name."""
+        storage = self.profile.storage if self.profile is not None else None
+        if storage is None or len(path) < 3 or path[0] != "storage" or not isinstance(path[2], int):
+            return None
+        if path[1] == "raids" and path[2] < len(storage.raids):
+            return f"md/{storage.raids[path[2]].name}"
+        if path[1] != "volume_groups" or path[2] >= len(storage.volume_groups):
+            return None
+        group = storage.volume_groups[path[2]]
+        if len(path) >= 5 and path[3] == "logical_volumes" and isinstance(path[4], int) \
+                and path[4] < len(group.logical_volumes):
+            return f"{group.name}/{group.logical_volumes[path[4]].name}"
+        return f"vg {group.name}"
 
     def partition(self, path: KeyPath) -> str | None:
         if len(path) >= 3 and path[:2] == ("storage", "partitions") and isinstance(path[2], int) \
@@ -60,6 +77,10 @@ class Places:
         part = self.partition(path)
         if part is not None:
             return " ".join([part, *(str(p) for p in path[3:] if not isinstance(p, int))])
+        stacked = self.stacked(path)
+        if stacked is not None:
+            fields = path[5:] if len(path) >= 5 and path[3] == "logical_volumes" else path[3:]
+            return " ".join([stacked, *(str(p) for p in fields if not isinstance(p, int))])
         return "layout" if path == ("storage", "partitions") else path_text(path)
 
     def name(self, path: KeyPath) -> str:
@@ -67,7 +88,7 @@ class Places:
         if len(path) == 3 and path[:2] == ("storage", "disks") and isinstance(path[2], int) \
                 and path[2] < len(self.disks):
             return self.disks[path[2]]
-        return self.partition(path) or path_text(path)
+        return self.partition(path) or self.stacked(path) or path_text(path)
 
     def line(self, problem: Problem) -> str:
         text = problem.text(self.name)
@@ -78,7 +99,7 @@ def storage_problems(api: InstallerAPI, profile: Profile, inventory: Inventory, 
                      layouts: dict[str, list[Partition]]) -> list[str]:
     """The engine's verdict on the chosen disks and layout, one line per problem, naming partitions by device:
     the profile's and the planner's problems first, and only when there are none the plan's blockers."""
-    places = Places(targets, layouts)
+    places = Places(targets, layouts, profile)
     return [places.line(p) for p in api.check("storage", profile, inventory).first()]
 
 

@@ -2,7 +2,10 @@
 
 Every edit goes straight into Choices.layouts; the bar, the rows and the engine's verdict are
 redrawn after each one. Keys on the partition list: a adds, d removes, + and - resize by 1 GiB;
-the form below edits the highlighted partition. Esc (or ctrl+n, or Done) returns to Disks.
+the form below edits the highlighted partition. A partition holds a filesystem, or is a member of a
+RAID 1 array or a physical volume of an LVM volume group, named in the form; v (or RAID and LVM)
+opens the arrays and volume groups those names make (ui/screens/stack_editor.py). Esc (or ctrl+n,
+or Done) returns to Disks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from profiles.sizes import format_size
 from ui import custom_layout as cl
 from ui.layout_bar import draw, fill, free_space
 from ui.screens.base import StepScreen
+from ui.screens.stack_editor import StackEditorScreen
+from ui.stack_layout import USES, Use, member_name, use_of, with_use
 from ui.widgets import Choice, Plain
 
 BAR_WIDTH = 78
@@ -32,9 +37,13 @@ def partition_row(index: int, disk_path: str, part: Partition, planned_size: int
     size = format_size(planned_size if planned_size is not None else part.size)
     grow = "+rest" if part.grow else ""
     what = part.mount or cl.subvolumes_text(part.subvolumes) or "-"
+    kind: str = part.filesystem
     label = f"  [{part.label}]" if part.label else ""
-    return (f"{fill(index)} {cl.device(disk_path, index + 1):<14} {size:>10} {grow:<5} {part.filesystem:<8} "
-            f"{what}{label}")
+    if part.raid is not None:
+        kind, what = "raid", f"md/{part.raid}"
+    elif part.volume_group is not None:
+        kind, what = "lvm", f"vg {part.volume_group}"
+    return f"{fill(index)} {cl.device(disk_path, index + 1):<14} {size:>10} {grow:<5} {kind:<8} {what}{label}"
 
 
 class PartitionList(OptionList):
@@ -51,13 +60,16 @@ class PartitionList(OptionList):
 class LayoutEditorScreen(StepScreen):
     AUTO_FOCUS = "#partitions"
     STEP = "Disks: custom layout"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Done", key_display="ctrl+n")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "next", "Done", key_display="ctrl+n"),
+                                             Binding("v", "volumes", "RAID/LVM", key_display="v")]
     DEFAULT_CSS = """
     LayoutEditorScreen .form-row { height: 1; }
     LayoutEditorScreen .form-label { width: 16; color: ansi_cyan; }
     LayoutEditorScreen .form-row > Input { width: 1fr; }
     LayoutEditorScreen #label { width: 18; }
     LayoutEditorScreen #label-caption { width: 8; color: ansi_cyan; }
+    LayoutEditorScreen #use { width: 52; }
+    LayoutEditorScreen #member-caption { width: 7; color: ansi_cyan; }
     """
 
     def __init__(self) -> None:
@@ -65,6 +77,7 @@ class LayoutEditorScreen(StepScreen):
         self.disk_path = ""
         self.row = -1  # the partition the form shows
         self.form_errors: dict[str, str] = {}
+        self.adopting: Partition | None = None  # the highlighted partition before it became a member
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -106,9 +119,14 @@ class LayoutEditorScreen(StepScreen):
         with Horizontal(classes="form-row"):
             yield Plain("Subvolumes", classes="form-label")
             yield Input(id="subvolumes", placeholder="btrfs only: root:/ home:/home")
+        with Horizontal(classes="form-row"):
+            yield Choice("Use as", tuple(USES.values()), USES["filesystem"], id="use")
+            yield Plain("  Name", id="member-caption")
+            yield Input(id="member", placeholder="array or group: boot, sys")
         with Horizontal(classes="buttons"):
             yield Button("Add partition", id="add")
             yield Button("Remove", id="remove")
+            yield Button("RAID and LVM", id="volumes")
             yield Button("Done", id="done")
 
     def on_mount(self) -> None:
@@ -139,7 +157,10 @@ class LayoutEditorScreen(StepScreen):
     def select_row(self, row: int) -> None:
         """Show partition row in the form (the inputs' Changed events then write back the same values)."""
         parts = self.parts()
-        self.row = max(0, min(row, len(parts) - 1)) if parts else -1
+        new_row = max(0, min(row, len(parts) - 1)) if parts else -1
+        if new_row != self.row:
+            self.adopting = None
+        self.row = new_row
         self.form_errors.clear()
         part = parts[self.row] if parts else None
         values = {
@@ -147,11 +168,13 @@ class LayoutEditorScreen(StepScreen):
             "mount": part.mount or "" if part else "",
             "label": part.label or "" if part else "",
             "subvolumes": cl.subvolumes_text(part.subvolumes) if part else "",
+            "member": member_name(part) if part else "",
         }
         for name, value in values.items():
             self.query_one(f"#{name}", Input).value = value
         self.query_one("#grow", Choice).set_value("yes" if part and part.grow else "no")
-        self.query_one("#fs", Choice).set_value(part.filesystem if part else "xfs")
+        self.query_one("#fs", Choice).set_value(part.filesystem if part and part.filesystem != "none" else "xfs")
+        self.query_one("#use", Choice).set_value(USES[use_of(part) if part else "filesystem"])
         self.redraw()
 
     # -- editing ---------------------------------------------------------------------------
@@ -176,6 +199,8 @@ class LayoutEditorScreen(StepScreen):
             self.update_part(size=size)
         elif name in ("mount", "label"):
             self.update_part(**{name: event.value.strip() or None})
+        elif name == "member":
+            self.set_use(self.current_use(), event.value.strip())
         elif name == "subvolumes":
             subvolumes, error = cl.parse_subvolumes(event.value)
             if subvolumes is None:
@@ -184,13 +209,41 @@ class LayoutEditorScreen(StepScreen):
                 return
             self.update_part(subvolumes=subvolumes)
 
+    def current_use(self) -> Use:
+        label = self.query_one("#use", Choice).value
+        return next(use for use, text in USES.items() if text == label)
+
+    def set_use(self, use: Use, name: str) -> None:
+        """The highlighted partition as a filesystem, an array member or a physical volume; its array or
+        group follows a rename (ui/stack_layout.py)."""
+        parts = self.parts()
+        if not 0 <= self.row < len(parts):
+            return
+        before = parts[self.row]
+        if use_of(before) == "filesystem" and use != "filesystem":
+            self.adopting = before  # what it held, for the array or group its name (typed next) makes
+        parts[self.row] = with_use(before, use, name)
+        stack = self.installer.choices.stack
+        stack.sync(self.all_parts(), renamed=(member_name(before), name))
+        if name and self.adopting is not None:
+            stack.adopt(name, self.adopting)
+        if use != use_of(before):
+            self.select_row(self.row)  # the form shows what the partition holds now
+        else:
+            self.redraw()
+
+    def all_parts(self) -> list[Partition]:
+        return [p for d in self.targets() for p in self.installer.choices.disk_layout(d.path, self.inventory)]
+
     def on_choice_changed(self, event: Choice.Changed) -> None:
-        if event.choice.id == "grow":
+        if event.choice.id == "use":
+            self.set_use(self.current_use(), self.query_one("#member", Input).value.strip())
+        elif event.choice.id == "grow":
             self.update_part(grow=event.value == "yes")
         elif event.choice.id == "fs":
             self.update_part(filesystem=event.value)
         elif event.choice.id == "disk":
-            self.disk_path = event.value.split()[0]
+            self.disk_path, self.adopting = event.value.split()[0], None
             self.select_row(0)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -199,7 +252,8 @@ class LayoutEditorScreen(StepScreen):
             self.select_row(event.option_index)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"add": self.action_add, "remove": self.action_remove, "done": self.action_back}
+        actions = {"add": self.action_add, "remove": self.action_remove, "volumes": self.action_volumes,
+                   "done": self.action_back}
         actions[cast(str, event.button.id)]()
 
     def action_add(self) -> None:
@@ -213,7 +267,12 @@ class LayoutEditorScreen(StepScreen):
         parts = self.parts()
         if 0 <= self.row < len(parts):
             del parts[self.row]
+            self.installer.choices.stack.sync(self.all_parts())
             self.select_row(self.row)
+
+    def action_volumes(self) -> None:
+        self.installer.choices.stack.sync(self.all_parts())
+        self.app.push_screen(StackEditorScreen())
 
     def action_resize(self, steps: int) -> None:
         parts = self.parts()
