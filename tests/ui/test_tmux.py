@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +86,36 @@ def test_walk_to_review_on_the_linux_console(tmux: Tmux, work: Path) -> None:
     assert not (work / "disk.img").exists()  # nothing was written before confirming
     tmux.keys("C-q")
     tmux.wait_for("Quit the installer?")
+
+
+def test_lvm_root_in_the_layout_editor_on_the_linux_console(tmux: Tmux, work: Path) -> None:
+    """The custom layout's / becomes a volume group's logical volume, typed as a user would, on TERM=linux."""
+    tmux.wait_for("Found 1 disk.")
+    tmux.keys("C-n")
+    tmux.wait_for("disk image file")
+    tmux.keys("Space")  # the image becomes the target
+    tmux.wait_for(f"[E] {work}")
+    tmux.keys("e")  # the editor opens (custom layout)
+    seen = [tmux.wait_for("Disks: custom layout")]
+    # Quick moves (key repeat) load each row into the form; none of it may be written into another row.
+    tmux.keys("Down", "Down", "Up", "Down", "Up", "Down")  # ends on the / partition
+    seen.append(tmux.wait_for("Mount point      /  "))
+    time.sleep(1)  # anything still bouncing between the rows would show now
+    rows = tmux.screen()
+    assert "1 GiB       xfs      /boot  [boot]" in rows and "+rest xfs      /  [root]" in rows, rows
+    tmux.keys(*["Tab"] * 7)  # Size, Fill the rest, Filesystem, Mount point, Label, Subvolumes, Use as
+    tmux.wait_row_focused("Use as")
+    tmux.keys("Right", "Right")  # LVM
+    tmux.wait_for("(*) LVM")
+    tmux.keys("Tab")  # its Name
+    tmux.wait_field_focused("Use as", "Name")
+    tmux.literal("sys")
+    seen.append(tmux.wait_for("lvm      vg sys"))
+    tmux.keys("BTab")  # back on Use as: a choice, where v is the screen's key
+    tmux.wait_for("->/space Change")
+    tmux.keys("v")
+    seen.append(tmux.wait_for("sys/root"))
+    assert "vg sys" in seen[-1] and "+rest xfs    /" in seen[-1]
+    assert "! " not in seen[-1].split("Done")[-1]  # the engine accepts it
+    for screen in seen:
+        assert not unsafe(screen), f"glyphs the Linux console lacks: {unsafe(screen)}\n{screen}"

@@ -141,10 +141,14 @@ class LayoutEditorScreen(StepScreen):
         listing = self.query_one("#partitions", PartitionList)
         sizes: list[int | None] = [p.size for p in plan.partitions] if plan else [None] * len(parts)
         rows = [partition_row(i, self.disk_path, p, s) for i, (p, s) in enumerate(zip(parts, sizes, strict=True))]
-        listing.clear_options()
-        listing.add_options([Option(Text(r)) for r in rows] or [Option(Text("(no partitions: press a to add one)"))])
-        if parts:
-            listing.highlighted = max(0, min(self.row, len(parts) - 1))
+        # Rebuilding the list re-highlights a row: that is no move by the user (a stale highlight event, delivered
+        # after a later move, would load the wrong partition into the form).
+        with listing.prevent(OptionList.OptionHighlighted):
+            listing.clear_options()
+            listing.add_options([Option(Text(r)) for r in rows]
+                                or [Option(Text("(no partitions: press a to add one)"))])
+            if parts:
+                listing.highlighted = max(0, min(self.row, len(parts) - 1))
         bar, summary = "", "No target disk: go back (Esc) and mark one with [E]."
         if disk is not None:
             bar = f"[{draw(disk.size, parts, plan, BAR_WIDTH - 2)}]"
@@ -155,7 +159,7 @@ class LayoutEditorScreen(StepScreen):
         self.show_errors([*self.form_errors.values(), *self.validate()])
 
     def select_row(self, row: int) -> None:
-        """Show partition row in the form (the inputs' Changed events then write back the same values)."""
+        """Show partition row in the form."""
         parts = self.parts()
         new_row = max(0, min(row, len(parts) - 1)) if parts else -1
         if new_row != self.row:
@@ -170,8 +174,12 @@ class LayoutEditorScreen(StepScreen):
             "subvolumes": cl.subvolumes_text(part.subvolumes) if part else "",
             "member": member_name(part) if part else "",
         }
+        # Loading the form is no edit: without prevent() the inputs' Changed events, delivered after a quick
+        # second move, would write this partition's values into the next one (and bounce between the two).
         for name, value in values.items():
-            self.query_one(f"#{name}", Input).value = value
+            field = self.query_one(f"#{name}", Input)
+            with field.prevent(Input.Changed):
+                field.value = value
         self.query_one("#grow", Choice).set_value("yes" if part and part.grow else "no")
         self.query_one("#fs", Choice).set_value(part.filesystem if part and part.filesystem != "none" else "xfs")
         self.query_one("#use", Choice).set_value(USES[use_of(part) if part else "filesystem"])

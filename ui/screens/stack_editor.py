@@ -106,11 +106,12 @@ class StackEditorScreen(StepScreen):
         members = self.stack.members(self.partitions())
         listing = self.query_one("#volumes", VolumeList)
         rows = self.rows()
-        listing.clear_options()
-        listing.add_options([Option(Text(sl.row_text(self.stack, r, members))) for r in rows] or [
-            Option(Text("(none: in the partition editor, use a partition as a RAID 1 member or LVM volume)"))])
-        if rows:
-            listing.highlighted = max(0, min(self.row, len(rows) - 1))
+        with listing.prevent(OptionList.OptionHighlighted):  # a rebuilt list is no move (layout_editor.py)
+            listing.clear_options()
+            listing.add_options([Option(Text(sl.row_text(self.stack, r, members))) for r in rows] or [
+                Option(Text("(none: in the partition editor, use a partition as a RAID 1 member or LVM volume)"))])
+            if rows:
+                listing.highlighted = max(0, min(self.row, len(rows) - 1))
         self.query_one("#summary", Static).update(
             f"{len(self.stack.raids)} RAID 1 array{'s' if len(self.stack.raids) != 1 else ''}, "
             f"{len(self.stack.groups)} volume group{'s' if len(self.stack.groups) != 1 else ''}; "
@@ -145,7 +146,9 @@ class StackEditorScreen(StepScreen):
             node = self.query_one(f"#{widget}")
             (node.parent if isinstance(node, Input) and node.parent is not None else node).display = widget in shown
         for widget, value in (("name", name), ("size", size), ("mount", mount)):
-            self.query_one(f"#{widget}", Input).value = value
+            field = self.query_one(f"#{widget}", Input)
+            with field.prevent(Input.Changed):  # loading the form is no edit (layout_editor.py)
+                field.value = value
         groups = self.query_one("#group", Choice)
         groups.options = [NOT_IN_A_GROUP, *(g.name for g in self.stack.groups)]
         groups.set_value(group)
