@@ -24,7 +24,7 @@ RELEASED = [r"unmount /run/azl-installer/old-target \(left by an earlier install
             r"close the LUKS mapping old-crypt"]
 
 
-@pytest.mark.minutes(20)
+@pytest.mark.minutes(18)
 def test_a_kickstart_installs_a_stack_over_a_busy_disk_and_boots(installer_iso: Path, tmp_path: Path) -> None:
     run = run_kickstart_install(installer_iso, tmp_path)
     assert run.returncode == 0, run.stderr[-3000:] + run.install[-6000:]
