@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -120,13 +120,16 @@ class VolumeEncryptor:
             self.events.log(f"{volume.device} ({volume.mount}): TPM2 key slot enrolled in "
                             f"{time.monotonic() - started:.1f} s")
 
-    def close_all(self) -> list[str]:
-        """Close the opened mappings (after unmounting); returns those that stayed open."""
+    def close_all(self, devices: Collection[str] | None = None) -> list[str]:
+        """Close the opened mappings (after unmounting), or only those on these devices (the LUKS2 volumes on
+        logical volumes go before their volume group is deactivated); returns those that stayed open."""
         failed = []
         for volume in reversed(self.opened):
+            if devices is not None and volume.device not in devices:
+                continue
             if self.runner.run(close_argv(volume), check=False).returncode != 0:
                 failed.append(volume.mapper_path)
-        self.opened.clear()
+        self.opened = [v for v in self.opened if devices is not None and v.device not in devices]
         return failed
 
     def wipe(self) -> None:

@@ -335,13 +335,19 @@ def _encrypted_volumes(profile: Profile) -> Iterator[Problem]:
     if not volumes and not any(g.encrypted for g in storage.volume_groups):
         yield Problem(("encryption", "volumes"), "name at least one volume to encrypt, e.g. [/]")
     stacked = stack_mounts(storage)
+    # A logical volume may hold its own LUKS2 volume (kickstart's logvol --encrypted), unlike an array.
+    on_volumes = {v.mount: g for g in storage.volume_groups for v in g.logical_volumes if v.mount}
+    mounts |= set(on_volumes)
     for i, mount in enumerate(volumes):
         at = ("encryption", "volumes", i)
         if mount in _NEVER_ENCRYPTED:
             yield Problem(at, f"{mount} is never encrypted: the firmware and boot loader must read it")
-        elif mount in stacked:
-            yield Problem(at, f"{mount} is on a RAID array or a logical volume: encrypt its volume group "
-                          "(encrypted: true) instead")
+        elif mount in stacked and mount not in on_volumes:
+            yield Problem(at, f"{mount} is on a RAID array: make the array a physical volume of an encrypted "
+                          "volume group instead")
+        elif mount in on_volumes and on_volumes[mount].encrypted:
+            yield Problem(at, f"{mount} is in volume group '{on_volumes[mount].name}', which is encrypted "
+                          "already: list it once, by the group (encrypted: true) or here")
         elif mount not in mounts:
             known = ", ".join(sorted(m for m in mounts if m not in _NEVER_ENCRYPTED))
             yield Problem(at, f"'{mount}' is not a mount point of the layout (encryptable: {known})")

@@ -248,6 +248,9 @@ class Bootloader:
     extra_cmdline: tuple[str, ...] = field(default=(), metadata=doc("appended to cmdline"))
     timeout: int = field(default=1, metadata=doc("seconds the GRUB menu waits"))
     initramfs_drivers: tuple[str, ...] = field(default=VM_DRIVERS, metadata=doc("drivers always in the initramfs"))
+    password_hash: str | None = field(default=None, metadata=doc(
+        "GRUB superuser password as grub2-mkpasswd-pbkdf2 writes it (grub.pbkdf2.sha512...): editing a menu "
+        "entry or the GRUB shell asks for it, booting does not (Azure Linux's GRUB reads it from user.cfg)"))
 
 
 KeySource = Literal["passphrase", "keyvault-secret", "keyvault-key"]

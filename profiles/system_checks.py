@@ -1,4 +1,5 @@
-"""Checks of the system settings kickstarts brought in: network, firewall, services, time sources, groups.
+"""Checks of the system settings kickstarts brought in: network, firewall, services, time sources, groups,
+the GRUB password.
 
 Each says what the installed system would otherwise get wrong at boot (a unit name systemctl
 cannot parse, an address networkd ignores, a port firewall-offline-cmd refuses), at validate time.
@@ -11,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from profiles.convert import Problem
+from profiles.grub_password import is_grub_hash
 from profiles.model import Firewall, NetworkInterface, Profile
 
 KeyPath = tuple[str | int, ...]
@@ -31,6 +33,10 @@ def system_problems(profile: Profile) -> Iterator[Problem]:
         yield from _network(profile)
     yield from _time_sources(profile)
     yield from _groups(profile)
+    password = profile.bootloader.password_hash
+    if password is not None and not is_grub_hash(password):
+        yield Problem(("bootloader", "password_hash"), "not a GRUB password hash: expected grub.pbkdf2.sha512."
+                      "ITERATIONS.SALT.HASH, as grub2-mkpasswd-pbkdf2 prints it")
 
 
 def _services(profile: Profile) -> Iterator[Problem]:

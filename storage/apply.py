@@ -76,7 +76,7 @@ def partition_and_format(plan: StoragePlan, runner: Runner, events: EventBus, *,
             if inner != dev:
                 opened[dev] = inner
     opened |= create_raids(plan, runner, events, keep, built)
-    create_groups(plan, runner, events, opened, built)
+    create_groups(plan, runner, events, opened, built, keep)
     holders = plan.holders()
     for done, holder in enumerate(holders, start=1):
         dev = opened.get(holder.device, holder.device)

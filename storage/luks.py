@@ -85,7 +85,8 @@ class EncryptedPartition:
 
 def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[EncryptedPartition]:
     """The partitions holding the chosen mount points (a btrfs partition counts once, by its first match),
-    then the physical volumes (partitions or arrays) of each encrypted volume group."""
+    the logical volumes holding them, and the physical volumes (partitions or arrays) of each encrypted
+    volume group."""
     found = []
     for target in plan.targets:
         for part in target.partitions:
@@ -94,6 +95,8 @@ def encrypted_partitions(plan: StoragePlan, volumes: Sequence[str]) -> list[Encr
             if chosen:
                 found.append(EncryptedPartition(part.device(target.disk.path), chosen[0]))
     for group in plan.groups:
+        # LUKS on a logical volume (kickstart's logvol --encrypted): the group itself stays plain.
+        found += [EncryptedPartition(v.device, v.mount) for v in group.volumes if v.mount and v.mount in volumes]
         if group.encrypted:
             # Named by what the group holds that matters most: "/" when the root is in it.
             mounts = [v.mount for v in group.volumes if v.mount]

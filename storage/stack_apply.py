@@ -38,7 +38,9 @@ def create_raids(plan: StoragePlan, runner: Runner, events: EventBus, data_devic
 
 
 def create_groups(plan: StoragePlan, runner: Runner, events: EventBus, opened: dict[str, str],
-                  built: list[str]) -> None:
+                  built: list[str], data_device: DataDevice) -> None:
+    """Create each group on its physical volumes (opened: the LUKS2 volumes of encrypted ones) and its
+    logical volumes; a logical volume chosen for encryption gets its LUKS2 volume, opened (into opened)."""
     for group in plan.groups:
         pvs = [opened.get(m.device, m.device) for m in group.pvs]
         events.log(f"creating LVM volume group {group.name} on {', '.join(pvs)}")
@@ -49,6 +51,10 @@ def create_groups(plan: StoragePlan, runner: Runner, events: EventBus, opened: d
         for volume in group.volumes:
             runner.run(volume.create_argv())
         runner.run(["udevadm", "settle", "--timeout=30"], check=False)
+        for volume in group.volumes:
+            inner = data_device(volume.device)
+            if inner != volume.device:
+                opened[volume.device] = inner
 
 
 def deactivate_groups(groups: tuple[PlannedGroup, ...], runner: Runner, events: EventBus,

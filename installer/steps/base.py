@@ -9,7 +9,7 @@ engine walk the same ordered registry (installer/steps/__init__.py), so what is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,7 +55,7 @@ class Volumes(Protocol):
 
     def enroll_tpm2(self, pcrs: Sequence[int]) -> None: ...
 
-    def close_all(self) -> list[str]: ...
+    def close_all(self, devices: Collection[str] | None = None) -> list[str]: ...
 
 
 @dataclass

@@ -115,6 +115,8 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
                                                         name))
     if tools.initramfs == "dracut":  # the final arguments, for kernel-install of later kernel updates
         write_file(root, "/etc/kernel/cmdline", kernel_cmdline_file(config, fstab, extra_cmdline))
+    if config.password_hash is not None:
+        _grub_password(config.password_hash, tools, root, events)
     _initramfs(config, tools, root, runner, events, (*filesystem_modules(plan), *extra_modules))
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
@@ -124,6 +126,17 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
         _uefi(tools, fstab, root, runner)
     events.progress(0.9, f"writing {tools.grub_cfg}")
     runner.run(in_target(root, [f"{tools.grub}-mkconfig", "-o", tools.grub_cfg]))
+
+
+def _grub_password(password_hash: str, tools: TargetTools, root: Path, events: EventBus) -> None:
+    """user.cfg beside grub.cfg, as grub2-setpassword and Anaconda write it: Fedora-family GRUB's
+    /etc/grub.d/01_users makes root the superuser with it, and their menu entries stay bootable without it
+    (--unrestricted). A GRUB without that script (Debian's) would lock every entry: refused, one line."""
+    if not (root / "etc/grub.d/01_users").exists():
+        raise BootloaderError("bootloader.password_hash needs a GRUB that reads user.cfg (/etc/grub.d/01_users of "
+                              "Azure Linux's grub2-tools); this target's GRUB has none")
+    write_file(root, f"/boot/{tools.grub}/user.cfg", f"GRUB2_PASSWORD={password_hash}\n", mode=0o600)
+    events.log(f"GRUB superuser password set (/boot/{tools.grub}/user.cfg, mode 0600)")
 
 
 def filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
@@ -216,6 +229,8 @@ class BootloaderStep(Step):
                 "/etc/default/grub (GRUB_CMDLINE_LINUX, serial and console terminal, GRUB_DISTRIBUTOR from "
                 "os-release NAME if the file has none, timeout "
                 f"{config.timeout}); other lines kept",
+                *(["/boot/grub2/user.cfg (mode 0600): the GRUB superuser password's hash, read by "
+                   "/etc/grub.d/01_users"] if config.password_hash else []),
                 "initramfs by the target's own tool (dracut, or update-initramfs) with "
                 + " ".join(config.initramfs_drivers),
                 *commands, "grub2-mkconfig -o /boot/grub2/grub.cfg (grub-mkconfig, /boot/grub on Debian)")

@@ -17,17 +17,21 @@ PROFILE_HEADER = "# The profile this system was installed with (secrets removed)
 
 
 def unmount(ctx: InstallContext) -> None:
-    """Unmount the target, deactivate its volume groups, close its encrypted volumes, stop its arrays
-    (each layer before the one under it); what stays is logged as an error."""
+    """Unmount the target, close the encrypted volumes on logical volumes, deactivate the volume groups,
+    close the other encrypted volumes, stop the arrays (each layer before the one under it); what stays
+    is logged as an error."""
     failed = ctx.mounts.unmount_all(ctx.runner, ctx.events)
     if failed:
         ctx.events.log(f"could not unmount: {', '.join(failed)}", level="error")
+    closed_not: list[str] = []
+    if ctx.encrypted is not None:  # LUKS2 volumes on logical volumes, before their groups go
+        closed_not += ctx.encrypted.close_all([v.device for g in ctx.storage.groups for v in g.volumes])
     if ctx.built:
         deactivate_groups(ctx.storage.groups, ctx.runner, ctx.events, ctx.built)
     if ctx.encrypted is not None:
-        closed_not = ctx.encrypted.close_all()
-        if closed_not:
-            ctx.events.log(f"could not close: {', '.join(closed_not)}", level="error")
+        closed_not += ctx.encrypted.close_all()
+    if closed_not:
+        ctx.events.log(f"could not close: {', '.join(closed_not)}", level="error")
     if ctx.built:
         stop_raids(ctx.storage, ctx.runner, ctx.events, ctx.built)
         ctx.built.clear()

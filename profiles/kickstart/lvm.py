@@ -15,7 +15,8 @@ from profiles.kickstart.draft import Draft
 from profiles.kickstart.errors import Origin
 from profiles.kickstart.reader import Kickstart
 
-# Encrypts a volume group's physical volumes: (line, the command with the passphrase, group, command name).
+# Encrypts a volume group's physical volumes, or one logical volume: (line, the command with the passphrase,
+# the group or the mount point, command name).
 Encrypt = Callable[[Origin, Any, str, str], None]
 AUTOPART_GROUP = "azurelinux"  # Anaconda names autopart's group after the product
 LEVELS = {"RAID0": 0, "RAID1": 1, "RAID5": 5, "RAID10": 10}
@@ -74,7 +75,9 @@ def convert_raids(ks: Kickstart, draft: Draft, roles: dict[str, tuple[str, str]]
         draft.append(("storage", "raids"), entry, at, "raid")
 
 
-def convert_groups(ks: Kickstart, draft: Draft) -> None:
+def convert_groups(ks: Kickstart, draft: Draft, encrypt_volume: Encrypt) -> None:
+    """Each volgroup with its logvols; encrypt_volume (line, the logvol, its mount point, command) gives a
+    logvol --encrypted its own LUKS2 volume, as Anaconda makes one on that logical volume."""
     for group in ks.handler.commands["volgroup"].dataList():
         at = _at(ks, group)
         volumes = [v for v in ks.handler.commands["logvol"].dataList() if v.vgname == group.vgname]
@@ -82,6 +85,12 @@ def convert_groups(ks: Kickstart, draft: Draft) -> None:
         index = draft.append(("storage", "volume_groups"), entry, at, "volgroup")
         for volume in volumes:
             entry["logical_volumes"].append(_volume(ks, draft, volume))
+            if volume.encrypted:
+                if volume.mountpoint.startswith("/"):
+                    encrypt_volume(_at(ks, volume), volume, volume.mountpoint, "logvol")
+                else:
+                    draft.refuse(_at(ks, volume), f"logvol {volume.mountpoint} --encrypted: only a logical volume "
+                                 "with a mount point can be encrypted here (no encrypted swap)")
             draft.origins.setdefault(("storage", "volume_groups", index), []).append(f"{_at(ks, volume)} logvol")
         if group.pesize and group.pesize != 4096:
             draft.warn(at, f"volgroup --pesize={group.pesize}: this installer uses LVM's 4 MiB extents")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from profiles.grub_password import grub_pbkdf2, is_grub_hash
 from profiles.kickstart.draft import Draft
 from profiles.kickstart.errors import Origin
 from profiles.kickstart.reader import Kickstart
@@ -129,6 +130,13 @@ def _bootloader(ks: Kickstart, draft: Draft) -> None:
             draft.append(("bootloader", "extra_cmdline"), word, at, "bootloader --append")
     if loader.timeout is not None:
         draft.set(("bootloader", "timeout"), loader.timeout, at, "bootloader --timeout")
+    if loader.password:
+        if loader.isCrypted and not is_grub_hash(loader.password):
+            draft.refuse(at, "bootloader --iscrypted --password: not a GRUB hash (grub.pbkdf2.sha512..., from "
+                             "grub2-mkpasswd-pbkdf2)")
+        else:  # a plain password is hashed now, as grub2-mkpasswd-pbkdf2 would: the profile never holds it
+            hashed = loader.password if loader.isCrypted else grub_pbkdf2(loader.password)
+            draft.set(("bootloader", "password_hash"), hashed, at, "bootloader --password")
 
 
 def _scripts(ks: Kickstart, draft: Draft) -> None:

@@ -68,7 +68,10 @@ def convert_storage(ks: Kickstart, draft: Draft) -> None:
 
         _partitions(ks, draft, disks, roles, encrypt)
         convert_raids(ks, draft, roles, encrypt)
-        convert_groups(ks, draft)
+        def encrypt_volume(at: Origin, obj: Any, mount: str, command: str) -> None:
+            _encryption(draft, at, obj, mount, command)
+
+        convert_groups(ks, draft, encrypt_volume)
         for group in draft.get(("storage", "volume_groups"), []):
             if group["name"] in encrypted_groups:
                 group["encrypted"] = True

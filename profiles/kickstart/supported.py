@@ -33,7 +33,7 @@ COMMANDS: dict[str, frozenset[str]] = {name: frozenset(options.split()) for name
     "url": "--url --mirrorlist --metalink",
     "repo": "--name --baseurl --mirrorlist --metalink --cost --includepkgs --excludepkgs --install",
     "liveimg": "--url --checksum",
-    "bootloader": "--append --timeout --location --boot-drive",
+    "bootloader": "--append --timeout --location --boot-drive --password --iscrypted",
     "zerombr": "",
     "clearpart": "--all --drives --initlabel --list",
     "ignoredisk": "--drives --only-use",
@@ -46,7 +46,8 @@ COMMANDS: dict[str, frozenset[str]] = {name: frozenset(options.split()) for name
     "raid": "--level --device --fstype --label --encrypted --passphrase --luks-version --pbkdf --pbkdf-memory "
             "--pbkdf-time --cipher",
     "volgroup": "--pesize",
-    "logvol": "--vgname --name --size --grow --percent --fstype --label --recommended",
+    "logvol": "--vgname --name --size --grow --percent --fstype --label --recommended --encrypted --passphrase "
+              "--luks-version --pbkdf --pbkdf-memory --pbkdf-time --cipher",
 }.items()}
 
 # Harmless here: noted as a warning, nothing converted.

@@ -9,9 +9,10 @@ import pytest
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import effective_profile
-from installer.steps.bootloader import for_initramfs, grub_defaults, install_bootloader, os_name
+from installer.steps.bootloader import BootloaderError, for_initramfs, grub_defaults, install_bootloader, os_name
 from installer.target_tools import TargetError, detect_tools
-from profiles import profile_from_text
+from profiles import ProfileError, profile_from_text
+from profiles.grub_password import grub_pbkdf2
 from profiles.model import AutoLayout, Bootloader, DiskMatch, Storage
 from storage.apply import FstabEntry
 from storage.inventory import DiskInfo, Inventory
@@ -159,3 +160,28 @@ def test_grub_menu_is_titled_by_the_release_name_unless_the_file_names_one() -> 
     debian = "GRUB_DISTRIBUTOR=`( . /etc/os-release; echo ${NAME:-Debian} ) 2>/dev/null || echo Debian`\n"
     assert grub_defaults(debian, Bootloader(), distributor=name).count("GRUB_DISTRIBUTOR") == 1
     assert "GRUB_DISTRIBUTOR" not in grub_defaults("", Bootloader(), distributor=os_name("ID=x\n"))
+
+
+def test_a_grub_password_goes_to_user_cfg_where_azure_linux_grub_reads_it(tmp_path: Path) -> None:
+    root = _azure_linux_root(tmp_path)
+    (root / "etc/grub.d").mkdir(parents=True)
+    (root / "etc/grub.d/01_users").write_text("#!/bin/sh\n")  # grub2-tools' script that reads user.cfg
+    hashed = grub_pbkdf2("boot-secret")
+    install_bootloader(Bootloader(password_hash=hashed), _plan("uefi"), FSTAB, root, RecordingRunner(), EventBus())
+    user_cfg = root / "boot/grub2/user.cfg"
+    assert user_cfg.read_text() == f"GRUB2_PASSWORD={hashed}\n" and user_cfg.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_grub_password_on_a_grub_without_user_cfg_is_refused_before_the_menu_is_written(tmp_path: Path) -> None:
+    root = _azure_linux_root(tmp_path)
+    runner = RecordingRunner()
+    with pytest.raises(BootloaderError, match="needs a GRUB that reads user.cfg"):
+        install_bootloader(Bootloader(password_hash=grub_pbkdf2("x")), _plan("uefi"), FSTAB, root, runner,
+                           EventBus())
+    assert runner.commands() == []
+
+
+def test_a_bad_grub_password_hash_is_one_line() -> None:
+    with pytest.raises(ProfileError) as caught:
+        profile_from_text("storage: {disks: [{path: /dev/vda}]}\nbootloader: {password_hash: hunter2}\n")
+    assert "bootloader.password_hash: not a GRUB password hash" in str(caught.value)

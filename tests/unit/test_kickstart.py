@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 
 from installer.cli import main
 from profiles import profile_from_text
+from profiles.grub_password import grub_pbkdf2, is_grub_hash
 from profiles.kickstart.convert import Conversion, convert_kickstart
 from profiles.kickstart.errors import KickstartError
 
@@ -204,7 +208,7 @@ def test_every_unsupported_line_is_listed_in_one_run(tmp_path: Path) -> None:
     lines = refused(tmp_path, "lang en_US.UTF-8\nvnc\nrootpw --allow-ssh --plaintext x\nsshpw --username=a b\n"
                     + DISKS + "part pv.01 --size=100\nvolgroup vg pv.01 --reserved-space=10\nlogvol / --vgname=vg "
                     "--name=root --size=1 --thinpool\nraid /boot --level=1 --device=md0 --spares=1 raid.01 raid.02\n"
-                    "bootloader --password=abc\n"
+                    "bootloader --password=abc --leavebootorder\n"
                     "%packages --multilib\nkernel\n%end\n%traceback\necho\n%end\n%addon com_redhat_kdump\n%end\n")
     assert lines == [
         "ks.cfg:2: unsupported kickstart command 'vnc'",
@@ -213,7 +217,7 @@ def test_every_unsupported_line_is_listed_in_one_run(tmp_path: Path) -> None:
         "ks.cfg:9: unsupported kickstart option '--reserved-space' of 'volgroup'",
         "ks.cfg:10: unsupported kickstart option '--thinpool' of 'logvol'",
         "ks.cfg:11: unsupported kickstart option '--spares' of 'raid'",
-        "ks.cfg:12: unsupported kickstart option '--password' of 'bootloader'",
+        "ks.cfg:12: unsupported kickstart option '--leavebootorder' of 'bootloader'",
         "ks.cfg:13: unsupported kickstart option '--multilib' of '%packages'",
         "ks.cfg:16: unsupported kickstart section '%traceback'",
         "ks.cfg:19: unsupported kickstart section '%addon'",
@@ -397,3 +401,49 @@ def test_a_malformed_password_line_is_reported_without_the_password(tmp_path: Pa
     lines = refused(tmp_path, BASE + "rootpw --plaintext=s3cret-pw\nuser --name=a --password s3cret-pw2 extra\n")
     assert lines[0] == "ks.cfg:9: argument --plaintext: ignored explicit argument '***'"
     assert not [line for line in lines if "s3cret" in line], lines
+
+
+LVM = (DISKS + "part /boot/efi --fstype=efi --size=200\npart /boot --size=512\npart pv.01 --size=1000 --grow\n"
+       "volgroup sys pv.01\nlogvol / --vgname=sys --name=root --size=2000\n")
+
+
+def test_logvol_encrypted_gets_its_own_luks_volume_on_a_plain_group(tmp_path: Path) -> None:
+    c = convert(tmp_path, LVM + "logvol /home --vgname=sys --name=home --size=1000 --grow --encrypted "
+                "--passphrase=secret-pass --pbkdf-time=500\n" + PAYLOAD)
+    enc = c.profile.encryption
+    assert enc is not None and enc.volumes == ("/home",) and enc.passphrase == "secret-pass"
+    assert enc.pbkdf.iter_time == 500
+    assert not c.profile.storage.volume_groups[0].encrypted  # the group stays plain: / is not encrypted
+    assert "# from ks.cfg:9 logvol --encrypted" in c.text
+
+
+def test_logvol_encrypted_needs_a_mount_point(tmp_path: Path) -> None:
+    lines = refused(tmp_path, LVM + "logvol swap --vgname=sys --name=swap --size=100 --encrypted --passphrase=x\n"
+                    + PAYLOAD)
+    assert any("ks.cfg:9: logvol swap --encrypted: only a logical volume with a mount point" in line
+               for line in lines), lines
+
+
+def test_bootloader_password_is_hashed_at_once_or_kept_when_crypted(tmp_path: Path) -> None:
+    c = convert(tmp_path, BASE + "bootloader --password=grub-secret\n")
+    hashed = c.profile.bootloader.password_hash
+    assert hashed is not None and is_grub_hash(hashed) and "grub-secret" not in c.text
+    _, _, _, iterations, salt, digest = hashed.split(".")
+    assert hashlib.pbkdf2_hmac("sha512", b"grub-secret", bytes.fromhex(salt), int(iterations), 64).hex().upper() \
+        == digest
+    crypted = grub_pbkdf2("another")
+    assert convert(tmp_path, BASE + f"bootloader --iscrypted --password={crypted}\n").profile.bootloader \
+        .password_hash == crypted
+    lines = refused(tmp_path, BASE + "bootloader --iscrypted --password=plain-text\n")
+    assert any("ks.cfg:9: bootloader --iscrypted --password: not a GRUB hash" in line for line in lines), lines
+
+
+@pytest.mark.skipif(shutil.which("grub-mkpasswd-pbkdf2") is None, reason="GRUB's tool is not installed")
+def test_the_grub_hash_has_the_shape_grubs_own_tool_prints() -> None:
+    printed = subprocess.run(["grub-mkpasswd-pbkdf2"], input="pw\npw\n", capture_output=True, text=True,
+                             check=True).stdout
+    theirs = re.search(r"grub\.pbkdf2\.\S+", printed)
+    assert theirs is not None and is_grub_hash(theirs[0])
+    ours = grub_pbkdf2("pw")
+    assert [len(f) for f in ours.split(".")] == [len(f) for f in theirs[0].split(".")]
+    assert ours.split(".")[:4] == theirs[0].split(".")[:4]  # grub, pbkdf2, sha512, 10000

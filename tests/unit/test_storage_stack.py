@@ -142,3 +142,49 @@ def test_the_initramfs_gets_the_filesystems_of_arrays_and_logical_volumes() -> N
                      device_mapper=True)
     # / is xfs on a logical volume and /boot ext4 on an array: neither is a partition, both must mount.
     assert filesystem_modules(plan.storage) == ("ext4", "xfs")
+
+
+LUKS_ON_LV = """\
+storage:
+  disks: [{path: DISK}]
+  partitions:
+    - {size: 1MiB, filesystem: biosboot}
+    - {size: 512MiB, filesystem: ext4, mount: /boot}
+    - {size: 2GiB, grow: true, filesystem: none, volume_group: sys}
+  volume_groups:
+    - name: sys
+      logical_volumes:
+        - {name: root, size: 1GiB, mount: /, filesystem: ext4}
+        - {name: home, grow: true, mount: /home, filesystem: xfs}
+encryption: {enabled: true, passphrase: correct-horse, volumes: [/home], pbkdf: {memory: 64MiB}}
+payload:
+  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
+  groups: [core]
+bootloader: {enabled: false}
+system: {selinux: disabled}
+"""
+
+
+def test_luks_on_a_logical_volume_is_made_after_it_and_closed_before_its_group(tmp_path: Path) -> None:
+    """kickstart's logvol --encrypted: the group is plain, one of its logical volumes holds a LUKS2 volume."""
+    r = recorded(tmp_path, LUKS_ON_LV)
+    r.engine.run()
+    calls = r.runner.calls
+    [fmt] = [c for c in calls if c[:2] == ("cryptsetup", "luksFormat")]
+    assert fmt[-1] == "/dev/sys/home"
+    mapper = f"/dev/mapper/luks-{fmt[fmt.index('--uuid') + 1]}"
+    home_lv = next(i for i, c in enumerate(calls) if c[0] == "lvcreate" and "home" in c)
+    assert calls.index(("pvcreate", "--yes", "--force", f"{r.disk}3")) < home_lv < calls.index(fmt)
+    assert ("mkfs.xfs", "-f", "-q", mapper) in calls or any(c[0] == "mkfs.xfs" and c[-1] == mapper for c in calls)
+    assert any(c[0] == "mkfs.ext4" and c[-1] == "/dev/sys/root" for c in calls)  # / stays plain
+    # Taken down: unmounted, the LUKS volume on the logical volume closed, then the group deactivated.
+    tail = [c[:2] for c in calls[-3:]]
+    assert tail[1:] == [("cryptsetup", "close"), ("vgchange", "--activate")], calls[-4:]
+    assert "luks-" in (r.root / "etc/crypttab").read_text()
+
+
+def test_a_volume_of_an_encrypted_group_is_not_encrypted_twice() -> None:
+    text = LUKS_ON_LV.replace("    - name: sys\n", "    - name: sys\n      encrypted: true\n")
+    with pytest.raises(ProfileError) as caught:
+        profile_from_text(text.replace("DISK", "/dev/vda"))
+    assert "encryption.volumes[0]: /home is in volume group 'sys', which is encrypted already" in str(caught.value)
