@@ -86,6 +86,11 @@ class LogicalVolume:
     mount: str | None = field(default=None, metadata=doc("mount point"))
     filesystem: Filesystem = field(default="xfs", metadata=doc("filesystem to create"))
     label: str | None = field(default=None, metadata=doc("filesystem label"))
+    thin_pool: bool = field(default=False, metadata=doc(
+        "a thin pool (filesystem: none): the thin volumes naming it take their blocks from it as they write"))
+    pool: str | None = field(default=None, metadata=doc(
+        "a thin volume of this group's thin pool of that name: size is its virtual size (thin volumes may add up "
+        "to more than the pool); grow: true makes it as large as the pool"))
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,8 @@ def _volumes(volumes: tuple[LogicalVolume, ...], at: KeyPath) -> Iterator[Proble
             percent += volume.percent
         if volume.size is not None and volume.size <= 0:
             yield Problem((*here, "size"), "size must be larger than 0")
-        grows += volume.grow
-        if volume.grow and grows > 1:
+        grows += volume.grow and volume.pool is None  # a thin volume's grow is the pool's size, not the group's
+        if volume.grow and volume.pool is None and grows > 1:
             yield Problem((*here, "grow"), "only one logical volume of a group can grow")
         if volume.filesystem in ("biosboot", "vfat"):
             yield Problem((*here, "filesystem"), f"{volume.filesystem} belongs on a partition")
@@ -141,6 +141,25 @@ def _volumes(volumes: tuple[LogicalVolume, ...], at: KeyPath) -> Iterator[Proble
             yield Problem((*here, "mount"), f"a {volume.filesystem} logical volume has no mount point")
     if percent > 100:
         yield Problem((*at, "logical_volumes"), f"the percentages add up to {percent} (more than 100)")
+    yield from _thin(volumes, at)
+
+
+def _thin(volumes: tuple[LogicalVolume, ...], at: KeyPath) -> Iterator[Problem]:
+    """Thin pools hold no filesystem; a thin volume names a pool of its group and has a virtual size."""
+    pools = {v.name for v in volumes if v.thin_pool}
+    for v, volume in enumerate(volumes):
+        here: KeyPath = (*at, "logical_volumes", v)
+        if volume.thin_pool and volume.pool is not None:
+            yield Problem((*here, "pool"), "a thin pool is not a thin volume of another pool")
+        elif volume.thin_pool and volume.filesystem != "none":
+            yield Problem((*here, "filesystem"), "a thin pool holds no filesystem: set filesystem: none (its thin "
+                          "volumes hold them)")
+        elif volume.pool is not None:
+            if volume.pool not in pools:
+                yield Problem((*here, "pool"), f"no thin pool named '{volume.pool}' in this volume group")
+            if volume.percent is not None:
+                yield Problem((*here, "percent"), "a thin volume has a virtual size (size, or grow: true for the "
+                              "pool's size), not a percentage")
 
 
 def _mounts(storage: Storage, partition_mounts: dict[str, KeyPath]) -> Iterator[Problem]:

@@ -16,6 +16,7 @@ and the tests replay it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ from typing import Any
 from installer.core.runner import Runner
 
 RUNTIME_DIR = "/run/azl-installer/"  # mounts under it are an earlier install's (this installer's own)
+# LVM's hidden sub-volumes and device-mapper layers (a thin pool's data, metadata and -tpool, a RAID LV's images,
+# a snapshot's -real/-cow): they go with the logical volume they serve, and lvchange refuses them by name.
+_LVM_INTERNAL = re.compile(r"(-tpool|-real|-cow|_tmeta|_tdata|_cmeta|_cdata|_corig|_vorigin|_pmspare|_wcorig|"
+                           r"_vdata|_mlog|_rimage_\d+|_rmeta_\d+|_mimage_\d+)$")
 LSBLK = ["lsblk", "--json", "--output", "PATH,NAME,TYPE,MOUNTPOINTS"]
 
 
@@ -114,6 +119,8 @@ def plan_release(tree: dict[str, Active], disks: Sequence[str]) -> Release:
             else:
                 release.refusals.append(f"{device.path} is mounted at {mount}: unmount it first (the installer "
                                         "never erases a disk in use)")
+        if device.type == "lvm" and _LVM_INTERNAL.search(device.name):
+            continue
         if device.type == "lvm":
             release.actions.append((f"deactivate logical volume {device.path}",
                                     ["lvchange", "--activate", "n", device.path]))

@@ -68,20 +68,26 @@ class PlannedVolume:
     filesystem: str
     mount: str | None
     label: str | None
+    thin_pool: bool = False
+    pool: str | None = None  # a thin volume of this pool (size: its virtual size)
 
     @property
     def device(self) -> str:
         return f"/dev/{self.group}/{self.name}"
 
     def create_argv(self) -> list[str]:
+        if self.pool is not None:
+            return ["lvcreate", "--yes", "--thin", "--virtualsize", f"{self.size // MiB}m", "--name", self.name,
+                    f"{self.group}/{self.pool}"]
         if self.grow:
-            extent = ["--extents", "100%FREE"]
+            extent = ["--extents", "100%FREE"]  # for a thin pool, LVM leaves room for its metadata itself
         elif self.percent is not None:
             extent = ["--extents", f"{self.percent}%VG"]
         else:
             extent = ["--size", f"{self.size // MiB}m"]
+        kind = ["--type", "thin-pool"] if self.thin_pool else []
         # --wipesignatures: an old filesystem's signature on the reused extents would confuse blkid.
-        return ["lvcreate", "--yes", "--wipesignatures", "y", *extent, "--name", self.name, self.group]
+        return ["lvcreate", "--yes", "--wipesignatures", "y", *kind, *extent, "--name", self.name, self.group]
 
 
 @dataclass(frozen=True)
@@ -113,15 +119,27 @@ def plan_group(index: int, group: VolumeGroup, pvs: Sequence[Member]) -> Planned
     if not pvs:
         raise StackError(Problem(at, f"no physical volume in '{group.name}'"))
     size = group_size(pvs, group.encrypted)
-    fixed = sum(_extents(v.size or 0) for v in group.logical_volumes if v.percent is None)
-    percent = sum(size * (v.percent or 0) // 100 // EXTENT * EXTENT for v in group.logical_volumes)
+    # Thin volumes take no extents of the group: their pool does.
+    real = [v for v in group.logical_volumes if v.pool is None]
+    fixed = sum(_extents(v.size or 0) for v in real if v.percent is None)
+    percent = sum(size * (v.percent or 0) // 100 // EXTENT * EXTENT for v in real)
     if fixed + percent > size:
         raise StackError(Problem(at, f"its logical volumes need {format_size(fixed + percent)} but "
                                      f"'{group.name}' holds about {format_size(size)}"))
     left = size - fixed - percent
-    volumes = [_volume(group.name, v, size, left) for v in group.logical_volumes]
-    ordered = [v for v in volumes if not v.grow] + [v for v in volumes if v.grow]
+    volumes = [_volume(group.name, v, size, left) for v in real]
+    pools = {v.name: v.size for v in volumes if v.thin_pool}
+    thin = [_thin_volume(group.name, v, pools.get(v.pool or "", 0)) for v in group.logical_volumes
+            if v.pool is not None]
+    # Fixed sizes first, the growing one takes the rest, thin volumes last (their pool exists by then).
+    ordered = [v for v in volumes if not v.grow] + [v for v in volumes if v.grow] + thin
     return PlannedGroup(group.name, tuple(pvs), group.encrypted, tuple(ordered))
+
+
+def _thin_volume(group: str, volume: LogicalVolume, pool_size: int) -> PlannedVolume:
+    size = pool_size if volume.grow else _extents(volume.size or 0)
+    return PlannedVolume(group, volume.name, size, None, volume.grow, volume.filesystem, volume.mount, volume.label,
+                         pool=volume.pool)
 
 
 def _extents(size: int) -> int:
@@ -137,7 +155,7 @@ def _volume(group: str, volume: LogicalVolume, group_size_: int, left: int) -> P
     else:
         size = _extents(volume.size or 0)
     return PlannedVolume(group, volume.name, size, volume.percent if not volume.grow else None, volume.grow,
-                         volume.filesystem, volume.mount, volume.label)
+                         volume.filesystem, volume.mount, volume.label, thin_pool=volume.thin_pool)
 
 
 def stack_kernel_arguments(groups: Sequence[PlannedGroup]) -> list[str]:

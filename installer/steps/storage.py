@@ -87,7 +87,10 @@ class StorageStep(Step):
         """mdadm and lvm2 join a dnf-built system (its initramfs assembles and activates with them); a root
         image must bring them itself, as it brings its kernel and boot loader."""
         storage = profile.storage
-        needed = (["mdadm"] if storage.raids else []) + (["lvm2"] if storage.volume_groups else [])
+        thin = any(v.thin_pool for g in storage.volume_groups for v in g.logical_volumes)
+        # device-mapper-persistent-data: thin_check, which LVM runs before it activates a thin pool (at boot too)
+        needed = ((["mdadm"] if storage.raids else []) + (["lvm2"] if storage.volume_groups else [])
+                  + (["device-mapper-persistent-data"] if thin else []))
         return add_packages(profile, needed) if needed and profile.payload.image is None else profile
 
     def run(self, ctx: InstallContext) -> None:

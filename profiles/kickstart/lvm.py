@@ -114,6 +114,11 @@ def _volume(ks: Kickstart, draft: Draft, volume: Any) -> dict[str, Any]:
     if volume.grow:
         entry["grow"] = True
     entry["filesystem"] = "swap" if mount == "swap" else (volume.fstype or "xfs")
+    if volume.thin_pool:  # logvol none --thinpool: the pool holds no filesystem
+        entry["thin_pool"] = True
+        entry["filesystem"] = "none"
+    elif volume.thin_volume:
+        entry["pool"] = volume.pool_name
     if mount.startswith("/"):
         entry["mount"] = mount
     if volume.label:
@@ -121,8 +126,9 @@ def _volume(ks: Kickstart, draft: Draft, volume: Any) -> dict[str, Any]:
     return entry
 
 
-def autopart_lvm(draft: Draft, at: Origin, fstype: str) -> None:
-    """Anaconda's LVM autopart: boot partitions and /boot, one growing physical volume, root filling the group."""
+def autopart_lvm(draft: Draft, at: Origin, fstype: str, *, thin: bool = False) -> None:
+    """Anaconda's LVM autopart: boot partitions and /boot, one growing physical volume, root filling the group
+    (thin: a pool pool00 filling the group, root a thin volume of the pool's size, as --type=thinp)."""
     parts = [{"size": "1MiB", "filesystem": "biosboot"},
              {"size": "600MiB", "filesystem": "vfat", "mount": "/boot/efi", "label": "ESP"},
              {"size": "1024MiB", "filesystem": "xfs" if fstype != "ext4" else "ext4", "mount": "/boot",
@@ -130,6 +136,8 @@ def autopart_lvm(draft: Draft, at: Origin, fstype: str) -> None:
              {"size": "2048MiB", "grow": True, "filesystem": "none", "volume_group": AUTOPART_GROUP}]
     for part in parts:
         draft.append(("storage", "partitions"), part, at, "autopart --type=lvm")
-    group = {"name": AUTOPART_GROUP, "logical_volumes": [
-        {"name": "root", "grow": True, "mount": "/", "filesystem": fstype or "xfs"}]}
-    draft.append(("storage", "volume_groups"), group, at, "autopart --type=lvm")
+    root = {"name": "root", "grow": True, "mount": "/", "filesystem": fstype or "xfs"}
+    volumes = [{"name": "pool00", "grow": True, "thin_pool": True, "filesystem": "none"},
+               {**root, "pool": "pool00"}] if thin else [root]
+    group = {"name": AUTOPART_GROUP, "logical_volumes": volumes}
+    draft.append(("storage", "volume_groups"), group, at, f"autopart --type={'thinp' if thin else 'lvm'}")

@@ -3,7 +3,7 @@
 This installer erases whole target disks and never picks a disk by itself, so a kickstart must name
 its disks (ignoredisk --only-use, clearpart --drives or part --ondisk) and say that they are to be
 erased (clearpart --all, --drives or --list of whole disks). What it cannot express (a clearpart
-that keeps some partitions, thin pools) is refused with its line, never approximated.
+that keeps some partitions) is refused with its line, never approximated.
 """
 
 from __future__ import annotations
@@ -45,9 +45,6 @@ def convert_storage(ks: Kickstart, draft: Draft) -> None:
             draft.refuse(ks.origin(None), "no storage: give autopart or part lines (and clearpart)")
         return
     where = _at(ks, autopart) if autopart.seen else _at(ks, parts[0]) if parts else _at(ks, commands["reqpart"])
-    if autopart.seen and AUTOPART_TYPES.get(autopart.type) == "thinp":
-        draft.refuse(where, "autopart --type=thinp: LVM thin pools are not supported yet (use --type=lvm)")
-        return
     disks = _disks(ks, draft, where)
     if disks is None:
         return
@@ -116,11 +113,11 @@ def _autopart(ks: Kickstart, draft: Draft, autopart: Any, disk_count: int) -> No
     if disk_count > 1:
         draft.refuse(at, "autopart on more than one disk: give part lines for each disk")
         return
-    if kind == "lvm":
+    if kind in ("lvm", "thinp"):
         if autopart.fstype and autopart.fstype not in ("xfs", "ext4"):
             draft.refuse(at, f"autopart --fstype={autopart.fstype}: use xfs or ext4")
             return
-        autopart_lvm(draft, at, autopart.fstype)
+        autopart_lvm(draft, at, autopart.fstype, thin=kind == "thinp")
         _autopart_warnings(draft, at, autopart)
         if autopart.encrypted:
             _encryption(draft, at, autopart, None, "autopart")

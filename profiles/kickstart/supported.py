@@ -47,7 +47,7 @@ COMMANDS: dict[str, frozenset[str]] = {name: frozenset(options.split()) for name
             "--pbkdf-time --cipher",
     "volgroup": "--pesize",
     "logvol": "--vgname --name --size --grow --percent --fstype --label --recommended --encrypted --passphrase "
-              "--luks-version --pbkdf --pbkdf-memory --pbkdf-time --cipher",
+              "--luks-version --pbkdf --pbkdf-memory --pbkdf-time --cipher --thinpool --thin --poolname",
 }.items()}
 
 # Harmless here: noted as a warning, nothing converted.

@@ -207,7 +207,7 @@ def test_ignoredisk_drives_are_left_alone(tmp_path: Path) -> None:
 def test_every_unsupported_line_is_listed_in_one_run(tmp_path: Path) -> None:
     lines = refused(tmp_path, "lang en_US.UTF-8\nvnc\nrootpw --allow-ssh --plaintext x\nsshpw --username=a b\n"
                     + DISKS + "part pv.01 --size=100\nvolgroup vg pv.01 --reserved-space=10\nlogvol / --vgname=vg "
-                    "--name=root --size=1 --thinpool\nraid /boot --level=1 --device=md0 --spares=1 raid.01 raid.02\n"
+                    "--name=root --size=1 --maxsize=10\nraid /boot --level=1 --device=md0 --spares=1 raid.01 raid.02\n"
                     "bootloader --password=abc --leavebootorder\n"
                     "%packages --multilib\nkernel\n%end\n%traceback\necho\n%end\n%addon com_redhat_kdump\n%end\n")
     assert lines == [
@@ -215,7 +215,7 @@ def test_every_unsupported_line_is_listed_in_one_run(tmp_path: Path) -> None:
         "ks.cfg:3: unsupported kickstart option '--allow-ssh' of 'rootpw'",
         "ks.cfg:4: unsupported kickstart command 'sshpw'",
         "ks.cfg:9: unsupported kickstart option '--reserved-space' of 'volgroup'",
-        "ks.cfg:10: unsupported kickstart option '--thinpool' of 'logvol'",
+        "ks.cfg:10: unsupported kickstart option '--maxsize' of 'logvol'",
         "ks.cfg:11: unsupported kickstart option '--spares' of 'raid'",
         "ks.cfg:12: unsupported kickstart option '--leavebootorder' of 'bootloader'",
         "ks.cfg:13: unsupported kickstart option '--multilib' of '%packages'",
@@ -243,7 +243,6 @@ def test_pykickstart_errors_name_their_lines(tmp_path: Path) -> None:
      "/dev/vdb would be erased, but clearpart does not name it"),
     ("clearpart --list=vda1\nignoredisk --only-use=vda\nautopart --type=plain\n", "names partitions (vda1)"),
     (DISKS + "autopart --encrypted\n", "needs --passphrase="),
-    (DISKS + "autopart --type=thinp\n", "autopart --type=thinp: LVM thin pools are not supported yet"),
     (DISKS + "autopart --type=plain --encrypted --passphrase=x --luks-version=luks1\n", "only luks2"),
     (DISKS + "part / --size=100 --ondisk=vdz\n", "not one of the target disks"),
     (DISKS + "part pv.01 --size=100\n", "part pv.01: no volgroup line uses it"),
@@ -447,3 +446,17 @@ def test_the_grub_hash_has_the_shape_grubs_own_tool_prints() -> None:
     ours = grub_pbkdf2("pw")
     assert [len(f) for f in ours.split(".")] == [len(f) for f in theirs[0].split(".")]
     assert ours.split(".")[:4] == theirs[0].split(".")[:4]  # grub, pbkdf2, sha512, 10000
+
+
+def test_thin_pools_from_logvol_and_from_autopart_thinp(tmp_path: Path) -> None:
+    c = convert(tmp_path, LVM + "logvol none --vgname=sys --name=pool --thinpool --size=1000 --grow\n"
+                "logvol /home --vgname=sys --name=home --thin --poolname=pool --size=5000\n" + PAYLOAD)
+    root, pool, home = c.profile.storage.volume_groups[0].logical_volumes
+    assert (pool.thin_pool, pool.filesystem, pool.grow, root.pool) == (True, "none", True, None)
+    assert (home.pool, home.size, home.mount) == ("pool", 5000 * 2**20, "/home")
+    auto = convert(tmp_path, DISKS + "autopart --type=thinp --noswap --nohome\n" + PAYLOAD).profile.storage
+    pool, root = auto.volume_groups[0].logical_volumes
+    assert pool.thin_pool and pool.grow and (root.pool, root.grow, root.mount) == ("pool00", True, "/")
+    lines = refused(tmp_path, LVM + "logvol none --vgname=sys --name=pool --thinpool --size=100 --chunksize=64\n"
+                    + PAYLOAD)
+    assert "ks.cfg:9: unsupported kickstart option '--chunksize' of 'logvol'" in lines

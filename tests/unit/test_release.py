@@ -46,6 +46,20 @@ def test_everything_on_the_targets_is_taken_down_top_down() -> None:
         ["cryptsetup", "close", "luks-1"]]
 
 
+def test_a_thin_pool_goes_with_its_volumes_and_its_hidden_parts_are_left_to_lvm() -> None:
+    """lsblk shows a thin pool's data, metadata and -tpool layer as lvm devices too; lvchange refuses those
+    names, and deactivating the pool takes them down."""
+    tpool = node("/dev/mapper/sys-pool00-tpool", "lvm", node("/dev/mapper/sys-root", "lvm", mounts=("/mnt",)),
+                 node("/dev/mapper/sys-pool00", "lvm"))
+    thin = tree(node("/dev/vda", "disk", node("/dev/vda2", "part", node("/dev/mapper/sys-pool00_tmeta", "lvm", tpool),
+                                               node("/dev/mapper/sys-pool00_tdata", "lvm", tpool))))
+    release = plan_release(read_tree(thin.replace('"/mnt"', "null")), ["/dev/vda"])
+    assert [argv for _, argv in release.actions] == [
+        ["lvchange", "--activate", "n", "/dev/mapper/sys-root"],
+        ["lvchange", "--activate", "n", "/dev/mapper/sys-pool00"]]
+    assert release.refusals == []
+
+
 def test_an_array_that_also_uses_another_disk_is_refused() -> None:
     release = plan_release(read_tree(LEFT_OVER), ["/dev/vda"])
     assert release.refusals == ["/dev/md127 (raid1) also uses /dev/vdb, which is not a target disk: erasing would "

@@ -188,3 +188,46 @@ def test_a_volume_of_an_encrypted_group_is_not_encrypted_twice() -> None:
     with pytest.raises(ProfileError) as caught:
         profile_from_text(text.replace("DISK", "/dev/vda"))
     assert "encryption.volumes[0]: /home is in volume group 'sys', which is encrypted already" in str(caught.value)
+
+
+THIN_VOLUMES = """\
+        - {name: root, size: 1GiB, mount: /, filesystem: ext4, pool: pool00}
+        - {name: pool00, grow: true, thin_pool: true, filesystem: none}
+        - {name: home, grow: true, mount: /home, filesystem: xfs, pool: pool00}
+"""
+THIN = LUKS_ON_LV.replace("""        - {name: root, size: 1GiB, mount: /, filesystem: ext4}
+        - {name: home, grow: true, mount: /home, filesystem: xfs}
+""", THIN_VOLUMES).replace("encryption: {enabled: true, passphrase: correct-horse, volumes: [/home], pbkdf: {memory: "
+                          "64MiB}}\n", "")
+
+
+def test_thin_volumes_are_made_in_their_pool_after_it(tmp_path: Path) -> None:
+    r = recorded(tmp_path, THIN)
+    r.engine.run()
+    created = [c for c in r.runner.calls if c[0] == "lvcreate"]
+    assert created[0] == ("lvcreate", "--yes", "--wipesignatures", "y", "--type", "thin-pool", "--extents",
+                          "100%FREE", "--name", "pool00", "sys")
+    root, home = created[1:]
+    assert root == ("lvcreate", "--yes", "--thin", "--virtualsize", "1024m", "--name", "root", "sys/pool00")
+    pool_size = next(v.size for v in r.engine.plan.storage.groups[0].volumes if v.thin_pool)
+    assert home[:5] == ("lvcreate", "--yes", "--thin", "--virtualsize", f"{pool_size // 2**20}m")  # the pool's size
+    assert not any(c[0].startswith("mkfs") and c[-1] == "/dev/sys/pool00" for c in r.runner.calls)
+    assert "device-mapper-persistent-data" in r.engine.plan.profile.payload.packages  # thin_check at boot
+
+
+@pytest.mark.parametrize(("volumes", "message"), [
+    ("[{name: root, size: 1GiB, mount: /, filesystem: ext4, pool: nopool}]",
+     "logical_volumes[0].pool: no thin pool named 'nopool' in this volume group"),
+    ("[{name: p, size: 1GiB, thin_pool: true}, {name: root, size: 1GiB, mount: /, filesystem: ext4}]",
+     "logical_volumes[0].filesystem: a thin pool holds no filesystem"),
+    ("[{name: p, size: 1GiB, thin_pool: true, filesystem: none}, {name: root, percent: 50, mount: /, filesystem: "
+     "ext4, pool: p}]", "logical_volumes[1].percent: a thin volume has a virtual size"),
+])
+def test_thin_pool_mistakes_are_one_line_each(volumes: str, message: str) -> None:
+    text = THIN.replace("DISK", "/dev/vda")
+    start = text.index("      logical_volumes:")
+    end = text.index("payload:")
+    text = text[:start] + f"      logical_volumes: {volumes}\n" + text[end:]
+    with pytest.raises(ProfileError) as caught:
+        profile_from_text(text)
+    assert message in str(caught.value)
