@@ -121,19 +121,20 @@ class TextInstaller:
                 self.say(f"  {i}) {d.path} {format_size(d.size)} {d.model} {d.serial}".rstrip())
                 for line in partition_lines(d):
                     self.say(f"  {line}")
-            answer = self.ask("Disk to ERASE and install onto (number): ")
-            if not (answer.isdigit() and 1 <= int(answer) <= len(inventory.disks)):
+            answer = self.ask("Disk to ERASE and install onto (number; several, separated by spaces, for a custom "
+                              "layout across disks): ").split()
+            if not answer or not all(a.isdigit() and 1 <= int(a) <= len(inventory.disks) for a in answer):
                 self.say(f"! type a number from 1 to {len(inventory.disks)}")
                 continue
-            target = inventory.disks[int(answer) - 1].path
+            targets = [inventory.disks[int(a) - 1].path for a in dict.fromkeys(answer)]
             keep = self.ask("Disks to keep untouched (numbers separated by spaces, Enter for none): ").split()
-            c.roles = {target: "target"}
+            c.roles = dict.fromkeys(targets, "target")
             bad = [k for k in keep if not (k.isdigit() and 1 <= int(k) <= len(inventory.disks))]
             if self.errors([f"'{k}' is not a disk number" for k in bad]):
                 continue
             for k in keep:
                 path = inventory.disks[int(k) - 1].path
-                c.roles[path] = "keep" if path != target else "target"
+                c.roles[path] = "keep" if path not in targets else "target"
             text_sections.layout(self, inventory)
             if not self.errors(c.check_disks(self.api, inventory)):
                 return

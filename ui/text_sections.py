@@ -1,4 +1,4 @@
-"""The line-based mode's users, cloud-init user-data and custom layout sections.
+"""The line-based mode's users, cloud-init user-data and custom layout sections (RAID 1 and LVM included).
 
 The same choices and the same checks as the Users, user-data and layout editor screens,
 asked as numbered menus and prompts (ui/text_mode.py runs them).
@@ -7,12 +7,14 @@ asked as numbered menus and prompts (ui/text_mode.py runs them).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from installer.api import DiskInfo, Inventory
-from profiles.model import Partition, Subvolume
+from profiles.model import LogicalVolume, Partition, Subvolume
 from profiles.sizes import MiB
 from ui import custom_layout as cl
+from ui import stack_layout as sl
 from ui.accounts import UserChoice, ssh_key_problem, user_problems
 from ui.choices import FILESYSTEMS, FIRMWARES, Choices
 
@@ -124,7 +126,10 @@ def user_data(t: Prompter) -> None:
 def layout(t: Prompter, inventory: Inventory) -> None:
     """Automatic (filesystem and firmware) or custom partitions on each target disk."""
     c = t.choices
-    mode = t.menu("Layout:", ("automatic", "custom"), "custom" if c.custom else "automatic")
+    several = len(c.targets(inventory)) > 1
+    mode = "custom" if several else t.menu("Layout:", ("automatic", "custom"), "custom" if c.custom else "automatic")
+    if several:
+        t.say("Several disks: a custom layout (the automatic one uses one disk).")
     c.set_custom(mode == "custom", inventory)
     if not c.custom:
         c.filesystem = t.menu("Root filesystem:", FILESYSTEMS, c.filesystem)  # type: ignore[assignment]
@@ -135,9 +140,65 @@ def layout(t: Prompter, inventory: Inventory) -> None:
         for i, part in enumerate(c.disk_layout(disk.path, inventory), start=1):
             size = "rest" if part.grow else cl.size_text(part.size)
             what = part.mount or cl.subvolumes_text(part.subvolumes) or "-"
+            if sl.member_name(part):
+                what = f"{'raid' if part.raid is not None else 'lvm'}:{sl.member_name(part)}"
             t.say(f"  {cl.device(disk.path, i)}  {size}  {part.filesystem}  {what}")
         if t.menu("Partitions:", ("keep these", "enter new ones"), "keep these") == "enter new ones":
             c.layouts[disk.path] = enter_partitions(t, disk)
+    c.stack.sync(p for d in c.targets(inventory) for p in c.disk_layout(d.path, inventory))
+    arrays_and_groups(t)
+
+
+def arrays_and_groups(t: Prompter) -> None:
+    """What the partitions named raid:NAME and lvm:NAME make: each new array's mount point and filesystem,
+    each volume group's logical volumes (kept when it has some, unless new ones are entered)."""
+    stack = t.choices.stack
+    for i, raid in enumerate(stack.raids):
+        if raid.mount is None:
+            mount = t.ask(f"RAID 1 array md/{raid.name}: mount point (/boot, /var, ...): ") or None
+            filesystem = t.menu(f"  md/{raid.name} filesystem:", sl.ARRAY_FILESYSTEMS, raid.filesystem)
+            stack.raids[i] = replace(raid, mount=mount, filesystem=filesystem)  # type: ignore[arg-type]
+    for i, group in enumerate(stack.groups):
+        t.say(f"Volume group {group.name}:")
+        for volume in group.logical_volumes:
+            t.say(f"  {group.name}/{volume.name}  {_volume_size(volume)}  {volume.filesystem}  {volume.mount or '-'}")
+        if group.logical_volumes and t.menu("Logical volumes:", ("keep these", "enter new ones"),
+                                            "keep these") == "keep these":
+            continue
+        stack.groups[i] = replace(group, logical_volumes=tuple(enter_volumes(t, group.name)))
+
+
+def enter_volumes(t: Prompter, group: str) -> list[LogicalVolume]:
+    volumes: list[LogicalVolume] = []
+    while True:
+        name = t.ask(f"{group}/ logical volume name (root, home, swap ...; Enter when done): ")
+        if not name:
+            return volumes
+        mount = t.ask("  Mount point ('none' for swap): ")
+        while True:
+            text = t.ask("  Size (e.g. 20GiB, 50% of the group; 'rest' fills it): ")
+            if text.lower() == "rest":
+                size, percent, grow = None, None, True
+                break
+            if text.endswith("%") and text[:-1].strip().isdigit():
+                size, percent, grow = None, int(text[:-1]), False
+                break
+            size, error = cl.parse_partition_size(text)
+            if size is not None:
+                percent, grow = None, False
+                break
+            t.say(f"! {error}")
+        default = "swap" if mount == "none" else "xfs"
+        filesystem = t.menu("  Filesystem:", sl.VOLUME_FILESYSTEMS, default)
+        volumes.append(LogicalVolume(name=name, size=size, percent=percent, grow=grow,
+                                     filesystem=filesystem,  # type: ignore[arg-type]
+                                     mount=None if mount == "none" else mount or None))
+
+
+def _volume_size(volume: LogicalVolume) -> str:
+    if volume.grow:
+        return "rest"
+    return f"{volume.percent}%" if volume.percent is not None else cl.size_text(volume.size or 0)
 
 
 def enter_partitions(t: Prompter, disk: DiskInfo) -> list[Partition]:
@@ -145,10 +206,14 @@ def enter_partitions(t: Prompter, disk: DiskInfo) -> list[Partition]:
     while True:
         number = len(parts) + 1
         mount = t.ask(f"{cl.device(disk.path, number)} mount point (/, /boot/efi, ...; 'none' for swap or "
-                      "biosboot; Enter when done): ")
+                      "biosboot; raid:NAME or lvm:NAME for a RAID 1 member or an LVM volume; Enter when done): ")
         if not mount:
             return parts
         size, grow = ask_size(t)
+        use, _, name = mount.partition(":")
+        if use in ("raid", "lvm") and name:
+            parts.append(sl.with_use(Partition(size=size, grow=grow), use, name))  # type: ignore[arg-type]
+            continue
         default = "vfat" if mount == "/boot/efi" else "swap" if mount == "none" else "xfs"
         filesystem = t.menu("  Filesystem:", cl.PARTITION_FILESYSTEMS, default)
         subvolumes: tuple[Subvolume, ...] = ()

@@ -11,7 +11,7 @@ from textual.widgets import Input
 from installer.dryrun import DryRunAPI
 from profiles.model import DiskMatch, LogicalVolume, Partition, Profile, RaidArray, Storage, VolumeGroup
 from profiles.sizes import GiB, MiB
-from tests.support.ui import SIZE, Compare, current, make_app, screen_text, shown, walk
+from tests.support.ui import SIZE, Compare, current, make_app, run, screen_text, shown, walk
 from ui.app import InstallerApp
 from ui.choices import Choices
 from ui.screens.layout_editor import LayoutEditorScreen
@@ -184,3 +184,31 @@ def test_snapshot_stack_editor(snap_compare: Compare) -> None:
         await highlight(pilot, app, "volumes", 2)
 
     assert snap_compare(make_app(), run_before=prepare)
+
+
+# -- line mode -----------------------------------------------------------------------------
+LINE_USERS = ["web-01", "", "secret123", "secret123", "", "", "", ""]
+
+
+def test_line_mode_mirrors_boot_across_two_disks_and_puts_the_root_on_lvm() -> None:
+    answers = ["", "", "",
+               "1 2", "",  # vda and vdb: several targets make the layout custom
+               "2", "/boot/efi", "512MiB", "", "raid:boot", "1GiB", "lvm:sys", "rest", "",  # vda
+               "2", "raid:boot", "1GiB", "",  # vdb
+               "/boot", "2",  # md/boot: /boot, ext4
+               "root", "/", "rest", "", "swap", "none", "50%", "4", "",  # sys: root and swap (a bad size first)
+               "",  # encryption off
+               "", "1", "", "",  # software
+               *LINE_USERS, "yes"]
+    answers[answers.index("50%")] = "lots"
+    answers.insert(answers.index("lots") + 1, "50%")
+    code, out, engine = run(answers)
+    assert code == 0, out[-3000:]
+    assert "Several disks: a custom layout" in out and "! size: 'lots' is not a size" in out
+    storage = engine.installed[0].storage
+    assert [(p.disk, p.raid, p.volume_group) for p in storage.partitions] == [
+        (0, None, None), (0, "boot", None), (0, None, "sys"), (1, "boot", None)]
+    assert storage.raids == (RaidArray(name="boot", level=1, mount="/boot", filesystem="ext4"),)
+    assert storage.volume_groups == (VolumeGroup(name="sys", logical_volumes=(
+        LogicalVolume(name="root", grow=True, mount="/", filesystem="xfs"),
+        LogicalVolume(name="swap", percent=50, filesystem="swap"))),)
