@@ -91,8 +91,17 @@ def resolve_paths(profile: Profile, base: Path) -> Profile:
     return replace(profile, payload=replace(profile.payload, repositories=repos, image=image))
 
 
+MAX_PROFILE_BYTES = 4 * 1024 * 1024  # a profile is a page or two; user-data and scripts make it longer
+
+
 def load_profile(path: Path) -> Profile:
     try:
+        if not path.is_file():  # a directory, a device node or a FIFO would be read forever or not at all
+            what = "a directory" if path.is_dir() else "not a regular file" if path.exists() else "missing"
+            raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", f"cannot read the profile: {what}")])
+        if path.stat().st_size > MAX_PROFILE_BYTES:
+            raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", "cannot read the profile: larger than "
+                                             f"{MAX_PROFILE_BYTES // 2**20} MiB")])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
