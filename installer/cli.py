@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="azl-installer",
         description="Install Azure Linux 4.0. Without COMMAND: the interactive installer (a terminal UI, or "
-        "numbered menus with --text). Exit codes: 0 done, 1 install failed, 2 bad input.",
+        "numbered menus with --text). Exit codes: 0 done, 1 install failed, 2 bad input; 128+N when signal N "
+        "stopped the install (130 SIGINT, 129 SIGHUP, 143 SIGTERM), after the same teardown as a failure.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and every command run")
     interactive = parser.add_argument_group("the interactive installer (no COMMAND)")

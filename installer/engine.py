@@ -4,6 +4,8 @@ It walks the plan's steps (the registry's, as the plan chose them) against one I
 Each step is timed and wrapped in started/finished events; a failure names the step. However the
 install ends, the teardown runs: the target is unmounted and its encrypted volumes closed before
 the error leaves the engine (and key material is wiped by what the steps pushed on ctx.cleanup).
+A stopping signal (installer/core/signals.py) is a failure of the step it arrived in, without the
+on-error scripts: a stop request is not the moment to start more work.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from installer.core.events import Event, EventBus
 from installer.core.runner import Runner
+from installer.core.signals import Interrupted
 from installer.plan import Plan, PlanStep
 from installer.steps import InstallContext
 from installer.steps.finish import unmount
@@ -24,10 +27,11 @@ from storage.apply import MountTable
 
 
 class InstallFailed(Exception):
-    def __init__(self, step: str, message: str) -> None:
+    def __init__(self, step: str, message: str, *, stopped: Interrupted | None = None) -> None:
         super().__init__(f"step '{step}' failed: {message}")
         self.step = step
         self.message = message
+        self.stopped = stopped  # the signal that stopped the install, if that is how it ended
 
 
 class Engine:
@@ -59,8 +63,11 @@ class Engine:
                     with self.step(planned):
                         assert planned.step is not None, "a plan made by make_plan carries its steps"
                         planned.step.run(ctx)
-            except InstallFailed:
-                self.on_error(ctx)  # before the teardown: the target is still mounted for the scripts to read
+            except InstallFailed as failed:
+                if failed.stopped is None:
+                    self.on_error(ctx)  # before the teardown: the target is still mounted for the scripts to read
+                elif self.plan.profile.scripts.on_error:
+                    self.events.log(f"on-error scripts not run: the install was {failed.stopped}", level="warning")
                 raise
 
     def on_error(self, ctx: InstallContext) -> None:
@@ -85,10 +92,10 @@ class Engine:
         started = self.clock()
         try:
             yield
-        except Exception as err:  # every failure becomes one message naming the step
+        except Exception as err:  # every failure becomes one message naming the step (a signal too)
             message = _one_line(err)
             self.events.emit(Event("step-failed", message, step=planned.id, level="error"))
-            raise InstallFailed(planned.id, message) from err
+            raise InstallFailed(planned.id, message, stopped=err if isinstance(err, Interrupted) else None) from err
         finally:
             self.events.current_step = None
         self.events.emit(Event("step-finished", f"{doing} ({self.clock() - started:.1f} s)", step=planned.id))

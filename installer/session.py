@@ -17,6 +17,7 @@ from pathlib import Path
 
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.core.runner import RealRunner, Runner
+from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import Engine, InstallFailed
 from installer.payload import host_dnf
 from installer.plan import Plan, make_plan
@@ -126,9 +127,23 @@ AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # the launcher reads th
 def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink] = ()) -> int:
     """Plan, confirm (options.yes, or a prompt on a terminal) and run the install.
 
-    Returns the exit code: 0 installed, 1 failed (message printed naming the step and log).
+    Returns the exit code: 0 installed, 1 failed (message printed naming the step and log), 128 + N
+    stopped by signal N (SIGTERM, SIGHUP, SIGINT: installer/core/signals.py), after the same teardown.
     Raises Refused (nothing changed) and PlanError for bad input. Extra sinks see every event.
     """
+    outcome: list[int] = []  # the engine's exit code, once it has one
+    try:
+        with stop_on_signals():
+            return _install(profile, options, sinks, outcome)
+    except Interrupted as stopped:  # outside the engine: what was set up (an attached image) is released
+        if outcome:  # the install had ended already; only the last lines were not printed
+            print(f"azl-installer: {stopped} after the install ended (exit code {outcome[0]})", file=sys.stderr)
+            return outcome[0]
+        print(f"azl-installer: {stopped} before the install started; no disk was written", file=sys.stderr)
+        return stopped.exit_code
+
+
+def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink], outcome: list[int]) -> int:
     events = EventBus(*sinks)
     runner = RealRunner(events)
     with _logs(options, events) as logs, ExitStack() as stack:
@@ -149,10 +164,21 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
         engine = Engine(plan, runner, events, target_root=target, workdir=workdir, host_logs=logs)
         try:
             engine.run()
+            outcome.append(0)
         except InstallFailed as err:
+            outcome.append(err.stopped.exit_code if err.stopped is not None else 1)
+            if err.stopped is not None:
+                print(f"azl-installer: install {err.stopped} in step '{err.step}'; what it had set up was taken "
+                      f"down\nazl-installer: full log: {logs[0]}", file=sys.stderr)
+                return err.stopped.exit_code
             print(f"azl-installer: install failed in step '{err.step}': {err.message}\n"
                   f"azl-installer: full log: {logs[0]}", file=sys.stderr)
             return 1
+        except Interrupted as stopped:  # between two steps: the engine has taken everything down
+            outcome.append(stopped.exit_code)
+            print(f"azl-installer: install {stopped} between two steps; what it had set up was taken down\n"
+                  f"azl-installer: full log: {logs[0]}", file=sys.stderr)
+            return stopped.exit_code
         finally:
             if not engine.mounts.mounted:
                 target.rmdir()

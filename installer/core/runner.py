@@ -7,8 +7,10 @@ choice between real and recorded behaviour is made once, not in every step.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ LineCallback = Callable[[str], None]
 # so that a user's shell settings (LD_PRELOAD, PYTHONPATH, DNF vars) cannot change them.
 _PASSED_ENV = ("PATH", "TERM", "TZ", "LIBBLOCKDEV_CONFIG_DIR")
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+STOP_GRACE_SECONDS = 10.0  # how long a stopped command may take to end on SIGTERM before SIGKILL
 
 
 @dataclass(frozen=True)
@@ -91,25 +94,46 @@ class RealRunner:
                 env=clean_environment(env),
                 text=True,
                 errors="replace",
+                # Its own process group: when the install is stopped, the command and everything it started
+                # (dnf's rpm scriptlets) are stopped together, and a terminal's Ctrl+C reaches only the
+                # installer, which stops them in order.
+                process_group=0,
             )
         except FileNotFoundError:
             result = CommandResult(args, 127, f"{args[0]}: command not found")
             if check:
                 raise CommandError(result) from None
             return result
-        if stdin_text is not None and proc.stdin is not None:
-            proc.stdin.write(stdin_text)
-            proc.stdin.close()
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line is not None:
-                on_line(line.rstrip("\n"))
-        returncode = proc.wait()
+        try:
+            if stdin_text is not None and proc.stdin is not None:
+                proc.stdin.write(stdin_text)
+                proc.stdin.close()
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line.rstrip("\n"))
+            returncode = proc.wait()
+        except BaseException:  # stopped (a signal), or the caller failed: the command must not live on
+            stop_process_group(proc, self._events)
+            raise
         result = CommandResult(args, returncode, "".join(lines))
         if check and returncode != 0:
             raise CommandError(result)
         return result
+
+
+def stop_process_group(proc: subprocess.Popen[str], events: EventBus, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM to the command's process group, then SIGKILL to whatever of it is left once the command has
+    ended or the grace period is over; waits for the command."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # what did not end on SIGTERM (or outlived its parent)
+    proc.wait()
+    events.log(f"stopped: {shlex.join(str(a) for a in proc.args)}", level="warning")  # type: ignore[union-attr]
 
 
 @dataclass

@@ -1,0 +1,74 @@
+"""An install stopped by a signal, as a user stops one (kill, a dropped SSH session, Ctrl+C), then run again.
+
+Stopped while dnf installs: exit 128+N, one line naming the step, and nothing of the install left (its
+loop device, mounts, target directory, temporary files); the same install on the same image then succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_install_image import _profile
+from tests.support.loop import ROOT_ONLY, sh
+
+
+def _started(events: Path, step: str) -> bool:
+    if not events.exists():
+        return False
+    return any(json.loads(line).get("kind") == "step-started" and json.loads(line).get("step") == step
+               for line in events.read_text().splitlines() if line.strip())
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stopped_install_leaves_nothing_and_runs_again(tmp_path: Path, sample_repo: Path, number: int) -> None:
+    image, events, scratch = tmp_path / "disk.img", tmp_path / "events.jsonl", tmp_path / "tmp"
+    scratch.mkdir()
+    profile = _profile(tmp_path, sample_repo)
+    argv = [sys.executable, "-m", "installer", "install", "--profile", str(profile), "--target-image", str(image),
+            "--image-size", "3GiB", "--yes", "--log-dir", str(tmp_path / "logs"), "--events", str(events)]
+    env = {**os.environ, "TMPDIR": str(scratch)}  # its temporary files, counted afterwards
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while not _started(events, "payload"):
+            assert proc.poll() is None and time.monotonic() < deadline, "the payload step never started"
+            time.sleep(0.1)
+        time.sleep(1.0)  # dnf is running now
+        proc.send_signal(number)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + number, stderr
+    name = signal.Signals(number).name
+    assert f"install stopped by {name} in step 'payload'" in stderr, stderr
+    assert "Traceback" not in stderr
+    last = json.loads(events.read_text().splitlines()[-1])
+    kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
+    assert kinds.count("step-failed") == 1 and last["kind"] in ("log", "step-failed"), last
+    # Nothing of it is left: no loop device on the image, no mount or directory of its target, no temp files.
+    assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
+    target = f"/run/azl-installer/target-{proc.pid}"
+    assert target not in Path("/proc/mounts").read_text() and not Path(target).exists()
+    assert list(scratch.iterdir()) == []
+    # No command it started lives on (dnf and rpm name the target root in their arguments).
+    assert not [p for p in Path("/proc").glob("[0-9]*") if target in _cmdline(p)]
+
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def _cmdline(proc_dir: Path) -> str:
+    try:
+        return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

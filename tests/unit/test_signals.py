@@ -1,0 +1,81 @@
+"""A stopping signal ends an install as a failure does: the running command's whole process group is stopped,
+the step that was running is named, and a second signal cannot cut the teardown short."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from installer.core.events import EventBus
+from installer.core.runner import RealRunner, Reply
+from installer.core.signals import Interrupted, stop_on_signals
+from installer.engine import InstallFailed
+from tests.support.engine import recorded_engine
+from tests.unit.test_engine import PROFILE
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting for whoever adopted it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+def _signal_later(number: int, seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), number))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_stops_the_command_and_what_it_started(tmp_path: Path, number: int) -> None:
+    pidfile = tmp_path / "child.pid"
+    runner = RealRunner(EventBus())
+    started = time.monotonic()
+    _signal_later(number, 0.5)
+    with pytest.raises(Interrupted) as caught, stop_on_signals():
+        # A command that starts a child of its own (as dnf starts rpm scriptlets) and waits.
+        runner.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
+    assert caught.value.exit_code == 128 + number and caught.value.name == signal.Signals(number).name
+    assert time.monotonic() - started < 15  # the group ended on SIGTERM (or SIGKILL after the grace period)
+    assert _gone(int(pidfile.read_text()))
+    assert signal.getsignal(number) is not None  # the previous handler is back
+
+
+def test_a_second_signal_does_not_cut_the_teardown_short() -> None:
+    finished = []
+    with pytest.raises(Interrupted), stop_on_signals():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal arrives here
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # while "tearing down": ignored
+            time.sleep(0.1)
+            finished.append("teardown")
+    assert finished == ["teardown"]
+
+
+def test_the_engine_names_the_step_skips_the_on_error_scripts_and_tears_down(tmp_path: Path) -> None:
+    profile = PROFILE + "  on_error: [{name: report, body: 'echo failed'}]\n"
+    engine, runner, seen, root, _ = recorded_engine(tmp_path, profile)
+
+    def stop(args: tuple[str, ...]) -> None:
+        raise Interrupted(signal.SIGTERM)
+
+    runner.reply(["dnf"], Reply(effect=stop))
+    with pytest.raises(InstallFailed) as caught:
+        engine.run()
+    assert caught.value.step == "payload" and caught.value.stopped is not None
+    assert caught.value.message == "stopped by SIGTERM"
+    failed = [e for e in seen if e.kind == "step-failed"]
+    assert [(e.step, e.message) for e in failed] == [("payload", "stopped by SIGTERM")]
+    assert any("on-error scripts not run: the install was stopped by SIGTERM" in e.message for e in seen)
+    assert not any("azl-on-error-" in " ".join(c) for c in runner.calls)  # no on-error script was run
+    assert runner.calls[-1][0] == "umount"  # the teardown ran
