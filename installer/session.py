@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
+from installer.core.locks import TargetLocked, locked_targets
 from installer.core.runner import RealRunner, Runner
 from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import Engine, InstallFailed
@@ -101,12 +102,22 @@ def install_logs(log_dir: Path, events: EventBus, *, stamp: str | None = None) -
         log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
         raise Refused(f"cannot create the log directory {log_dir}: {err.strerror}") from None
-    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
+    stamp = stamp or f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # two installs in one second: two logs
     log_path, events_path = log_dir / f"install-{stamp}.log", log_dir / f"events-{stamp}.jsonl"
     with ExitStack() as stack:
-        events.subscribe(HumanLogReporter(stack.enter_context(open(log_path, "w", encoding="utf-8"))))
-        events.subscribe(JsonLinesReporter(stack.enter_context(open(events_path, "w", encoding="utf-8"))))
+        try:
+            human = stack.enter_context(open(log_path, "w", encoding="utf-8", opener=_private))
+            lines = stack.enter_context(open(events_path, "w", encoding="utf-8", opener=_private))
+        except OSError as err:
+            raise Refused(f"cannot write the log {err.filename}: {err.strerror}") from None
+        events.subscribe(HumanLogReporter(human))
+        events.subscribe(JsonLinesReporter(lines))
         yield [log_path, events_path]
+
+
+def _private(path: str, flags: int) -> int:
+    """Logs are the install's own: mode 0600 (they name disks, users and URLs), and never an existing file."""
+    return os.open(path, flags | os.O_EXCL, 0o600)
 
 
 @contextmanager
@@ -153,11 +164,13 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             preview = _checked_plan(image_profile(profile, str(options.image)),
                                     planned_image_inventory(options.image, size), runner)
             _confirm(preview, options.yes)
+            _lock(stack, [options.image])
             device = stack.enter_context(attached_image(options.image, size, runner, events))
             plan = make_plan(image_profile(profile, device), probe(runner, only=[device]), dnf=host_dnf())
         else:
             plan = _checked_plan(profile, probe(runner), runner)
             _confirm(plan, options.yes)
+            _lock(stack, [t.disk.path for t in plan.storage.targets])
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="azl-installer-")))
         target = Path(f"/run/azl-installer/target-{os.getpid()}")
         target.mkdir(parents=True, exist_ok=True)
@@ -189,6 +202,14 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             # Only the ISO's launcher acts on it: an install never stops the machine it runs on.
             print(f"{AFTER_INSTALL_PREFIX}{profile.after_install}", file=sys.stderr)
         return 0
+
+
+def _lock(stack: ExitStack, targets: Sequence[str | Path]) -> None:
+    """One install per disk or image, until this one has torn down (installer/core/locks.py)."""
+    try:
+        stack.enter_context(locked_targets(targets))
+    except TargetLocked as err:
+        raise Refused(str(err)) from None
 
 
 def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Plan:

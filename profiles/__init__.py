@@ -96,8 +96,8 @@ MAX_PROFILE_BYTES = 4 * 1024 * 1024  # a profile is a page or two; user-data and
 
 def load_profile(path: Path) -> Profile:
     try:
-        if not path.is_file():  # a directory, a device node or a FIFO would be read forever or not at all
-            what = "a directory" if path.is_dir() else "not a regular file" if path.exists() else "missing"
+        if path.exists() and not path.is_file():  # a directory, a device or a FIFO: read forever or not at all
+            what = "a directory" if path.is_dir() else "not a regular file"
             raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", f"cannot read the profile: {what}")])
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise ProfileError([ProfileIssue(str(path), 1, 1, "(file)", "cannot read the profile: larger than "

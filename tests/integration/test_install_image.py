@@ -15,19 +15,10 @@ from pathlib import Path
 import yaml
 
 from tests.support.loop import ROOT_ONLY, mount_ro, sh
+from tests.support.sample_profile import sample_profile
 
-EXAMPLES = Path(__file__).parents[2] / "profiles" / "examples"
 HASH = "$6$demosalt$pep2rFsAdnlyXj4mGOrrHEf7MdBKXMRAgvW.g3Skgxqkr1JllvY8JE7HzasHlLRWwL9avcCI43qk/JcTuErnA/"
 GROUP_PACKAGES = {"filesystem", "setup", "bash", "WALinuxAgent", "cloud-init", "chrony", "vim-minimal"}
-
-
-def _profile(tmp_path: Path, repo: Path, edit: dict[str, object] | None = None) -> Path:
-    data = yaml.safe_load((EXAMPLES / "sample.yaml").read_text())
-    data["payload"]["repositories"][0]["baseurl"] = repo.as_uri()
-    data.update(edit or {})
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def _install(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
@@ -40,7 +31,7 @@ def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: E
     image, logs, events = tmp_path / "disk.img", tmp_path / "logs", tmp_path / "events.jsonl"
     # A secret that must not reach any log, event or saved profile (the section is not applied).
     secret: dict[str, object] = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"}}
-    done = _install("--profile", _profile(tmp_path, sample_repo, secret), "--target-image", image,
+    done = _install("--profile", sample_profile(tmp_path, sample_repo, secret), "--target-image", image,
                     "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
     assert done.returncode == 0, done.stderr[-3000:]
     assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
@@ -111,7 +102,7 @@ def test_left_alone_disk_is_byte_identical(tmp_path: Path, sample_repo: Path,
             {"size": "1GiB", "grow": True, "filesystem": "xfs", "mount": "/", "label": "root"},
         ],
     }
-    done = _install("--profile", _profile(tmp_path, sample_repo, {"storage": storage}), "--yes",
+    done = _install("--profile", sample_profile(tmp_path, sample_repo, {"storage": storage}), "--yes",
                     "--log-dir", tmp_path / "logs")
     assert done.returncode == 0, done.stderr[-3000:]
     assert digest() == before
@@ -123,7 +114,7 @@ def test_left_alone_disk_is_byte_identical(tmp_path: Path, sample_repo: Path,
 @ROOT_ONLY
 def test_failed_install_names_step_and_cleans_up(tmp_path: Path, sample_repo: Path) -> None:
     image = tmp_path / "disk.img"
-    profile = _profile(tmp_path, sample_repo)
+    profile = sample_profile(tmp_path, sample_repo)
     data = yaml.safe_load(profile.read_text())
     data["payload"]["packages"] = ["no-such-package"]
     profile.write_text(yaml.safe_dump(data))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_install_image import _profile
 from tests.support.loop import ROOT_ONLY, sh
+from tests.support.sample_profile import sample_profile
 
 
 def _started(events: Path, step: str) -> bool:
@@ -32,7 +32,7 @@ def _started(events: Path, step: str) -> bool:
 def test_a_stopped_install_leaves_nothing_and_runs_again(tmp_path: Path, sample_repo: Path, number: int) -> None:
     image, events, scratch = tmp_path / "disk.img", tmp_path / "events.jsonl", tmp_path / "tmp"
     scratch.mkdir()
-    profile = _profile(tmp_path, sample_repo)
+    profile = sample_profile(tmp_path, sample_repo)
     argv = [sys.executable, "-m", "installer", "install", "--profile", str(profile), "--target-image", str(image),
             "--image-size", "3GiB", "--yes", "--log-dir", str(tmp_path / "logs"), "--events", str(events)]
     env = {**os.environ, "TMPDIR": str(scratch)}  # its temporary files, counted afterwards

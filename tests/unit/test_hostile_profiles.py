@@ -53,7 +53,7 @@ def test_a_few_honest_aliases_still_work() -> None:
 @pytest.mark.parametrize(("make", "message"), [
     (lambda d: d, "cannot read the profile: a directory"),
     (lambda d: Path(os.devnull), "cannot read the profile: not a regular file"),
-    (lambda d: d / "missing.yaml", "cannot read the profile: missing"),
+    (lambda d: d / "missing.yaml", "cannot read the profile: No such file or directory"),
 ])
 def test_a_profile_path_that_is_not_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                            make: object, message: str) -> None:

@@ -16,16 +16,22 @@ from installer.core.runner import RealRunner, Reply
 from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import InstallFailed
 from tests.support.engine import recorded_engine
-from tests.unit.test_engine import PROFILE
 
 
-def _gone(pid: int) -> bool:
-    """Ended: no such process, or a zombie waiting for whoever adopted it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """Ended (no such process, or a zombie waiting for whoever adopted it) within a few seconds: a killed
+    process needs a moment of CPU to die, which a loaded machine may not give it at once."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _signal_later(number: int, seconds: float) -> threading.Timer:
@@ -62,8 +68,21 @@ def test_a_second_signal_does_not_cut_the_teardown_short() -> None:
     assert finished == ["teardown"]
 
 
+PROFILE = """\
+storage:
+  disks: [{path: DISK}]
+  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
+payload:
+  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
+  groups: [core]
+bootloader: {enabled: false}
+scripts:
+  on_error: [{name: report, body: 'echo failed'}]
+"""
+
+
 def test_the_engine_names_the_step_skips_the_on_error_scripts_and_tears_down(tmp_path: Path) -> None:
-    profile = PROFILE + "  on_error: [{name: report, body: 'echo failed'}]\n"
+    profile = PROFILE
     engine, runner, seen, root, _ = recorded_engine(tmp_path, profile)
 
     def stop(args: tuple[str, ...]) -> None:
