@@ -96,6 +96,9 @@ def _image_size(args: argparse.Namespace) -> int | None:
         if args.image_size is not None:
             raise UsageError("--image-size needs --target-image")
         return None
+    problem = session.image_path_problem(args.target_image)
+    if problem is not None:
+        raise UsageError(f"--target-image: {problem}")
     if args.image_size is None:
         exists = args.target_image.exists()
         return args.target_image.stat().st_size if exists else parse_size("8GiB")

@@ -22,7 +22,13 @@ from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import Engine, InstallFailed
 from installer.payload import host_dnf
 from installer.plan import Plan, make_plan
-from installer.targetimage import attached_image, image_profile, planned_image_inventory
+from installer.targetimage import (
+    ImageError,
+    attached_image,
+    image_profile,
+    planned_image_inventory,
+)
+from installer.targetimage import image_path_problem as image_path_problem  # the CLI checks --target-image
 from profiles import Profile
 from storage.apply import KERNEL_FS
 from storage.inventory import Inventory, probe
@@ -165,7 +171,10 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
                                     planned_image_inventory(options.image, size), runner)
             _confirm(preview, options.yes)
             _lock(stack, [options.image])
-            device = stack.enter_context(attached_image(options.image, size, runner, events))
+            try:
+                device = stack.enter_context(attached_image(options.image, size, runner, events))
+            except ImageError as err:
+                raise Refused(str(err)) from None
             plan = make_plan(image_profile(profile, device), probe(runner, only=[device]), dnf=host_dnf())
         else:
             plan = _checked_plan(profile, probe(runner), runner)

@@ -11,6 +11,7 @@ from pathlib import Path
 from installer.core.events import EventBus
 from installer.core.runner import Runner
 from profiles.model import DiskMatch, Profile, Storage
+from profiles.sizes import format_size
 from storage.inventory import DiskInfo, Inventory
 
 
@@ -22,21 +23,65 @@ def image_profile(profile: Profile, device: str) -> Profile:
     return replace(profile, storage=storage)
 
 
+class ImageError(Exception):
+    """The image file cannot be made or attached; one line, nothing left behind that this run created."""
+
+
+def image_path_problem(image: Path) -> str | None:
+    """Why this path cannot be an image file, or None: checked before anything is created."""
+    if image.is_dir():
+        return f"{image} is a directory: give the image file's path, e.g. {image / 'disk.img'}"
+    if image.exists() and not image.is_file():
+        return (f"{image} is not a regular file (a device node?): to install onto a disk, name it in the profile's "
+                "storage.disks instead")
+    if not image.parent.is_dir():
+        return f"the directory {image.parent} does not exist"
+    return None
+
+
+def image_description(image: Path) -> str:
+    """How the plan names the image: an existing file with data says so, since the install erases it."""
+    try:
+        info = image.stat()
+    except FileNotFoundError:
+        return "disk image file (new)"
+    written = info.st_blocks * 512
+    if written == 0:
+        return "disk image file (exists, empty)"
+    return f"disk image file (exists, {format_size(info.st_size)} with {format_size(written)} of data: ERASED)"
+
+
 def planned_image_inventory(image: Path, size: int) -> Inventory:
     """What the image will look like once created, for planning without touching anything."""
-    return Inventory((DiskInfo(path=str(image), size=size, model="disk image file"),))
+    return Inventory((DiskInfo(path=str(image), size=size, model=image_description(image)),))
 
 
 @contextmanager
 def attached_image(image: Path, size: int, runner: Runner, events: EventBus) -> Iterator[str]:
-    """Create (or resize) a sparse image, attach it, and always detach it afterwards."""
-    image.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(image, os.O_RDWR | os.O_CREAT, 0o644)
+    """Create (or resize) a sparse image, attach it, and always detach it afterwards. A file this call created
+    is removed again when it cannot be sized or attached (ImageError: one line)."""
+    problem = image_path_problem(image)
+    if problem is not None:
+        raise ImageError(problem)
+    created = not image.exists()
     try:
-        os.ftruncate(fd, size)
-    finally:
-        os.close(fd)
-    device = runner.run(["losetup", "--find", "--show", image]).output.strip()
+        fd = os.open(image, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
+        attached = runner.run(["losetup", "--find", "--show", image], check=False)
+        if attached.returncode != 0:
+            raise ImageError(f"cannot attach {image} as a loop device: {attached.output.strip() or 'losetup failed'}")
+    except OSError as err:
+        if created:
+            image.unlink(missing_ok=True)
+        raise ImageError(f"cannot make the image {image} ({format_size(size)}): {err.strerror}") from None
+    except ImageError:
+        if created:
+            image.unlink(missing_ok=True)
+        raise
+    device = attached.output.strip()
     events.log(f"attached {image} as {device}")
     try:
         yield device

@@ -1,4 +1,4 @@
-"""Profiles built to hurt: each ends in one line and exit 2, with bounded work (counted, not timed)."""
+"""Profiles and targets built to hurt: each ends in one line and exit 2, with bounded work (counted, not timed)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from installer.cli import main
+from installer.core.events import EventBus
+from installer.core.runner import RecordingRunner, Reply
+from installer.targetimage import ImageError, attached_image, image_description
 from profiles import ProfileError, profile_from_text
 from profiles.source import MAX_DEPTH, MAX_VALUES
 
@@ -77,3 +80,40 @@ def test_nul_bytes_and_a_huge_duplicate_key_are_one_capped_line(tmp_path: Path,
     key = "k" * 100_000
     err = one_line(tmp_path, capsys, f"? {key}\n: 1\n? {key}\n: 2\n")  # explicit keys: no 1024-character limit
     assert "(100000 characters)" in err and len(err) < 400
+
+
+# -- target image paths ----------------------------------------------------------------------
+SAMPLE = str(Path(__file__).parents[2] / "profiles" / "examples" / "sample.yaml")
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    (lambda d: d, "is a directory: give the image file's path"),
+    (lambda d: Path(os.devnull), "is not a regular file (a device node?)"),
+    (lambda d: d / "no" / "disk.img", "the directory"),
+])
+def test_a_target_image_that_cannot_be_one_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       where: object, message: str) -> None:
+    image = where(tmp_path)  # type: ignore[operator]
+    assert main(["plan", "--profile", SAMPLE, "--target-image", str(image)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_plan_says_an_existing_image_holds_data_that_is_erased(tmp_path: Path) -> None:
+    image = tmp_path / "used.img"
+    image.write_bytes(b"x" * 2**20)
+    assert "1 MiB of data: ERASED" in image_description(image)
+    assert image_description(tmp_path / "new.img") == "disk image file (new)"
+
+
+def test_an_image_that_cannot_be_attached_is_removed_if_this_run_made_it(tmp_path: Path) -> None:
+    runner = RecordingRunner()
+    runner.reply(["losetup"], Reply(returncode=1, output="losetup: cannot find an unused loop device"))
+    new, old = tmp_path / "new.img", tmp_path / "old.img"
+    old.write_bytes(b"keep")
+    for image in (new, old):
+        with pytest.raises(ImageError, match="cannot attach .* as a loop device: losetup: cannot find"), \
+                attached_image(image, 64 * 2**20, runner, EventBus()):
+            pass
+    assert not new.exists() and old.exists()
