@@ -72,3 +72,30 @@ def _cmdline(proc_dir: Path) -> str:
         return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+@ROOT_ONLY
+def test_a_second_install_of_the_same_image_is_refused_while_the_first_runs(tmp_path: Path,
+                                                                             sample_repo: Path) -> None:
+    image, events, logs = tmp_path / "disk.img", tmp_path / "events.jsonl", tmp_path / "logs"
+    profile = sample_profile(tmp_path, sample_repo)
+    argv = [sys.executable, "-m", "installer", "install", "--profile", str(profile), "--target-image", str(image),
+            "--image-size", "3GiB", "--yes", "--log-dir", str(logs)]
+    first = subprocess.Popen([*argv, "--events", str(events)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not _started(events, "storage"):
+            assert first.poll() is None and time.monotonic() < deadline, "the storage step never started"
+            time.sleep(0.05)
+        second = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        _, stderr = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert second.returncode == 2, second.stderr
+    assert f"{image} is being installed by another azl-installer run" in second.stderr
+    assert second.stderr.count("\n") == 1, second.stderr
+    assert first.returncode == 0, stderr[-3000:]
+    # Each run has its own log, even when both start within one second.
+    assert len(list(logs.glob("install-*.log"))) == 2
