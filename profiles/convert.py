@@ -190,6 +190,8 @@ def to_plain(obj: Any, *, redact: bool = True, keep: Callable[[Any], bool] | Non
                 continue
             if redact and fld.metadata.get("secret") and value is not None:
                 result[fld.name] = "<removed>"
+            elif redact and fld.metadata.get("redact_with") and value is not None:
+                result[fld.name] = fld.metadata["redact_with"](value)  # the secrets inside (user-data's passwords)
             elif fld.metadata.get("size") and isinstance(value, int):
                 result[fld.name] = format_size(value).replace(" ", "")
             else:

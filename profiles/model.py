@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from profiles.userdata_secrets import redact_user_data
+
 Filesystem = Literal["ext4", "xfs", "btrfs", "vfat", "swap", "biosboot", "none"]
 BootMode = Literal["uefi", "bios", "both"]
 
@@ -354,7 +356,8 @@ class CloudInit:
 
     user_data: str | None = field(default=None, metadata=doc(
         "inline user-data: '#cloud-config' YAML or a MIME multipart (one of user_data, user_data_file, "
-        "user_data_url)"))
+        "user_data_url); its passwords and private keys are removed from every saved or logged copy",
+        redact_with=redact_user_data))
     user_data_file: str | None = field(default=None, metadata=doc("file holding the user-data, relative to the "
                                                                   "profile"))
     user_data_url: str | None = field(default=None, metadata=doc("http(s) URL of the user-data, fetched at "

@@ -29,8 +29,10 @@ def _install(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
 @ROOT_ONLY
 def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: ExitStack) -> None:
     image, logs, events = tmp_path / "disk.img", tmp_path / "logs", tmp_path / "events.jsonl"
-    # A secret that must not reach any log, event or saved profile (the section is not applied).
-    secret: dict[str, object] = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"}}
+    # Secrets that must not reach any log, event or saved profile: a passphrase (the section is not applied)
+    # and a password in cloud-init user-data, which only the NoCloud seed may hold (mode 0600).
+    secret: dict[str, object] = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"},
+                                 "cloud_init": {"user_data": "#cloud-config\npassword: ud-SECRET-pw\n"}}
     done = _install("--profile", sample_profile(tmp_path, sample_repo, secret), "--target-image", image,
                     "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -73,8 +75,17 @@ def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: E
     assert len(written) >= 6
     assert not [p for p in written if "pa55-SECRET-word" in p.read_text()]
     assert "pa55-SECRET-word" not in done.stderr + done.stdout
+    # Every file the install wrote, host and target: only the seed holds the user-data password.
+    seed = root / "var/lib/cloud/seed/nocloud/user-data"
+    holders = [p for p in [*root.rglob("*"), *written] if p.is_file() and not p.is_symlink()
+               and b"ud-SECRET-pw" in p.read_bytes()]
+    assert holders == [seed] and seed.stat().st_mode & 0o777 == 0o600
+    assert not [p for p in [*root.rglob("*"), *written] if p.is_file() and not p.is_symlink()
+                and b"pa55-SECRET-word" in p.read_bytes()]
+    assert "ud-SECRET-pw" not in done.stderr + done.stdout
+    assert {oct(p.stat().st_mode & 0o777) for p in [*logs.iterdir(), *saved.iterdir()] if p.is_file()} == {"0o600"}
     kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
-    assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == 8  # selinux-relabel off
+    assert kinds.count("step-failed") == 0 and kinds.count("step-finished") == kinds.count("step-started")
     assert any(json.loads(line).get("message", "").startswith("installing ")
                for line in events.read_text().splitlines())
 
