@@ -252,6 +252,8 @@ def _scripts(profile: Profile) -> Iterator[Problem]:
                 yield Problem(("scripts", phase, i, "interpreter"), "the interpreter must be an absolute path")
             if not script.body.strip():
                 yield Problem(("scripts", phase, i, "body"), "the script is empty")
+            if script.timeout is not None and not 1 <= script.timeout <= 7 * 24 * 3600:
+                yield Problem(("scripts", phase, i, "timeout"), "timeout is in seconds, from 1 to a week (604800)")
 
 
 def _placeholders(profile: Profile) -> Iterator[Problem]:

@@ -227,6 +227,9 @@ class Script:
     log: str | None = field(default=None, metadata=doc(
         "also append the script's output to this file (inside the target for chroot scripts, and for others "
         "when it is under /mnt/sysimage, Anaconda's target root)"))
+    timeout: int | None = field(default=None, metadata=doc(
+        "seconds the script may run: then it is stopped, with everything it started, and that is its failure "
+        "(unset: no limit)"))
 
 
 @dataclass(frozen=True)

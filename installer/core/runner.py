@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,6 +48,17 @@ class CommandError(Exception):
         )
 
 
+class CommandTimeout(CommandError):
+    """A command ran past its time limit and was stopped, with everything it had started."""
+
+    def __init__(self, result: CommandResult, timeout: float) -> None:
+        super().__init__(result)
+        self.args = (f"command did not finish within {timeout:g} s and was stopped: {shlex.join(result.argv)}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class Runner(Protocol):
     def run(
         self,
@@ -56,6 +68,7 @@ class Runner(Protocol):
         env: Mapping[str, str] | None = None,
         stdin_text: str | None = None,
         on_line: LineCallback | None = None,
+        timeout: float | None = None,
     ) -> CommandResult: ...
 
 
@@ -81,6 +94,7 @@ class RealRunner:
         env: Mapping[str, str] | None = None,
         stdin_text: str | None = None,
         on_line: LineCallback | None = None,
+        timeout: float | None = None,
     ) -> CommandResult:
         args = tuple(os.fspath(a) for a in argv)
         self._events.log("$ " + shlex.join(args), level="debug")
@@ -104,7 +118,17 @@ class RealRunner:
             if check:
                 raise CommandError(result) from None
             return result
+        expired = threading.Event()
+
+        def expire() -> None:  # in the timer's thread: the loop below then reads to the end and returns
+            expired.set()
+            stop_process_group(proc)
+
+        timer = threading.Timer(timeout, expire) if timeout else None
         try:
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
             if stdin_text is not None and proc.stdin is not None:
                 proc.stdin.write(stdin_text)
                 proc.stdin.close()
@@ -115,15 +139,22 @@ class RealRunner:
                     on_line(line.rstrip("\n"))
             returncode = proc.wait()
         except BaseException:  # stopped (a signal), or the caller failed: the command must not live on
-            stop_process_group(proc, self._events)
+            stop_process_group(proc)
+            self._events.log(f"stopped: {shlex.join(args)}", level="warning")
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         result = CommandResult(args, returncode, "".join(lines))
+        if expired.is_set():
+            assert timeout is not None
+            raise CommandTimeout(result, timeout)
         if check and returncode != 0:
             raise CommandError(result)
         return result
 
 
-def stop_process_group(proc: subprocess.Popen[str], events: EventBus, grace: float = STOP_GRACE_SECONDS) -> None:
+def stop_process_group(proc: subprocess.Popen[str], grace: float = STOP_GRACE_SECONDS) -> None:
     """SIGTERM to the command's process group, then SIGKILL to whatever of it is left once the command has
     ended or the grace period is over; waits for the command."""
     with contextlib.suppress(ProcessLookupError):
@@ -133,7 +164,6 @@ def stop_process_group(proc: subprocess.Popen[str], events: EventBus, grace: flo
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # what did not end on SIGTERM (or outlived its parent)
     proc.wait()
-    events.log(f"stopped: {shlex.join(str(a) for a in proc.args)}", level="warning")  # type: ignore[union-attr]
 
 
 @dataclass
@@ -151,6 +181,7 @@ class RecordingRunner:
 
     replies: dict[tuple[str, ...], Reply] = field(default_factory=dict)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    timeouts: dict[tuple[str, ...], float] = field(default_factory=dict)  # the limits commands were given
 
     def reply(self, prefix: Sequence[str], reply: Reply) -> None:
         self.replies[tuple(prefix)] = reply
@@ -163,9 +194,12 @@ class RecordingRunner:
         env: Mapping[str, str] | None = None,
         stdin_text: str | None = None,
         on_line: LineCallback | None = None,
+        timeout: float | None = None,
     ) -> CommandResult:
         args = tuple(os.fspath(a) for a in argv)
         self.calls.append(args)
+        if timeout is not None:
+            self.timeouts[args] = timeout
         reply = Reply()
         best = -1
         for prefix, candidate in self.replies.items():

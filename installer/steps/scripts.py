@@ -41,7 +41,7 @@ def run_scripts(scripts: tuple[Script, ...], phase: str, runner: Runner, events:
             events.log(f"{label}: {line}")
 
         try:
-            result = runner.run(argv, env=env, on_line=show, check=script.fail_install)
+            result = runner.run(argv, env=env, on_line=show, check=script.fail_install, timeout=script.timeout)
         finally:
             host_path.unlink(missing_ok=True)
             if script.log is not None:

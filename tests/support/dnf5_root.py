@@ -135,11 +135,12 @@ class ChrootRunner:
         env: Mapping[str, str] | None = None,
         stdin_text: str | None = None,
         on_line: LineCallback | None = None,
+        timeout: float | None = None,
     ) -> CommandResult:
         args: list[Arg] = list(argv)
         if args and os.fspath(args[0]) in ROUTED:
             args = [*chroot_prefix(self.root, self.shared), *args]
-        return self.inner.run(args, check=check, env=env, stdin_text=stdin_text, on_line=on_line)
+        return self.inner.run(args, check=check, env=env, stdin_text=stdin_text, on_line=on_line, timeout=timeout)
 
 
 def main() -> int:

@@ -31,9 +31,10 @@ class StdinRecorder(RecordingRunner):
     stdin: list[str | None] = field(default_factory=list)
 
     def run(self, argv: Sequence[Arg], *, check: bool = True, env: Mapping[str, str] | None = None,
-            stdin_text: str | None = None, on_line: LineCallback | None = None) -> CommandResult:
+            stdin_text: str | None = None, on_line: LineCallback | None = None,
+            timeout: float | None = None) -> CommandResult:
         self.stdin.append(stdin_text)
-        return super().run(argv, check=check, env=env, stdin_text=stdin_text, on_line=on_line)
+        return super().run(argv, check=check, env=env, stdin_text=stdin_text, on_line=on_line, timeout=timeout)
 
 
 def test_useradd_argv_names_every_choice() -> None:

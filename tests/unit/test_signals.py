@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from installer.core.events import EventBus
-from installer.core.runner import RealRunner, Reply
+from installer.core.runner import CommandResult, CommandTimeout, RealRunner, Reply
 from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import InstallFailed
+from profiles import ProfileError, profile_from_text
 from tests.support.engine import recorded_engine
 
 
@@ -98,3 +99,32 @@ def test_the_engine_names_the_step_skips_the_on_error_scripts_and_tears_down(tmp
     assert any("on-error scripts not run: the install was stopped by SIGTERM" in e.message for e in seen)
     assert not any("azl-on-error-" in " ".join(c) for c in runner.calls)  # no on-error script was run
     assert runner.calls[-1][0] == "umount"  # the teardown ran
+
+
+def test_a_command_past_its_time_limit_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout) as caught:
+        RealRunner(EventBus()).run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; echo waiting; wait"], timeout=1)
+    assert time.monotonic() - started < 15
+    assert str(caught.value).startswith("command did not finish within 1 s and was stopped: sh -c ")
+    assert caught.value.result.output == "waiting\n"
+    assert _gone(int(pidfile.read_text()))
+
+
+def test_a_hanging_post_script_fails_the_install_in_its_step_and_the_profile_gives_the_limit(tmp_path: Path) -> None:
+    hanging = "  post: [{name: hangs, body: 'sleep 1000', timeout: 30}]\n"
+    engine, runner, _, _, _ = recorded_engine(tmp_path, PROFILE.replace(
+        "  on_error: [{name: report, body: 'echo failed'}]\n", hanging))
+
+    def hang(args: tuple[str, ...]) -> None:
+        if any("azl-post-1" in a for a in args):  # what RealRunner raises once the limit is over
+            raise CommandTimeout(CommandResult(args, -15, ""), runner.timeouts[args])
+
+    runner.reply([], Reply(effect=hang))
+    with pytest.raises(InstallFailed) as caught:
+        engine.run()
+    assert caught.value.step == "post-scripts" and "did not finish within 30 s and was stopped" in caught.value.message
+    with pytest.raises(ProfileError) as bad:
+        profile_from_text("storage: {disks: [{path: /dev/vda}]}\nscripts: {post: [{body: x, timeout: 0}]}\n")
+    assert "scripts.post[0].timeout: timeout is in seconds, from 1 to a week" in str(bad.value)
