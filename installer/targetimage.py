@@ -13,6 +13,7 @@ from installer.core.runner import Runner
 from profiles.model import DiskMatch, Profile, Storage
 from profiles.sizes import format_size
 from storage.inventory import DiskInfo, Inventory
+from storage.release import ReleaseRefused, release_disks
 
 
 def image_profile(profile: Profile, device: str) -> Profile:
@@ -56,6 +57,23 @@ def planned_image_inventory(image: Path, size: int) -> Inventory:
     return Inventory((DiskInfo(path=str(image), size=size, model=image_description(image)),))
 
 
+def release_stale_loops(image: Path, runner: Runner, events: EventBus) -> None:
+    """Loop devices an earlier, killed install left on this image (the caller holds the image's lock, so no
+    running install owns them): what is active on them is released as on a disk (its mounts under
+    /run/azl-installer, mappings, arrays), their partition nodes dropped, and they are detached. Attaching
+    the image a second time beside them would let two devices write one file."""
+    listed = runner.run(["losetup", "--noheadings", "--output", "NAME", "--associated", image], check=False)
+    for device in (line.strip() for line in listed.output.splitlines() if line.strip().startswith("/dev/")):
+        try:
+            done = release_disks(runner, [device])
+        except ReleaseRefused as err:
+            raise ImageError(f"{image} is still attached as {device} and in use: {err}") from None
+        runner.run(["partx", "--delete", device], check=False)
+        runner.run(["losetup", "--detach", device], check=False)
+        events.log(f"released {device}, left attached to {image} by an earlier install"
+                   + (f" ({'; '.join(done)})" if done else ""))
+
+
 @contextmanager
 def attached_image(image: Path, size: int, runner: Runner, events: EventBus) -> Iterator[str]:
     """Create (or resize) a sparse image, attach it, and always detach it afterwards. A file this call created
@@ -64,6 +82,8 @@ def attached_image(image: Path, size: int, runner: Runner, events: EventBus) -> 
     if problem is not None:
         raise ImageError(problem)
     created = not image.exists()
+    if not created:
+        release_stale_loops(image, runner, events)
     try:
         fd = os.open(image, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:

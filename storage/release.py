@@ -101,6 +101,7 @@ def _disks_of(tree: dict[str, Active], path: str) -> set[str]:
 def plan_release(tree: dict[str, Active], disks: Sequence[str]) -> Release:
     release = Release()
     targets = set(disks)
+    leftovers: list[str] = []  # mounts of an earlier install of this installer, unmounted first
     for disk in disks:
         for mount in tree[disk].mounts if disk in tree else ():
             release.refusals.append(f"{disk} is mounted at {mount}: unmount it first (the installer never erases "
@@ -115,7 +116,7 @@ def plan_release(tree: dict[str, Active], disks: Sequence[str]) -> Release:
             if mount == "[SWAP]":
                 release.actions.append((f"swapoff {device.path}", ["swapoff", device.path]))
             elif mount.startswith(RUNTIME_DIR):
-                release.actions.append((f"unmount {mount} (left by an earlier install)", ["umount", mount]))
+                leftovers.append(mount)
             else:
                 release.refusals.append(f"{device.path} is mounted at {mount}: unmount it first (the installer "
                                         "never erases a disk in use)")
@@ -128,9 +129,14 @@ def plan_release(tree: dict[str, Active], disks: Sequence[str]) -> Release:
             release.actions.append((f"close the LUKS mapping {device.name}", ["cryptsetup", "close", device.name]))
         elif device.type.startswith("raid") or device.type == "md":
             release.actions.append((f"stop the array {device.path}", ["mdadm", "--stop", device.path]))
-        elif device.type not in ("part", "disk"):
+        elif device.type not in ("part", "disk", "loop"):
             release.refusals.append(f"{device.describe()} is active on a target disk and the installer does not "
                                     "know how to stop it")
+    # Deepest first, each with what is mounted below it (the /proc, /sys and /dev a killed install had bound
+    # into its target are on no disk, so the tree does not show them): before anything under them is stopped.
+    unmounts = [(f"unmount {m} (left by an earlier install)", ["umount", "--recursive", m])
+                for m in sorted(set(leftovers), key=lambda m: (-m.count("/"), m))]
+    release.actions[:0] = unmounts
     return release
 
 

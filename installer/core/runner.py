@@ -8,6 +8,7 @@ choice between real and recorded behaviour is made once, not in every step.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shlex
 import signal
@@ -112,6 +113,7 @@ class RealRunner:
                 # (dnf's rpm scriptlets) are stopped together, and a terminal's Ctrl+C reaches only the
                 # installer, which stops them in order.
                 process_group=0,
+                preexec_fn=_end_with_installer,
             )
         except FileNotFoundError:
             result = CommandResult(args, 127, f"{args[0]}: command not found")
@@ -152,6 +154,18 @@ class RealRunner:
         if check and returncode != 0:
             raise CommandError(result)
         return result
+
+
+_PR_SET_PDEATHSIG = 1
+# Resolved here, once: the child may only call it (loading a library after fork, while another thread of the
+# installer, such as the UI's, held the loader's lock, could hang the child).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _end_with_installer() -> None:  # in the child, between fork and exec
+    """SIGTERM to the command when the installer dies, even by SIGKILL (which it cannot pass on): a killed
+    install's dnf must not go on writing into a target the next install is about to release."""
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def stop_process_group(proc: subprocess.Popen[str], grace: float = STOP_GRACE_SECONDS) -> None:

@@ -99,3 +99,32 @@ def test_a_second_install_of_the_same_image_is_refused_while_the_first_runs(tmp_
     assert first.returncode == 0, stderr[-3000:]
     # Each run has its own log, even when both start within one second.
     assert len(list(logs.glob("install-*.log"))) == 2
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("step", ["storage", "payload", "system"])
+def test_after_a_sigkill_the_same_install_runs_again_with_no_manual_clean_up(tmp_path: Path, sample_repo: Path,
+                                                                             step: str) -> None:
+    """SIGKILL cannot be caught: the killed run leaves its loop device, partition nodes and mounts. The next run
+    on the same image finds them (its lock is free) and releases them before it attaches the image again."""
+    image, events = tmp_path / "disk.img", tmp_path / "events.jsonl"
+    profile = sample_profile(tmp_path, sample_repo)
+    argv = [sys.executable, "-m", "installer", "install", "--profile", str(profile), "--target-image", str(image),
+            "--image-size", "3GiB", "--yes", "--log-dir", str(tmp_path / "logs")]
+    killed = subprocess.Popen([*argv, "--events", str(events)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not _started(events, step):
+            assert killed.poll() is None and time.monotonic() < deadline, f"the {step} step never started"
+            time.sleep(0.05)
+        killed.kill()
+        killed.wait(timeout=60)
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+    time.sleep(1)  # its dnf (a group of its own) may still be ending
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
+    target = f"/run/azl-installer/target-{killed.pid}"
+    assert target not in Path("/proc/mounts").read_text()

@@ -40,10 +40,11 @@ LEFT_OVER = tree(
 def test_everything_on_the_targets_is_taken_down_top_down() -> None:
     release = plan_release(read_tree(LEFT_OVER), ["/dev/vda", "/dev/vdb"])
     assert release.refusals == []
+    # This installer's own leftover mounts first, deepest first, each with what a killed install bound under it.
     assert [argv for _, argv in release.actions] == [
-        ["umount", "/run/azl-installer/target-99/boot"], ["mdadm", "--stop", "/dev/md127"],
-        ["umount", "/run/azl-installer/target-99"], ["lvchange", "--activate", "n", "/dev/mapper/sys-root"],
-        ["cryptsetup", "close", "luks-1"]]
+        ["umount", "--recursive", "/run/azl-installer/target-99/boot"],
+        ["umount", "--recursive", "/run/azl-installer/target-99"], ["mdadm", "--stop", "/dev/md127"],
+        ["lvchange", "--activate", "n", "/dev/mapper/sys-root"], ["cryptsetup", "close", "luks-1"]]
 
 
 def test_a_thin_pool_goes_with_its_volumes_and_its_hidden_parts_are_left_to_lvm() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -128,3 +130,22 @@ def test_a_hanging_post_script_fails_the_install_in_its_step_and_the_profile_giv
     with pytest.raises(ProfileError) as bad:
         profile_from_text("storage: {disks: [{path: /dev/vda}]}\nscripts: {post: [{body: x, timeout: 0}]}\n")
     assert "scripts.post[0].timeout: timeout is in seconds, from 1 to a week" in str(bad.value)
+
+
+def test_a_command_ends_when_the_installer_is_killed(tmp_path: Path) -> None:
+    """SIGKILL cannot be passed on: the kernel sends the command SIGTERM when the installer dies (PDEATHSIG)."""
+    pidfile = tmp_path / "command.pid"
+    program = ("from installer.core.events import EventBus\nfrom installer.core.runner import RealRunner\n"
+               f"RealRunner(EventBus()).run(['sh', '-c', 'echo $$ > {pidfile}; exec sleep 60'])\n")
+    installer = subprocess.Popen([sys.executable, "-c", program], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() or not pidfile.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        installer.kill()
+        installer.wait(timeout=30)
+        assert _gone(int(pidfile.read_text()))
+    finally:
+        if installer.poll() is None:
+            installer.kill()
