@@ -6,6 +6,7 @@ through installer.api (SessionAPI), so every install takes one code path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -182,6 +183,7 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             _lock(stack, [t.disk.path for t in plan.storage.targets])
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="azl-installer-")))
         target = Path(f"/run/azl-installer/target-{os.getpid()}")
+        _remove_stale_targets(target.parent)
         target.mkdir(parents=True, exist_ok=True)
         engine = Engine(plan, runner, events, target_root=target, workdir=workdir, host_logs=logs)
         try:
@@ -211,6 +213,16 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             # Only the ISO's launcher acts on it: an install never stops the machine it runs on.
             print(f"{AFTER_INSTALL_PREFIX}{profile.after_install}", file=sys.stderr)
         return 0
+
+
+def _remove_stale_targets(runtime: Path) -> None:
+    """The empty target directories of installs that were killed (SIGKILL leaves them): their process is gone
+    and nothing is mounted there any more (the release took that down). Only empty directories go."""
+    for stale in runtime.glob("target-*"):
+        pid = stale.name.removeprefix("target-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and not os.path.ismount(stale):
+            with contextlib.suppress(OSError):  # not empty, or gone meanwhile: left as it is
+                stale.rmdir()
 
 
 def _lock(stack: ExitStack, targets: Sequence[str | Path]) -> None:

@@ -127,4 +127,4 @@ def test_after_a_sigkill_the_same_install_runs_again_with_no_manual_clean_up(tmp
     assert again.returncode == 0, again.stderr[-3000:]
     assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
     target = f"/run/azl-installer/target-{killed.pid}"
-    assert target not in Path("/proc/mounts").read_text()
+    assert target not in Path("/proc/mounts").read_text() and not Path(target).exists()
