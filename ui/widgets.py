@@ -146,3 +146,23 @@ def layout_bar(plan: DiskPlan, width: int) -> tuple[str, list[str]]:
         legend.append(f"{fill} {part.device(plan.disk.path):<14} {format_size(part.size):>10}  "
                       f"{part.filesystem:<8} {what}")
     return bar + " " * (width - len(bar)), legend
+
+
+def load_inputs(screen: Widget, values: dict[str, str]) -> None:
+    """Show values in the inputs of these ids without it counting as typing: their Changed events would
+    arrive after a quick next move and be taken as edits of whatever the form shows by then (on a real
+    terminal the layout editor once copied rows into each other that way, back and forth)."""
+    for name, value in values.items():
+        field = screen.query_one(f"#{name}", Input)
+        with field.prevent(Input.Changed):
+            field.value = value
+
+
+def rebuild_rows(listing: OptionList, rows: list[str], empty: str, highlighted: int) -> None:
+    """Replace a list's rows and highlight one again; that is no move by the user (no Highlighted event, which
+    would load a row into the form again, possibly a stale one)."""
+    with listing.prevent(OptionList.OptionHighlighted):
+        listing.clear_options()
+        listing.add_options([Option(Text(r)) for r in rows] or [Option(Text(empty))])
+        if rows:
+            listing.highlighted = max(0, min(highlighted, len(rows) - 1))

@@ -13,12 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar, cast
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from installer.api import DiskInfo, DiskPlan, Inventory
 from profiles.model import Partition
@@ -28,7 +26,7 @@ from ui.layout_bar import draw, fill, free_space
 from ui.screens.base import StepScreen
 from ui.screens.stack_editor import StackEditorScreen
 from ui.stack_layout import USES, Use, member_name, use_of, with_use
-from ui.widgets import Choice, Plain
+from ui.widgets import Choice, Plain, load_inputs, rebuild_rows
 
 BAR_WIDTH = 78
 
@@ -141,14 +139,7 @@ class LayoutEditorScreen(StepScreen):
         listing = self.query_one("#partitions", PartitionList)
         sizes: list[int | None] = [p.size for p in plan.partitions] if plan else [None] * len(parts)
         rows = [partition_row(i, self.disk_path, p, s) for i, (p, s) in enumerate(zip(parts, sizes, strict=True))]
-        # Rebuilding the list re-highlights a row: that is no move by the user (a stale highlight event, delivered
-        # after a later move, would load the wrong partition into the form).
-        with listing.prevent(OptionList.OptionHighlighted):
-            listing.clear_options()
-            listing.add_options([Option(Text(r)) for r in rows]
-                                or [Option(Text("(no partitions: press a to add one)"))])
-            if parts:
-                listing.highlighted = max(0, min(self.row, len(parts) - 1))
+        rebuild_rows(listing, rows, "(no partitions: press a to add one)", self.row)
         bar, summary = "", "No target disk: go back (Esc) and mark one with [E]."
         if disk is not None:
             bar = f"[{draw(disk.size, parts, plan, BAR_WIDTH - 2)}]"
@@ -174,12 +165,7 @@ class LayoutEditorScreen(StepScreen):
             "subvolumes": cl.subvolumes_text(part.subvolumes) if part else "",
             "member": member_name(part) if part else "",
         }
-        # Loading the form is no edit: without prevent() the inputs' Changed events, delivered after a quick
-        # second move, would write this partition's values into the next one (and bounce between the two).
-        for name, value in values.items():
-            field = self.query_one(f"#{name}", Input)
-            with field.prevent(Input.Changed):
-                field.value = value
+        load_inputs(self, values)
         self.query_one("#grow", Choice).set_value("yes" if part and part.grow else "no")
         self.query_one("#fs", Choice).set_value(part.filesystem if part and part.filesystem != "none" else "xfs")
         self.query_one("#use", Choice).set_value(USES[use_of(part) if part else "filesystem"])

@@ -15,19 +15,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar, cast
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
-from textual.widgets.option_list import Option
 
 from installer.api import Inventory
 from profiles.model import Filesystem, Partition
 from ui import custom_layout as cl
 from ui import stack_layout as sl
 from ui.screens.base import StepScreen
-from ui.widgets import Choice, Plain
+from ui.widgets import Choice, Plain, load_inputs, rebuild_rows
 
 NOT_IN_A_GROUP = "(none)"
 
@@ -106,12 +104,8 @@ class StackEditorScreen(StepScreen):
         members = self.stack.members(self.partitions())
         listing = self.query_one("#volumes", VolumeList)
         rows = self.rows()
-        with listing.prevent(OptionList.OptionHighlighted):  # a rebuilt list is no move (layout_editor.py)
-            listing.clear_options()
-            listing.add_options([Option(Text(sl.row_text(self.stack, r, members))) for r in rows] or [
-                Option(Text("(none: in the partition editor, use a partition as a RAID 1 member or LVM volume)"))])
-            if rows:
-                listing.highlighted = max(0, min(self.row, len(rows) - 1))
+        rebuild_rows(listing, [sl.row_text(self.stack, r, members) for r in rows],
+                     "(none: in the partition editor, use a partition as a RAID 1 member or LVM volume)", self.row)
         self.query_one("#summary", Static).update(
             f"{len(self.stack.raids)} RAID 1 array{'s' if len(self.stack.raids) != 1 else ''}, "
             f"{len(self.stack.groups)} volume group{'s' if len(self.stack.groups) != 1 else ''}; "
@@ -145,10 +139,7 @@ class StackEditorScreen(StepScreen):
             # an Input sits in a row with its caption; a Choice is its own row
             node = self.query_one(f"#{widget}")
             (node.parent if isinstance(node, Input) and node.parent is not None else node).display = widget in shown
-        for widget, value in (("name", name), ("size", size), ("mount", mount)):
-            field = self.query_one(f"#{widget}", Input)
-            with field.prevent(Input.Changed):  # loading the form is no edit (layout_editor.py)
-                field.value = value
+        load_inputs(self, {"name": name, "size": size, "mount": mount})
         groups = self.query_one("#group", Choice)
         groups.options = [NOT_IN_A_GROUP, *(g.name for g in self.stack.groups)]
         groups.set_value(group)
