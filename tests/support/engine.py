@@ -19,6 +19,15 @@ from storage.inventory import DiskInfo, Inventory
 
 DISK_SIZE = 4 * 1024**3
 FS_UUID = "0a1b2c3d-0000-4000-8000-000000000001"
+# The head of a profile the recorded engine installs: one disk (DISK), BIOS, the sample repository's core group.
+ONE_DISK = """\
+storage:
+  disks: [{path: DISK}]
+  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
+payload:
+  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
+  groups: [core]
+"""
 
 
 @dataclass

@@ -17,18 +17,12 @@ from installer.engine import Engine, InstallFailed
 from installer.plan import make_plan
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
-from tests.support.engine import recorded, recorded_engine
+from tests.support.engine import ONE_DISK, recorded, recorded_engine
 from tests.support.keyvault_standin import StandIn
 from tests.support.targets import azure_linux_target
 
 PASSPHRASE = "correct-horse-battery-staple"
-PROFILE = """\
-storage:
-  disks: [{path: DISK}]
-  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
-payload:
-  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
-  groups: [core]
+PROFILE = ONE_DISK + """\
 system: {hostname: vault-test}
 bootloader: {enabled: false}
 ENCRYPTION

@@ -9,15 +9,9 @@ import pytest
 from installer.core.events import Event
 from installer.core.runner import RecordingRunner, Reply
 from installer.engine import Engine, InstallFailed
-from tests.support.engine import recorded_engine
+from tests.support.engine import ONE_DISK, recorded_engine
 
-PROFILE = """\
-storage:
-  disks: [{path: DISK}]
-  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
-payload:
-  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
-  groups: [core]
+PROFILE = ONE_DISK + """\
 users: [{name: azureuser}]
 bootloader: {enabled: false}
 encryption: {enabled: false, passphrase: "very-secret-passphrase"}

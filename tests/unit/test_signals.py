@@ -18,7 +18,7 @@ from installer.core.runner import CommandResult, CommandTimeout, RealRunner, Rep
 from installer.core.signals import Interrupted, stop_on_signals
 from installer.engine import InstallFailed
 from profiles import ProfileError, profile_from_text
-from tests.support.engine import recorded_engine
+from tests.support.engine import ONE_DISK, recorded_engine
 
 
 def _gone(pid: int, within: float = 5.0) -> bool:
@@ -71,13 +71,7 @@ def test_a_second_signal_does_not_cut_the_teardown_short() -> None:
     assert finished == ["teardown"]
 
 
-PROFILE = """\
-storage:
-  disks: [{path: DISK}]
-  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
-payload:
-  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
-  groups: [core]
+PROFILE = ONE_DISK + """\
 bootloader: {enabled: false}
 scripts:
   on_error: [{name: report, body: 'echo failed'}]

@@ -16,15 +16,9 @@ from installer.plan import make_plan
 from installer.steps import STEPS, Step
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory
-from tests.support.engine import recorded_engine
+from tests.support.engine import ONE_DISK, recorded_engine
 
-EVERYTHING = """\
-storage:
-  disks: [{path: DISK}]
-  auto: {filesystem: ext4, boot: bios, boot_size: 256MiB}
-payload:
-  repositories: [{name: sample, baseurl: "file:///srv/sample", gpgcheck: false}]
-  groups: [core]
+EVERYTHING = ONE_DISK + """\
 users: [{name: azureuser}]
 bootloader: {enabled: false}
 azure: {generalize: true}
