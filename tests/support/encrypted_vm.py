@@ -53,6 +53,17 @@ STACK_REPORT = ("lsblk -n -o NAME,TYPE,MOUNTPOINT | sed 's/^[^a-z]*/lsblk /'\n",
                 "cat /proc/mdstat | sed 's/^/mdstat /'\n")
 
 
+def check_stacked_storage(check: str) -> None:
+    """What STACKED_STORAGE's STACK_REPORT must show from the installed system: / on LVM over LUKS2, /boot on the
+    RAID 1 array of both disks (vda2 and vdb1, in either order), both members in sync."""
+    assert re.search(r"^lsblk luks-[0-9a-f-]+\s+crypt\s*$", check, re.M), check
+    assert re.search(r"^lsblk sys-root\s+lvm\s+/\s*$", check, re.M), check
+    assert re.search(r"^lsblk md\S*\s+raid1\s+/boot\s*$", check, re.M), check
+    array = re.search(r"^mdstat md\S+ : active raid1 (.*)$", check, re.M)
+    assert array is not None and sorted(re.findall(r"(vd[ab]\d)\[\d\]", array[1])) == ["vda2", "vdb1"], check
+    assert re.search(r"^mdstat .*\[2/2\] \[UU\]", check, re.M), check
+
+
 def vm_uefi_profile() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((REPO / "iso" / "profiles" / "vm-uefi.yaml").read_text())
     return loaded
