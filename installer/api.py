@@ -45,6 +45,7 @@ from installer.core.events import Event, EventBus, EventSink
 from installer.core.localization import Listing, SystemLists, narrowed
 from installer.core.passwords import hash_password
 from installer.core.runner import RealRunner
+from installer.core.signals import STOPPING_SIGNALS, request_stop, wait_for_install_end
 from installer.dryrun import DEFAULT_MACHINE, DryRunAPI, MachineError, load_machine
 from installer.dryrun import add_dry_run_arguments as _add_dry_run_arguments
 from installer.keyvault.check import CheckResult
@@ -60,13 +61,14 @@ from storage.layout import DiskPlan, PlannedPartition, StoragePlan
 if TYPE_CHECKING:
     from installer.keyvault.client import VaultSettings
 
+# STOPPING_SIGNALS, request_stop and wait_for_install_end: how the UI stops an install it runs in a worker thread.
 __all__ = [
-    "SECTIONS", "SECTION_KEYS", "Catalog", "CheckResult", "DiskInfo", "DiskPlan", "EngineAPI", "EnvironmentInfo",
-    "Event", "EventSink", "Exists", "GroupInfo", "InstallerAPI", "Inventory", "LayoutPreview", "Listing",
-    "MachineFacts", "OptionsError", "PartitionInfo", "Plan", "PlanError", "PlanStep", "PlannedPartition",
+    "SECTIONS", "SECTION_KEYS", "STOPPING_SIGNALS", "Catalog", "CheckResult", "DiskInfo", "DiskPlan", "EngineAPI",
+    "EnvironmentInfo", "Event", "EventSink", "Exists", "GroupInfo", "InstallerAPI", "Inventory", "LayoutPreview",
+    "Listing", "MachineFacts", "OptionsError", "PartitionInfo", "Plan", "PlanError", "PlanStep", "PlannedPartition",
     "PowerAction", "Problem", "Refused", "SaveError", "SaveKind", "Section", "SectionCheck", "SessionAPI",
     "StoragePlan", "SystemLists", "add_dry_run_arguments", "automatic_partitions", "disk_matches", "hash_password",
-    "host_facts", "narrowed", "open_api", "partition_device",
+    "host_facts", "narrowed", "open_api", "partition_device", "request_stop", "wait_for_install_end",
 ]
 
 

@@ -98,15 +98,17 @@ def effective_profile(profile: Profile, steps: tuple[Step, ...] = STEPS) -> Prof
 
 def make_plan(profile: Profile, inventory: Inventory, *, kernel_filesystems: str | None = None,
               device_mapper: bool | None = None, dnf: str | None = None, tpm2: bool | None = None,
-              steps: tuple[Step, ...] = STEPS) -> Plan:
+              host_paths: bool = False, steps: tuple[Step, ...] = STEPS) -> Plan:
     """kernel_filesystems, device_mapper, dnf and tpm2 describe the machine that installs (None: not checked,
-    the host's /proc/misc and /sys/class/tpmrm; dnf not named); a dry-run passes its recorded machine's."""
+    the host's /proc/misc and /sys/class/tpmrm; dnf not named); a dry-run passes its recorded machine's.
+    host_paths: this host installs, so the profile's local paths (repositories, a root image) must exist here."""
     profile = effective_profile(profile, steps)
     try:
         storage = plan_storage(profile.storage, inventory)
     except LayoutError as err:
         raise PlanError(err.problem) from None
-    context = PlanContext(profile, storage, kernel_filesystems, device_mapper=device_mapper, dnf=dnf, tpm2=tpm2)
+    context = PlanContext(profile, storage, kernel_filesystems, device_mapper=device_mapper, dnf=dnf, tpm2=tpm2,
+                          host_paths=host_paths)
     chosen = [step for step in steps if step.applies(profile)]
     untouched = [f"{d.describe()} (leave_alone)" for d in storage.left_alone]
     untouched += [f"{d.describe()} (not in the profile)" for d in storage.unused]

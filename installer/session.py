@@ -19,7 +19,7 @@ from pathlib import Path
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.core.locks import TargetLocked, locked_targets
 from installer.core.runner import RealRunner, Runner
-from installer.core.signals import Interrupted, stop_on_signals
+from installer.core.signals import Interrupted, begin_teardown, end_teardown, stop_on_signals
 from installer.engine import Engine, InstallFailed
 from installer.payload import host_dnf
 from installer.plan import Plan, make_plan
@@ -63,13 +63,15 @@ def plan_only(profile: Profile, image: Path | None, image_size: int | None) -> P
     """A plan that touches nothing: image mode needs no device, otherwise disks are only read."""
     if image is not None and image_size is not None:
         return make_plan(image_profile(profile, str(image)), planned_image_inventory(image, image_size),
-                         kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
+                         kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
+                         host_paths=True)
     runner = RealRunner(EventBus())
     inventory = probe(runner)
     # As install() does: on the live ISO ext4 and vfat are modules nobody has loaded yet, and
     # without this the Review screen listed them as missing kernel features.
     _load_filesystem_modules(make_plan(profile, inventory), runner)
-    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
+    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
+                         host_paths=True)
 
 
 def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
@@ -165,6 +167,7 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
     events = EventBus(*sinks)
     runner = RealRunner(events)
     with _logs(options, events) as logs, ExitStack() as stack:
+        stack.callback(end_teardown)  # runs last: see begin_teardown below
         if options.image is not None:
             # Plan and confirm before the image exists: a bad profile creates and attaches nothing.
             size = options.image_size or 0
@@ -204,6 +207,7 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
                   f"azl-installer: full log: {logs[0]}", file=sys.stderr)
             return stopped.exit_code
         finally:
+            stack.callback(begin_teardown)  # runs first: no signal interrupts the detach and the lock's release
             if not engine.mounts.mounted:
                 target.rmdir()
         where = f"disk image {options.image}" if options.image else ", ".join(
@@ -236,7 +240,8 @@ def _lock(stack: ExitStack, targets: Sequence[str | Path]) -> None:
 def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Plan:
     plan = make_plan(profile, inventory)
     _load_filesystem_modules(plan, runner)
-    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf())
+    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
+                         host_paths=True)
     if plan.blockers:
         raise Refused("; ".join(str(b) for b in plan.blockers))
     return plan

@@ -151,6 +151,8 @@ def _payload(profile: Profile) -> Iterator[Problem]:
     if payload.image is not None and payload.image.sha256 is not None and not re.match(
             r"^[0-9A-Fa-f]{64}$", payload.image.sha256):
         yield Problem(("payload", "image", "sha256"), "expected 64 hex digits")
+    if not 1 <= payload.timeout <= 3600:
+        yield Problem(("payload", "timeout"), "timeout is in seconds, from 1 to 3600")
     for i, lang in enumerate(payload.languages or ()):
         if not _LOCALE.match(lang):
             yield Problem(("payload", "languages", i), f"'{lang}' is not a locale name such as en_US")

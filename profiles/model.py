@@ -161,6 +161,9 @@ class Payload:
         "locales whose translations are installed (rpm's _install_langs), e.g. [en_US]; unset = all"))
     ignore_missing: bool = field(default=False, metadata=doc(
         "install what exists when a named package or group is not in the repositories (default: refuse)"))
+    timeout: int = field(default=30, metadata=doc(
+        "seconds dnf waits on a repository that sends nothing before it gives up (dnf's timeout; it tries "
+        "about four times per file, so a stalled mirror fails the install after about four times this)"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ immediately. Screens see the app through ui.state.Installer.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from typing import ClassVar
 
 from textual import work
@@ -14,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBar
 
-from installer.api import Catalog, InstallerAPI, Inventory, Plan
+from installer.api import STOPPING_SIGNALS, Catalog, InstallerAPI, Inventory, Plan, request_stop
 from profiles.model import Profile
 from ui.choices import Choices
 from ui.screens.base import StepScreen
@@ -28,6 +30,7 @@ from ui.screens.software import SoftwareScreen
 from ui.screens.users import UsersScreen
 from ui.screens.welcome import WelcomeScreen
 from ui.state import Installer
+from ui.terminal import HangupSafeDriver
 from ui.widgets import SafeScrollBarRender
 
 # The interactive_sections name of each step screen; steps not named here are always shown.
@@ -59,7 +62,7 @@ class InstallerApp(App[Outcome]):
             self.catalog = catalog
 
     def __init__(self, api: InstallerAPI, choices: Choices | None = None, *, detected: str = "") -> None:
-        super().__init__()
+        super().__init__(driver_class=HangupSafeDriver)  # (tests run headless: Textual's own driver there)
         ScrollBar.renderer = SafeScrollBarRender
         self.api = api
         self.choices = choices or Choices()
@@ -68,10 +71,15 @@ class InstallerApp(App[Outcome]):
         self.probe_error: str | None = None
         self.catalog: Catalog | None = None
         self.installing = False
+        self.stopping: int | None = None
         self.plan: Plan | None = None  # the confirmed plan: its profile is what Done saves
         self.detected = detected or "language C.UTF-8, keyboard us, time zone UTC (nothing else detected)"
 
     def on_mount(self) -> None:
+        # Only this (the main) thread receives signals; the install runs in a worker (installer/core/signals.py).
+        loop = asyncio.get_running_loop()
+        for number in STOPPING_SIGNALS:
+            loop.add_signal_handler(number, self.stop, number)
         if self.choices.interactive("system"):
             self.push_screen(WelcomeScreen())
         else:
@@ -141,15 +149,33 @@ class InstallerApp(App[Outcome]):
 
     def finished(self, code: int, error: str | None) -> None:
         self.installing = False
+        if self.stopping is not None:  # stopped and torn down: the program ends, with 128 + the signal
+            self.exit(("exit", code))
+            return
         self.switch_screen(DoneScreen(code, error))
 
+    def stop(self, number: int) -> None:
+        """SIGTERM, SIGHUP, SIGINT, or Quit during an install: an install stops as a failed one does, with its
+        teardown, and the program ends after it; with no install running it ends at once (128 + the signal)."""
+        if self.stopping is not None:
+            return  # stopping already: the teardown must finish
+        if self.installing and request_stop(number):
+            self.stopping = number
+            self.notify("Stopping the install: taking down what it set up (unmount, close, detach) ...",
+                        severity="warning", timeout=3600)
+            return
+        self.exit(("exit", 128 + number))
+
     def action_request_quit(self) -> None:
-        if isinstance(self.screen, QuitScreen):
+        if isinstance(self.screen, QuitScreen) or self.stopping is not None:
             return
 
         def answered(quit_now: bool | None) -> None:
             if quit_now:
-                self.exit(("exit", EXIT_FAILED if self.installing else EXIT_BAD_INPUT))
+                if self.installing:
+                    self.stop(signal.SIGINT)  # as Ctrl+C on a shell: exit code 130 once it is taken down
+                else:
+                    self.exit(("exit", EXIT_BAD_INPUT))
 
         self.push_screen(QuitScreen(self.installing), answered)
 

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from installer.api import InstallerAPI, OptionsError, add_dry_run_arguments, open_api
+from installer.api import InstallerAPI, OptionsError, add_dry_run_arguments, open_api, wait_for_install_end
 from profiles import ProfileError, load_profile
 from profiles.model import Profile
 from profiles.sizes import SizeError, parse_size
@@ -81,7 +81,12 @@ def _run(api: InstallerAPI, choices: Choices, text: bool) -> int:
     # Imported here on purpose: the line mode (serial consoles, dumb terminals) never loads Textual (0.2 s).
     from ui.app import InstallerApp
 
-    outcome = InstallerApp(api, choices, detected=detected).run()
+    try:
+        outcome = InstallerApp(api, choices, detected=detected).run()
+    finally:
+        # An install the app stopped (a signal, Quit) has ended, its teardown included, before the program
+        # does; this also holds if the app itself failed (a terminal that went away under it).
+        wait_for_install_end()
     action, code = outcome if outcome is not None else ("exit", EXIT_BAD_INPUT)
     api.power(action)
     return code

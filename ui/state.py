@@ -22,6 +22,7 @@ class Installer(Protocol):
     catalog: Catalog | None  # None until it is loaded
     plan: Plan | None  # the confirmed plan: its profile is what Done saves
     installing: bool
+    stopping: int | None  # the signal (or the user's Quit, SIGINT) that is stopping the install
 
     def probe_text(self) -> str: ...
 

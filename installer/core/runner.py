@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from installer.core.events import EventBus
+from installer.core.signals import command_group, stop_requested
 
 Arg = str | os.PathLike[str]
 LineCallback = Callable[[str], None]
@@ -131,15 +132,17 @@ class RealRunner:
             if timer is not None:
                 timer.daemon = True
                 timer.start()
-            if stdin_text is not None and proc.stdin is not None:
-                proc.stdin.write(stdin_text)
-                proc.stdin.close()
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                if on_line is not None:
-                    on_line(line.rstrip("\n"))
-            returncode = proc.wait()
+            with command_group(proc.pid):
+                if stdin_text is not None and proc.stdin is not None:
+                    proc.stdin.write(stdin_text)
+                    proc.stdin.close()
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    lines.append(line)
+                    if on_line is not None:
+                        on_line(line.rstrip("\n"))
+                returncode = proc.wait()
+            stop_requested()  # an install in a UI's worker thread, asked to stop while this command ran
         except BaseException:  # stopped (a signal), or the caller failed: the command must not live on
             stop_process_group(proc)
             self._events.log(f"stopped: {shlex.join(args)}", level="warning")

@@ -14,7 +14,7 @@ from installer.payload.dnf import PayloadError, ProgressFn, describe_repository,
 from installer.payload.image import guess_format, unpack_image
 from profiles.model import Payload
 
-__all__ = ["PayloadError", "describe_payload", "host_dnf", "install_payload"]
+__all__ = ["PayloadError", "describe_payload", "host_dnf", "install_payload", "missing_local_sources"]
 
 # Share of the step's progress bar the image takes when dnf runs after it.
 _IMAGE_SHARE = 0.3
@@ -69,3 +69,21 @@ def describe_payload(payload: Payload, dnf: str | None = None) -> list[str]:
             line += f"; using {dnf}"
         lines.append(line)
     return lines or ["nothing to install: the payload is empty"]
+
+
+def missing_local_sources(payload: Payload) -> list[tuple[tuple[str | int, ...], str]]:
+    """(profile key, message) for each local repository or root image this machine does not have. Checked
+    when the plan is made, so that a wrong path is named before any disk is written (dnf would only
+    find out in the payload step, after the disks were partitioned)."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for i, repo in enumerate(payload.repositories):
+        source = repo.baseurl or ""
+        if "://" in source and not source.startswith("file://"):
+            continue  # remote: its problems are dnf's to find, and the payload step names them
+        directory = Path(source.removeprefix("file://"))
+        if not (directory / "repodata" / "repomd.xml").is_file():
+            what = "does not exist" if not directory.exists() else "has no repodata/repomd.xml (not a repository)"
+            found.append((("payload", "repositories", i, "baseurl"), f"repository '{repo.name}': {directory} {what}"))
+    if payload.image is not None and not Path(payload.image.path).is_file():
+        found.append((("payload", "image", "path"), f"root image {payload.image.path} does not exist here"))
+    return found

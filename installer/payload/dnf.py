@@ -203,5 +203,8 @@ def run_dnf(
         if out.signature_problems:
             messages = dict.fromkeys(problem.describe(payload) for problem in out.signature_problems)
             raise PayloadError("; ".join(messages))
+        locations = {repo.name: repo_url(repo.source()) for repo in payload.repositories}
+        if found := out.downloads.describe(locations) or out.space.describe():
+            raise PayloadError(found)
         raise PayloadError(f"dnf failed with exit code {result.returncode}:\n{out.summary()}")
     events.log(f"dnf installed {out.installed} packages into {root}")

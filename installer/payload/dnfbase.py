@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from installer.payload.diskspace import SpaceProblems
+from installer.payload.downloads import DownloadProblems
 from profiles.model import Payload, Repository
 
 COMPS_REPO_ID = "azl-installer-comps"
@@ -116,6 +118,8 @@ class DnfOutput:
     missing_group_packages: list[str] = field(default_factory=list)
     missing_environment_groups: list[str] = field(default_factory=list)
     signature_problems: list[SignatureProblem] = field(default_factory=list)
+    downloads: DownloadProblems = field(default_factory=DownloadProblems)  # the same lines in both dnfs
+    space: SpaceProblems = field(default_factory=SpaceProblems)
     lines: list[str] = field(default_factory=list)
     installed: int = 0
     # Lines since the last transaction line (dnf 4) or in the last scriptlet output block (dnf5).
@@ -123,6 +127,8 @@ class DnfOutput:
 
     def feed(self, line: str) -> None:
         self.lines.append(line)
+        self.downloads.read(line)
+        self.space.read(line)
         self.read_line(line)
 
     def read_line(self, line: str) -> None:
@@ -169,6 +175,8 @@ class Dialect:
             "--setopt=reposdir=/nonexistent",
             f"--setopt=cachedir={setup.cachedir}",
             f"--setopt=install_weak_deps={payload.install_weak_deps}",
+            # A repository that stops sending: given up after this many seconds (each of librepo's tries).
+            f"--setopt=timeout={payload.timeout}",
             *self.only_given_repos(),
         ]
         if not payload.docs:

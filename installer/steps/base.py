@@ -40,6 +40,9 @@ class PlanContext:
     # The dnf that machine would install the payload with ("dnf5", "dnf 4"); None: not known (a dry-run,
     # a plan only shown), or no dnf there.
     dnf: str | None = None
+    # The plan is for an install on this host: the profile's local paths are checked here (not for a dry-run
+    # on a recorded machine, or a plan only shown).
+    host_paths: bool = False
 
     @property
     def firmware(self) -> Firmware:

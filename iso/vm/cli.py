@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                    f"space WORKDIR/{ISO_WORK}, about 2 GB)")
     p.add_argument("--disks", type=int, default=1, metavar="N", help="blank target disks to attach (default 1); "
                    "they appear in the guest as /dev/disk/by-id/virtio-AZL-TARGET-0 .. N-1")
+    p.add_argument("--other-disk", type=Path, action="append", default=[], metavar="FILE",
+                   help="a raw disk image attached beside the targets at the install and every boot (serial "
+                   "AZL-OTHER-0, 1, ...); its SHA-256 must be the same at the end, or the run fails (exit 1); "
+                   "repeatable")
     p.add_argument("--disk-size", default="8GiB", metavar="SIZE",
                    help="size of each disk, rounded up to a whole MiB (default 8GiB)")
     p.add_argument("--profile", type=Path, metavar="FILE", help="install unattended with this profile (checked "
@@ -114,6 +118,11 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError(f"--profile-file: no such file: {', '.join(missing)}")
     if args.profile_file and args.profile is None and args.kickstart is None:
         raise VmUsageError("--profile-file needs --profile or --kickstart")
+    others = [f.absolute() for f in args.other_disk]
+    if bad := [str(f) for f in others if not f.is_file()]:
+        raise VmUsageError(f"--other-disk: no such file: {', '.join(bad)}")
+    if len(set(others)) != len(others) or len(others) > 8:
+        raise VmUsageError("--other-disk: at most 8, each file once")
     return VmOptions(
         forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
         iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=disks.round_up_mib(size),
@@ -121,7 +130,7 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         cpus=args.cpus, console_file=console,
         workdir=args.workdir.absolute(),  # absolute paths: the logged QEMU command lines paste anywhere
         install=not args.no_install, boot=not args.no_boot, export_vhd=args.export_vhd, timeout=args.timeout,
-        tpm=args.tpm, secure_boot=args.secure_boot,
+        tpm=args.tpm, secure_boot=args.secure_boot, other_disks=tuple(others),
     )
 
 

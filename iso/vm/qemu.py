@@ -28,6 +28,7 @@ OVMF_VARS_MS = OVMF_DIR / "OVMF_VARS_4M.ms.fd"
 
 PROFILE_SERIAL = "AZL-PROFILE"
 TARGET_SERIAL = "AZL-TARGET-{index}"
+OTHER_SERIAL = "AZL-OTHER-{index}"
 # The kernel command line of an unattended install (the ISO's kernel booted directly): the ISO
 # menu's own arguments, plus the profile on the extra disk that profile_disk_args attaches.
 # (With Secure Boot the ISO boots through shim and GRUB instead, whose menu picks the same entry.)
@@ -89,6 +90,7 @@ class Machine:
     machine_type: MachineType = "q35"
     tpm_socket: Path | None = None  # a running swtpm's control socket (iso/vm/tpm.py): the VM has a TPM 2.0
     secure_boot: bool = False  # UEFI with Secure Boot enforced (vars_file: a copy of OVMF_VARS_MS)
+    other_disks: tuple[Path, ...] = ()  # raw images beside the targets at every boot (`vm --other-disk`)
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,16 @@ def base_args(machine: Machine) -> list[str]:
         "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file, machine.secure_boot),
         *(tpm_args(machine.tpm_socket) if machine.tpm_socket is not None else []),
     ]
+
+
+def other_disk_args(images: Sequence[Path]) -> list[str]:
+    """Disks that are not targets, writable as a real machine's other disks are (serials AZL-OTHER-0..N-1):
+    that the installer leaves them alone is checked, not enforced by QEMU."""
+    args: list[str] = []
+    for index, image in enumerate(images):
+        args += ["-drive", f"if=none,id=other{index},file={qemu_value(image)},format=raw",
+                 "-device", f"virtio-blk-pci,drive=other{index},serial={OTHER_SERIAL.format(index=index)}"]
+    return args
 
 
 def target_serial(index: int) -> str:
@@ -239,7 +251,8 @@ def install_argv(
     profile_image: Path | None = None,
 ) -> list[str]:
     """Boot the installer ISO with blank target disks: directly (unattended) or through firmware from the CD."""
-    args = base_args(machine) + disk_args(disks)
+    # The other disks after the targets: the targets stay vda, vdb ... as without them.
+    args = base_args(machine) + disk_args(disks) + other_disk_args(machine.other_disks)
     if profile_image is not None:
         args += profile_disk_args(profile_image, bootindex=None if direct else 1)
     args += cdrom_args(iso, bootindex=None if direct else 0)
@@ -251,8 +264,8 @@ def install_argv(
 def installed_argv(machine: Machine, *, disks: Sequence[Path], console: Console) -> list[str]:
     """Boot the installed system (all its disks: a RAID 1 /boot or a volume group may span them) from the
     first one, through the firmware."""
-    return (base_args(machine) + disk_args(disks, boot_first=True) + net_args(machine.forwards)
-            + console_args(console))
+    return (base_args(machine) + disk_args(disks, boot_first=True) + other_disk_args(machine.other_disks)
+            + net_args(machine.forwards) + console_args(console))
 
 
 def direct_argv(machine: Machine, boot: DirectBoot) -> list[str]:

@@ -11,6 +11,7 @@ source checkout.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -72,6 +73,7 @@ class VmOptions:
     profile_files: tuple[Path, ...] = ()  # copied beside the profile (what it names by relative path)
     tpm: bool = False  # a swtpm TPM 2.0 whose state is tpm_state, shared by the install and every boot
     secure_boot: bool = False  # OVMF with Microsoft's keys and Secure Boot enforced (UEFI only)
+    other_disks: tuple[Path, ...] = ()  # raw images attached beside the targets, checked unchanged at the end
 
     def disk(self, index: int) -> Path:
         return self.workdir / f"disk-{index}.qcow2"
@@ -90,6 +92,14 @@ class VmOptions:
         if self.firmware != "uefi":
             return None
         return self.workdir / ("OVMF_VARS_4M.ms.fd" if self.secure_boot else "OVMF_VARS_4M.fd")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def import_path() -> str:
@@ -141,7 +151,14 @@ class VmSession:
                           kernel=kernel if kernel.is_file() else None)
         self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
         machine = qemu.Machine(memory_mib=o.memory_mib, smp=o.cpus, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
-                               forwards=o.forwards, secure_boot=o.secure_boot)
+                               forwards=o.forwards, secure_boot=o.secure_boot, other_disks=o.other_disks)
+        before = {disk: sha256_of(disk) for disk in o.other_disks}
+        status = self._install_and_boot(machine, iso, boot_files, profile_text)
+        return self._check_other_disks(before) or status
+
+    def _install_and_boot(self, machine: qemu.Machine, iso: Path | None, boot_files: qemu.DirectBoot | None,
+                          profile_text: str | None) -> int:
+        o = self.o
         if iso is not None and boot_files is not None:
             status = self._install(machine, iso, boot_files, profile_text)
             if status:
@@ -153,6 +170,19 @@ class VmSession:
         if o.boot:
             return self._boot_installed(machine, append=o.install)
         return 0
+
+    def _check_other_disks(self, before: dict[Path, str]) -> int:
+        """Every disk that was no target is byte for byte what it was, whatever the run's outcome (1 if not)."""
+        status = 0
+        for disk, digest in before.items():
+            now = sha256_of(disk)
+            if now == digest:
+                self.log(f"other disk {disk} unchanged (sha256 {digest[:16]}...)")
+            else:
+                self.events.log(f"other disk {disk} CHANGED: sha256 {digest[:16]}... before, {now[:16]}... after",
+                                level="error")
+                status = 1
+        return status
 
     # --- steps ---------------------------------------------------------------------------
 

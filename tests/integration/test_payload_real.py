@@ -10,8 +10,10 @@ rpm, reading the target's database.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -19,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -29,6 +32,7 @@ from installer.payload.dnf import comps_path
 from profiles.model import Payload, Repository, RootImage
 from sample.build_repo import POST_MARKER, PackageSpec, build_repo
 from tests.support.dnf5_root import ChrootRunner, cached_tarball, unpack
+from tests.support.faulty_repo import Fault, FaultyRepo, refused_url
 
 pytestmark = [
     pytest.mark.root,
@@ -55,7 +59,10 @@ NO_KEY = ("repository 'sample' has gpgcheck on but no signing key: set its gpgke
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Repository:
     badpost = PackageSpec("badpost", requires=("bash",), post='echo "badpost ran" >&2\nexit 3\n')
     extra = PackageSpec("azl-extra", requires=("bash",))
-    out = build_repo(tmp_path_factory.mktemp("repo") / "sample", [badpost, extra])
+    base = tmp_path_factory.mktemp("repo")
+    (base / "big.bin").write_bytes(os.urandom(8 << 20))  # random: rpm cannot compress it away
+    big = PackageSpec("bigdata", host_files=(("/usr/share/bigdata/big.bin", str(base / "big.bin")),))
+    out = build_repo(base / "sample", [badpost, extra, big])
     return Repository("sample", out.as_uri(), gpgcheck=False)
 
 
@@ -170,6 +177,45 @@ def test_signature_check_on_an_unsigned_repository(
         install(Payload(repositories=(checked,), packages=("vim-minimal",)), root, tmp_path / "work", system)
     assert str(caught.value) == NO_KEY
     assert installed(root, system) == set()
+
+
+@pytest.mark.parametrize(("fault", "expected"), [
+    ("missing", r"^repository 'sample' at {url} could not be read: HTTP 404 Not Found \({url}repodata/repomd\.xml\)$"),
+    ("refused", r"^repository 'sample' at {url} could not be read: the connection was refused \(nothing listens "
+                r"there, or a firewall refuses\) \({url}repodata/repomd\.xml\)$"),
+    ("stall", r"^repository 'sample' at {url} could not be read: no answer in time \(payload\.timeout\): .*"
+              r"the last 1 seconds \({url}repodata/repomd\.xml\)$"),
+    ("corrupt", r"^package vim-minimal-9\.1\.0-1\.azl4\.noarch is damaged: it was downloaded, but its checksum "
+                r"does not match the repository's metadata \(a broken mirror or file\)$"),
+], ids=["missing", "refused", "stall", "corrupt"])  # fmt: skip
+def test_a_failing_repository_is_named_with_its_url_and_the_cause(
+    system: DnfSystem, repo: Repository, root: Path, tmp_path: Path, fault: Fault | Literal["refused"], expected: str
+) -> None:
+    """A mirror that answers 404, refuses, stops sending (bounded by payload.timeout) or serves a damaged package."""
+    served = Path(repo.source().removeprefix("file://"))
+    with contextlib.ExitStack() as stack:
+        url = refused_url() if fault == "refused" else stack.enter_context(FaultyRepo(served, fault)).url
+        payload = Payload(repositories=(Repository("sample", url, gpgcheck=False),), packages=("vim-minimal",),
+                          timeout=1)
+        start = time.monotonic()
+        with pytest.raises(PayloadError, match=expected.format(url=re.escape(url))):
+            install(payload, root, tmp_path / "work", system)
+    # A stalled mirror costs about four tries of payload.timeout, not dnf's default of minutes.
+    assert time.monotonic() - start < 30
+    assert installed(root, system) == set()
+
+
+def test_a_target_too_small_names_the_filesystem_and_the_package(
+    system: DnfSystem, repo: Repository, root: Path, tmp_path: Path
+) -> None:
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "azl-test-small", str(root)], check=True)
+    try:
+        with pytest.raises(PayloadError, match=r"^the target's / filesystem is too small: package "
+                           r"bigdata-1\.0-1\.azl4\.noarch needs \d+MB more space there \(make / bigger, or "
+                           r"install fewer packages\)$"):
+            install(Payload(repositories=(repo,), packages=("bigdata",)), root, tmp_path / "work", system)
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
 
 
 @pytest.mark.skipif(shutil.which("dnf") is None, reason="needs dnf (Debian's dnf 4)")

@@ -113,7 +113,8 @@ def unpack(tarball: Path, dest: Path) -> Path:
 
 def chroot_prefix(root: Path, shared: Sequence[Path]) -> list[str]:
     """The command prefix that runs a program in root, with shared host directories at their own paths."""
-    steps = [f'mkdir -p "$0"{shlex.quote(str(d))} && mount --bind {shlex.quote(str(d))} "$0"{shlex.quote(str(d))}'
+    # --rbind: a filesystem mounted below a shared directory (a target root) is seen too, as on the real system.
+    steps = [f'mkdir -p "$0"{shlex.quote(str(d))} && mount --rbind {shlex.quote(str(d))} "$0"{shlex.quote(str(d))}'
              for d in shared]
     steps += ['mount -t proc proc "$0/proc"', 'exec chroot "$0" "$@"']
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", " && ".join(steps), str(root)]

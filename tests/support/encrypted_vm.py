@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from iso.vm import qemu
-from tests.support.images import guest_cpus
+from tests.support.images import data_disk, guest_cpus
 from tests.support.keyvault_standin import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +141,7 @@ def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedR
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--profile", str(profile),
          "--profile-file", str(ca), *forward_args(standin_forwards(standin)), "--disk-size", "4GiB", "--disks", "2",
+         "--other-disk", str(data_disk(work / "other.img")),  # no target: unchanged after install and boot
          "--cpus", str(guest_cpus()),
          "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)

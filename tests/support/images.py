@@ -135,7 +135,8 @@ def marker_init(marker: str) -> str:
 
 # The fake installer: finds its disks by QEMU serial, reads the profile disk, shows the CD-ROM,
 # writes /payload.img to AZL-TARGET-0, reports like the real installer and powers off.
-# A profile containing "hostname: fail-me" makes it fail with rc=3 and print a log block.
+# A profile containing "hostname: fail-me" makes it fail with rc=3 and print a log block; one containing
+# "hostname: careless" also writes to the disk with serial AZL-OTHER-0 (what `vm --other-disk` must catch).
 FAKE_INSTALLER_INIT = PRELUDE + r"""
 load_modules
 for i in $(seq 50); do [ -e /sys/block/vda ] && break; sleep 0.1; done
@@ -145,6 +146,7 @@ for d in /sys/block/vd*; do
   s=$(cat $d/serial); n=${d##*/}; echo "FAKE disk $n serial=$s"
   [ "$s" = AZL-TARGET-0 ] && target=$n
   [ "$s" = AZL-PROFILE ] && profile=$n
+  [ "$s" = AZL-OTHER-0 ] && other=$n
 done
 [ -e /sys/block/sr0 ] && echo "FAKE cdrom sr0"
 echo "FAKE cmdline $(cat /proc/cmdline)"
@@ -153,6 +155,9 @@ if [ -n "$profile" ]; then
   mount -t ext4 -o ro /dev/$profile /mnt && echo "FAKE profile-label $(findfs LABEL=AZLPROFILE)"
   cat /mnt/profile.yaml | sed 's/^/FAKE profile: /'
   grep -q "hostname: fail-me" /mnt/profile.yaml && rc=3
+  if grep -q "hostname: careless" /mnt/profile.yaml && [ -n "$other" ]; then
+    echo careless | dd of=/dev/$other conv=fsync 2>/dev/null && echo "FAKE wrote to the other disk $other"
+  fi
 fi
 if [ "$rc" = 0 ] && [ -n "$target" ]; then
   dd if=/payload.img of=/dev/$target bs=1M conv=fsync 2>/dev/null && echo "FAKE wrote payload to $target"
@@ -192,3 +197,20 @@ def fake_installer_iso(out: Path, work: Path, kernel: Kernel) -> Path:
                                 extra={"payload.img": payload.read_bytes()})
     live = {"live/vmlinuz": kernel.vmlinuz, "live/initrd.img": installer}
     return grub_image(out, work / "iso", kernel, installer, extra=live, append=SERIAL_APPEND)
+
+
+def data_disk(path: Path, size: int = 64 * 1024**2) -> Path:
+    """A disk that is no target, as a data disk looks: an ext4 filesystem holding a file, random bytes after
+    it. For `vm --other-disk`, which fails the run if any byte of it changed."""
+    stage = path.with_name(path.name + ".files")
+    stage.mkdir(parents=True, exist_ok=True)
+    (stage / "data.bin").write_bytes(os.urandom(1024**2))
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    filesystem = size - 8 * 1024**2
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "AZL-DATA", "-d", str(stage), str(path), f"{filesystem // 1024}k"],
+                   check=True, capture_output=True)
+    with path.open("r+b") as handle:
+        handle.seek(filesystem)
+        handle.write(os.urandom(1024**2))
+    return path

@@ -30,7 +30,7 @@ from pathlib import Path
 from iso.vm import qemu
 from iso.vm.process import QemuProcess
 from tests.support.encrypted_vm import STACK_REPORT, boot_check_body, vm_uefi_profile
-from tests.support.images import guest_cpus
+from tests.support.images import data_disk, guest_cpus
 from tests.support.serial_screen import SerialScreen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,8 +124,11 @@ def run_kickstart_install(iso: Path, work: Path) -> KickstartRun:
     work.mkdir(parents=True, exist_ok=True)
     ks, serial = work / "stacked.ks", work / "serial-install.log"
     ks.write_text(kickstart_text(passphrase))
+    # A data disk beside the two targets: the run fails if the install changed a byte of it.
+    other = data_disk(work / "other.img")
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(iso), "--kickstart", str(ks), "--disks", "2",
+         "--other-disk", str(other),
          "--disk-size", "4GiB", "--cpus", str(guest_cpus()), "--no-boot", "--console", str(serial),
          "--workdir", str(work / "vm"), "--timeout", str(int(BOOT_SECONDS))],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=2 * BOOT_SECONDS)

@@ -35,8 +35,12 @@ _CHANGES = {"mkdir", "mkdirat", "unlink", "unlinkat", "rmdir", "rename", "rename
 _DEVICES = ("/dev/null", "/dev/tty", "/dev/pts/", "/dev/ptmx")
 
 
-def losetup() -> str:
-    return subprocess.run(["losetup", "--list", "--noheadings"], capture_output=True, text=True, check=False).stdout
+def losetup() -> set[str]:
+    """The backing files of the loop devices, but those of other tests' images (pytest's own temporary
+    directories): under `make test-fast` the host-image tests attach and detach theirs meanwhile."""
+    listed = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"], capture_output=True,
+                            text=True, check=False).stdout
+    return {line.strip() for line in listed.splitlines() if "/pytest-of-" not in line and "/azl-tmux-" not in line}
 
 
 @pytest.fixture

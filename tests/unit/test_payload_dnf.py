@@ -155,6 +155,7 @@ def test_argv_is_one_transaction_with_per_repo_signature_checks(tmp_path: Path) 
         "--setopt=reposdir=/nonexistent",
         f"--setopt=cachedir={work}/dnf-cache",
         "--setopt=install_weak_deps=False",
+        "--setopt=timeout=30",
         "--disablerepo=*",
         "--repofrompath=sample,file:///srv/sample",
         "--enablerepo=sample",

@@ -143,6 +143,7 @@ def test_dnf5_argv_config_and_environment(tmp_path: Path) -> None:
     assert dialect.argv(payload, root, setup) == [
         "dnf5", "-y", f"--config={work}/dnf.conf", f"--installroot={root}", "--releasever=4.0",
         "--setopt=reposdir=/nonexistent", f"--setopt=cachedir={work}/dnf-cache", "--setopt=install_weak_deps=True",
+            "--setopt=timeout=30",
         "--repofrompath=sample,file:///srv/sample", "--repo=sample", "--setopt=sample.pkg_gpgcheck=0",
         "--repofrompath=base,https://example.invalid/azl/4.0/base/", "--repo=base", "--setopt=base.pkg_gpgcheck=1",
         "--setopt=base.gpgkey=https://example.invalid/key.asc",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from installer.plan import make_plan
 from profiles import profile_from_text
 from storage.inventory import DiskInfo, Inventory, PartitionInfo
@@ -40,6 +42,31 @@ def test_a_missing_kernel_filesystem_blocks_the_plan_and_is_named() -> None:
     plan = make_plan(profile_from_text(PROFILE), INVENTORY, kernel_filesystems=HOST_WITHOUT_VFAT)
     assert tuple(map(str, plan.blockers)) == (
         "this kernel cannot mount vfat (needed by the layout); install from the ISO in a VM instead",)
+
+
+def test_a_local_repository_or_image_this_machine_lacks_blocks_the_plan(tmp_path: Path) -> None:
+    """Named before any disk is written; dnf would only find out after partitioning."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "repo/repodata").mkdir(parents=True)
+    (tmp_path / "repo/repodata/repomd.xml").write_text("<repomd/>")
+    text = PROFILE.replace("payload: {image: {path: /srv/root.tar}}", f"""payload:
+  image: {{path: {tmp_path}/root.tar}}
+  packages: [bash]
+  repositories:
+    - {{name: gone, baseurl: {tmp_path}/gone}}
+    - {{name: empty, baseurl: file://{tmp_path}/empty}}
+    - {{name: good, baseurl: {tmp_path}/repo}}
+    - {{name: remote, baseurl: http://127.0.0.1:9/repo}}
+""")
+    blockers = make_plan(profile_from_text(text), INVENTORY, host_paths=True).blockers
+    assert [(b.key, b.message) for b in blockers] == [
+        ("payload.repositories[0].baseurl", f"repository 'gone': {tmp_path}/gone does not exist"),
+        ("payload.repositories[1].baseurl",
+         f"repository 'empty': {tmp_path}/empty has no repodata/repomd.xml (not a repository)"),
+        ("payload.image.path", f"root image {tmp_path}/root.tar does not exist here"),
+    ]
+    # A plan only shown (the UI's editors, a dry-run for another machine) does not look at this host's paths.
+    assert make_plan(profile_from_text(text), INVENTORY, kernel_filesystems="\text4\n\txfs\n\tvfat\n").blockers == ()
 
 
 def test_placeholders_block_instead_of_pretending() -> None:

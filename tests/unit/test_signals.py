@@ -9,13 +9,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from installer.core.events import EventBus
 from installer.core.runner import CommandResult, CommandTimeout, RealRunner, Reply
-from installer.core.signals import Interrupted, stop_on_signals
+from installer.core.signals import (
+    Interrupted,
+    begin_teardown,
+    end_teardown,
+    request_stop,
+    stop_on_signals,
+    wait_for_install_end,
+)
 from installer.engine import InstallFailed
 from profiles import ProfileError, profile_from_text
 from tests.support.engine import ONE_DISK, recorded_engine
@@ -143,3 +151,67 @@ def test_a_command_ends_when_the_installer_is_killed(tmp_path: Path) -> None:
     finally:
         if installer.poll() is None:
             installer.kill()
+
+
+def _in_worker(body: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """body under stop_on_signals() in a thread of its own, as the Textual UI runs an install."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with stop_on_signals():
+                body()
+        except BaseException as err:  # handed to the test thread, which asserts on it
+            raised.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, raised
+
+
+def test_an_install_in_a_worker_thread_is_stopped_through_the_main_threads_handler(tmp_path: Path) -> None:
+    """Only the main thread receives signals: request_stop() stops the worker's command by process group and the
+    runner raises Interrupted in the worker; the teardown's commands after it run to the end."""
+    pidfile, torn_down = tmp_path / "child.pid", tmp_path / "teardown"
+    runner = RealRunner(EventBus())
+    assert not request_stop(signal.SIGTERM)  # no install runs: the front end simply exits
+
+    def install() -> None:
+        try:
+            runner.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
+        finally:
+            begin_teardown()
+            try:
+                request_stop(signal.SIGTERM)  # a second signal while tearing down changes nothing
+                runner.run(["sh", "-c", f"sleep 0.5; touch {torn_down}"])
+            finally:
+                end_teardown()
+
+    thread, raised = _in_worker(install)
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert request_stop(signal.SIGHUP)
+    thread.join(timeout=20)
+    assert not thread.is_alive() and wait_for_install_end(0)
+    assert [type(e) for e in raised] == [Interrupted] and isinstance(raised[0], Interrupted)
+    assert raised[0].exit_code == 129
+    assert _gone(int(pidfile.read_text()))
+    assert torn_down.exists()
+
+
+def test_a_stop_asked_between_two_commands_comes_at_the_next_one() -> None:
+    runner = RealRunner(EventBus())
+    ran: list[str] = []
+
+    def install() -> None:
+        runner.run(["true"])
+        assert request_stop(signal.SIGTERM)  # as if the handler ran now, with no command running
+        ran.append("python work goes on")
+        runner.run(["true"])  # raises once the command returns
+        ran.append("not reached")
+
+    thread, raised = _in_worker(install)
+    thread.join(timeout=20)
+    assert ran == ["python work goes on"] and [type(e) for e in raised] == [Interrupted]
+    assert not request_stop(signal.SIGTERM)  # it has ended

@@ -57,6 +57,7 @@ def _luks_partition(raw: Path, luks_uuid: str) -> str:
 def test_keyvault_encrypted_install_unlocks_at_boot(installer_iso: Path, standin: StandIn, tmp_path: Path) -> None:
     run = run_encrypted_install(installer_iso, standin, tmp_path / "run")
     assert run.returncode == 0, run.stderr[-3000:] + run.serial[-3000:]
+    assert re.search(r"other disk \S+other\.img unchanged", run.stderr), run.stderr[-3000:]  # install and boot
     check = run.check
     print(run.timings())
 

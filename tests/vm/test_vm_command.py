@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,16 +40,26 @@ def profile(tmp_path: Path, hostname: str) -> Path:
     return path
 
 
+def other_disk(tmp_path: Path) -> Path:
+    """A disk that is no target, with content (as a data disk has)."""
+    path = tmp_path / "other.img"
+    path.write_bytes(os.urandom(1024 * 1024) * 4)
+    return path
+
+
 def test_unattended_uefi_install_export_and_boot(fake_iso: Path, tmp_path: Path) -> None:
     console, vhd = tmp_path / "console.log", tmp_path / "out" / "azl.vhd"
     start = time.monotonic()
     done = azl_vm("--iso", fake_iso, "--profile", profile(tmp_path, "vmtest"), "--disks", "2", "--disk-size", "100MiB",
-                  "--console", console, "--workdir", tmp_path / "wd", "--export-vhd", vhd, "--timeout", "180")
+                  "--console", console, "--workdir", tmp_path / "wd", "--export-vhd", vhd, "--timeout", "180",
+                  "--other-disk", other_disk(tmp_path))
     seconds = time.monotonic() - start
     assert done.returncode == 0, done.stderr
+    assert f"other disk {tmp_path / 'other.img'} unchanged (sha256 " in done.stderr
     serial = console.read_text(errors="replace")
     for line in ("FAKE disk vda serial=AZL-TARGET-0", "FAKE disk vdb serial=AZL-TARGET-1",
-                 "FAKE disk vdc serial=AZL-PROFILE", "FAKE cdrom sr0", "FAKE profile-label /dev/vdc",
+                 "FAKE disk vdc serial=AZL-OTHER-0", "FAKE disk vdd serial=AZL-PROFILE", "FAKE cdrom sr0",
+                 "FAKE profile-label /dev/vdd",
                  "FAKE profile:   hostname: vmtest", f"FAKE cmdline {qemu.INSTALL_APPEND}", "FAKE wrote payload to vda",
                  "AZL-INSTALL-RESULT rc=0", "AZL-TEST-INSTALLED-BOOT-OK"):
         assert line in serial, line
@@ -63,11 +74,24 @@ def test_unattended_uefi_install_export_and_boot(fake_iso: Path, tmp_path: Path)
 
 def test_failed_install_exits_1_and_shows_the_guest_log(fake_iso: Path, tmp_path: Path) -> None:
     done = azl_vm("--iso", fake_iso, "--profile", profile(tmp_path, "fail-me"), "--firmware", "bios",
-                  "--console", tmp_path / "c.log", "--workdir", tmp_path / "wd", "--timeout", "120")
+                  "--console", tmp_path / "c.log", "--workdir", tmp_path / "wd", "--timeout", "120",
+                  "--other-disk", other_disk(tmp_path))
     assert done.returncode == 1, done.stderr
     assert "install log from the guest:\nstep partition: FAKE failure for the test" in done.stderr
     assert "the install failed with rc=3" in done.stderr
     assert "booting the installed disk" not in done.stderr
+    assert f"other disk {tmp_path / 'other.img'} unchanged" in done.stderr  # checked after a failure too
+
+
+def test_an_install_that_writes_to_another_disk_fails_the_run(fake_iso: Path, tmp_path: Path) -> None:
+    """The check can fail: the fake installer, told to be careless, writes to the disk that is no target."""
+    done = azl_vm("--iso", fake_iso, "--profile", profile(tmp_path, "careless"), "--firmware", "bios", "--no-boot",
+                  "--console", tmp_path / "c.log", "--workdir", tmp_path / "wd", "--timeout", "120",
+                  "--other-disk", other_disk(tmp_path))
+    assert "FAKE wrote to the other disk vdb" in (tmp_path / "c.log").read_text(errors="replace")
+    assert done.returncode == 1, done.stderr
+    assert re.search(rf"other disk {re.escape(str(tmp_path / 'other.img'))} CHANGED: sha256 \S+ before, \S+ after",
+                     done.stderr), done.stderr
 
 
 def test_interactive_install_boots_the_iso_through_seabios(fake_iso: Path, tmp_path: Path) -> None:

@@ -108,6 +108,9 @@ class ProgressScreen(StepScreen):
         self.render_steps()
 
     def on_progress_screen_finished(self, message: Finished) -> None:
+        if self.installer.stopping is not None:  # a signal or Quit stopped it: the program ends now
+            self.installer.finished(message.code, message.error)
+            return
         if message.code == 0:
             self.query_one("#overall", ProgressLine).set_fraction(1.0)
             self.installer.finished(0, None)

@@ -22,7 +22,8 @@ class QuitScreen(ModalScreen[bool]):
         self.installing = installing
 
     def compose(self) -> ComposeResult:
-        text = ("! An install is running. Quitting now leaves the target disk half written and unusable."
+        text = ("! An install is running. Quitting stops it and takes down what it set up; the target disk is "
+                "left half written and will not boot."
                 if self.installing else "Quit the installer? Nothing has been written to any disk.")
         with Vertical(id="dialog"):
             yield Plain(text)
