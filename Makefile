@@ -55,12 +55,14 @@ lint: setup
 # Everything: lint, types, the import contract, then every tier: tests/unit, integration and ui four at a
 # time (much of their time is spent waiting on subprocesses and screens), then tests/vm (QEMU) two guests
 # at a time (one per core; tests/vm/conftest.py splits the long ones evenly between the two), with timings.
+# The heavy host tests (fuzz, soak) run alone before it: beside QEMU guests they would starve them.
 test: test-fast
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=5 -m heavy tests
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m vm tests
 
 # The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
 test-fast: setup sample-repo dnf5-root lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm" tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm and not heavy" tests
 
 bench: sample-repo testdistro dnf5-root
 	$(PY) -m tests.bench

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -197,6 +198,11 @@ def cmd_install(args: argparse.Namespace) -> int:
         yes=args.yes, events_file=args.events, log_dir=args.log_dir, image=args.target_image,
         image_size=size, debug=args.debug,
     )
+    # While the install runs, its own handlers stop it (installer/core/signals.py) and then put these back.
+    # After it has ended only its last lines are left to print: a signal then must not end the program by
+    # its default action (status -15) as if the install had never reported.
+    for number in session.STOPPING_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     return session.install(profile, options)
 
 
@@ -235,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("azl-installer: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `azl-installer plan ... | head`: the reader has gone, as it meant to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
+        return 128 + signal.SIGPIPE
     except Exception as err:
         if args.debug:
             raise

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from installer.core.events import Event, EventBus
 from installer.core.runner import Runner
-from installer.core.signals import Interrupted, begin_teardown, end_teardown, stop_requested
+from installer.core.signals import Interrupted, begin_teardown, stop_requested
 from installer.plan import Plan, PlanStep
 from installer.steps import InstallContext
 from installer.steps.finish import unmount
@@ -56,7 +56,6 @@ class Engine:
                                  events=self.events, root=self.root, workdir=self.workdir,
                                  plan_text=self.plan.render(), host_logs=self.host_logs, cleanup=cleanup,
                                  mounts=self.mounts)
-            cleanup.callback(end_teardown)  # runs last
             # Registered first, so it runs last: after a failure, never leave the target mounted or open.
             cleanup.callback(unmount, ctx)  # (after the finish step it finds nothing left to do)
             try:
@@ -72,7 +71,9 @@ class Engine:
                     self.events.log(f"on-error scripts not run: the install was {failed.stopped}", level="warning")
                 raise
             finally:
-                cleanup.callback(begin_teardown)  # runs first: no signal interrupts the teardown below
+                # Runs first: no signal interrupts the teardown below, nor what the caller still tears down
+                # after it (the caller ends the mark: installer/session.py).
+                cleanup.callback(begin_teardown)
 
     def on_error(self, ctx: InstallContext) -> None:
         """The profile's on-error scripts (kickstart's %onerror); their own failures are only logged."""

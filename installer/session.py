@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -19,7 +20,8 @@ from pathlib import Path
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.core.locks import TargetLocked, locked_targets
 from installer.core.runner import RealRunner, Runner
-from installer.core.signals import Interrupted, begin_teardown, end_teardown, stop_on_signals
+from installer.core.signals import STOPPING_SIGNALS as STOPPING_SIGNALS  # the CLI's handlers after an install
+from installer.core.signals import Interrupted, begin_teardown, stop_on_signals
 from installer.engine import Engine, InstallFailed
 from installer.payload import host_dnf
 from installer.plan import Plan, make_plan
@@ -142,6 +144,7 @@ def _logs(options: InstallOptions, events: EventBus) -> Iterator[list[Path]]:
 
 
 AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # the launcher reads this line (iso/launcher.py)
+SCRATCH_PREFIX = "azl-installer-"  # then the install's PID: $TMPDIR/azl-installer-PID-XXXXXXXX
 
 
 def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink] = ()) -> int:
@@ -167,7 +170,6 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
     events = EventBus(*sinks)
     runner = RealRunner(events)
     with _logs(options, events) as logs, ExitStack() as stack:
-        stack.callback(end_teardown)  # runs last: see begin_teardown below
         if options.image is not None:
             # Plan and confirm before the image exists: a bad profile creates and attaches nothing.
             size = options.image_size or 0
@@ -184,9 +186,11 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             plan = _checked_plan(profile, probe(runner), runner)
             _confirm(plan, options.yes)
             _lock(stack, [t.disk.path for t in plan.storage.targets])
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="azl-installer-")))
+        # The PID in the name: a killed install's scratch directory is found and removed by the next install.
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")))
         target = Path(f"/run/azl-installer/target-{os.getpid()}")
         _remove_stale_targets(target.parent)
+        _remove_stale_scratch(workdir.parent)
         target.mkdir(parents=True, exist_ok=True)
         engine = Engine(plan, runner, events, target_root=target, workdir=workdir, host_logs=logs)
         try:
@@ -207,7 +211,10 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
                   f"azl-installer: full log: {logs[0]}", file=sys.stderr)
             return stopped.exit_code
         finally:
-            stack.callback(begin_teardown)  # runs first: no signal interrupts the detach and the lock's release
+            # Runs first (the engine marked it already, unless it never started): from here to the end of the
+            # program no signal interrupts the rest of the teardown (scratch files, the image's detach, the
+            # locks); the next install's start clears the mark.
+            stack.callback(begin_teardown)
             if not engine.mounts.mounted:
                 target.rmdir()
         where = f"disk image {options.image}" if options.image else ", ".join(
@@ -227,6 +234,19 @@ def _remove_stale_targets(runtime: Path) -> None:
         if pid.isdigit() and not Path(f"/proc/{pid}").exists() and not os.path.ismount(stale):
             with contextlib.suppress(OSError):  # not empty, or gone meanwhile: left as it is
                 stale.rmdir()
+
+
+def _remove_stale_scratch(tmp: Path) -> None:
+    """The scratch directories (dnf's config, cache and downloaded packages) of installs that were killed:
+    their process is gone. One with anything mounted below it is left alone."""
+    mounts = Path("/proc/mounts").read_text().split()
+    for stale in tmp.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = stale.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists() or not stale.is_dir() or stale.is_symlink():
+            continue
+        if any(m == str(stale) or m.startswith(f"{stale}/") for m in mounts):
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _lock(stack: ExitStack, targets: Sequence[str | Path]) -> None:

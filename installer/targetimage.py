@@ -10,6 +10,7 @@ from pathlib import Path
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
+from installer.core.signals import Interrupted
 from profiles.model import DiskMatch, Profile, Storage
 from profiles.sizes import format_size
 from storage.inventory import DiskInfo, Inventory
@@ -62,14 +63,12 @@ def release_stale_loops(image: Path, runner: Runner, events: EventBus) -> None:
     running install owns them): what is active on them is released as on a disk (its mounts under
     /run/azl-installer, mappings, arrays), their partition nodes dropped, and they are detached. Attaching
     the image a second time beside them would let two devices write one file."""
-    listed = runner.run(["losetup", "--noheadings", "--output", "NAME", "--associated", image], check=False)
-    for device in (line.strip() for line in listed.output.splitlines() if line.strip().startswith("/dev/")):
+    for device in _attached_as(image, runner):
         try:
             done = release_disks(runner, [device])
         except ReleaseRefused as err:
             raise ImageError(f"{image} is still attached as {device} and in use: {err}") from None
-        runner.run(["partx", "--delete", device], check=False)
-        runner.run(["losetup", "--detach", device], check=False)
+        _detach(device, runner)
         events.log(f"released {device}, left attached to {image} by an earlier install"
                    + (f" ({'; '.join(done)})" if done else ""))
 
@@ -93,6 +92,8 @@ def attached_image(image: Path, size: int, runner: Runner, events: EventBus) -> 
         attached = runner.run(["losetup", "--find", "--show", image], check=False)
         if attached.returncode != 0:
             raise ImageError(f"cannot attach {image} as a loop device: {attached.output.strip() or 'losetup failed'}")
+        device = attached.output.strip()
+        events.log(f"attached {image} as {device}")
     except OSError as err:
         if created:
             image.unlink(missing_ok=True)
@@ -101,11 +102,34 @@ def attached_image(image: Path, size: int, runner: Runner, events: EventBus) -> 
         if created:
             image.unlink(missing_ok=True)
         raise
-    device = attached.output.strip()
-    events.log(f"attached {image} as {device}")
+    except Interrupted:  # losetup, stopped, may have attached the image without saying as what
+        for device in _attached_as(image, runner):
+            _detach(device, runner)
+        if created:
+            image.unlink(missing_ok=True)
+        raise
     try:
         yield device
     finally:
+        try:
+            _detach(device, runner)
+        finally:
+            events.log(f"detached {device}")
+
+
+def _attached_as(image: Path, runner: Runner) -> list[str]:
+    listed = runner.run(["losetup", "--noheadings", "--output", "NAME", "--associated", image], check=False)
+    return [line.strip() for line in listed.output.splitlines() if line.strip().startswith("/dev/")]
+
+
+def _detach(device: str, runner: Runner) -> None:
+    """Drop the device's partition nodes and detach it. A stopping signal while either command runs raises
+    Interrupted once (later ones are ignored while the install ends): both run again, so that the image is
+    not left attached."""
+    try:
         runner.run(["partx", "--delete", device], check=False)
         runner.run(["losetup", "--detach", device], check=False)
-        events.log(f"detached {device}")
+    except Interrupted:
+        runner.run(["partx", "--delete", device], check=False)
+        runner.run(["losetup", "--detach", device], check=False)
+        raise

@@ -2,7 +2,10 @@
 
 Two locks per target, because one cannot do both jobs:
 - a private lock file under /run/azl-installer/locks, taken exclusively (flock LOCK_EX|LOCK_NB) for the
-  whole install: a second install of the same disk or image is refused at once, atomically;
+  whole install: a second install of the same disk or image is refused at once, atomically. The holder
+  removes the file as it lets go (a killed holder's file stays until the next install of that target takes
+  and removes it), so a run that opened the file just before it went checks that the file it locked is
+  still the one under that name;
 - on a block device, the BSD lock convention systemd and udev use: the installer checks that nobody
   holds the device (LOCK_EX|LOCK_NB, retried briefly, since udev takes a shared lock for a moment
   whenever it probes), then keeps a shared lock. Tools that write partition tables (systemd-repart,
@@ -52,17 +55,43 @@ def _try(fd: int, operation: int, tries: int = 1) -> bool:
     return False
 
 
+def _take(lock: Path) -> int | None:
+    """The lock file, open and locked exclusively; None when another run holds it."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if not _try(fd, fcntl.LOCK_EX):
+            os.close(fd)
+            return None
+        try:
+            current = os.stat(lock)
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+            return fd
+        os.close(fd)  # its holder removed it as it let go: the lock is whatever file now has that name
+
+
+def _let_go(fd: int, lock: Path) -> None:
+    """Remove the lock file while still holding it, then release it."""
+    try:
+        lock.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def locked_targets(paths: Sequence[str | Path], lock_dir: Path = LOCK_DIR) -> Iterator[None]:
     """Hold both locks of every target while the block runs; raises TargetLocked (one line) when one is taken."""
     lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with ExitStack() as held:
         for path in paths:
-            private = os.open(lock_dir / lock_name(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            held.callback(os.close, private)
-            if not _try(private, fcntl.LOCK_EX):
+            lock = lock_dir / lock_name(path)
+            private = _take(lock)
+            if private is None:
                 raise TargetLocked(f"{path} is being installed by another azl-installer run: wait for it to end "
                                    "(or stop it); nothing was written")
+            held.callback(_let_go, private, lock)
             if not os.path.exists(path) or not stat.S_ISBLK(os.stat(path).st_mode):
                 continue
             device = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

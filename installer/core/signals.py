@@ -54,7 +54,7 @@ class _Worker:
         self.requested: int | None = None  # the signal that asked it to stop
         self.delivered = False  # Interrupted was raised once: the teardown that follows is not interrupted
         self.groups: set[int] = set()  # process groups of the commands it runs now
-        self.teardown = 0  # > 0 while an install takes down what it set up: signals then change nothing
+        self.teardown = False  # the install is taking down what it set up: signals then change nothing
         self.idle = threading.Event()
         self.idle.set()
 
@@ -106,16 +106,17 @@ def command_group(pid: int) -> Iterator[None]:
 
 
 def begin_teardown() -> None:
-    """From here until end_teardown(), a stopping signal changes nothing: the install is taking down what it
-    set up (unmount, close LUKS and LVM, detach the image), and a command stopped half-way would leave some
-    of it behind. Nested calls count; the engine and the session each mark their own part."""
+    """From here on, a stopping signal changes nothing: the install is taking down what it set up (unmount,
+    close LUKS and LVM, detach the image, remove its scratch files), and a command stopped half-way would leave
+    some of it behind. The engine marks it when its steps end, however they end; the session ends it
+    (end_teardown) once all of it is done, and the next install starts without it."""
     with _worker.lock:
-        _worker.teardown += 1
+        _worker.teardown = True
 
 
 def end_teardown() -> None:
     with _worker.lock:
-        _worker.teardown = max(0, _worker.teardown - 1)
+        _worker.teardown = False
 
 
 def wait_for_install_end(timeout: float | None = None) -> bool:
@@ -127,7 +128,7 @@ def wait_for_install_end(timeout: float | None = None) -> bool:
 @contextmanager
 def _stop_on_request() -> Iterator[None]:
     with _worker.lock:
-        _worker.active, _worker.requested, _worker.delivered, _worker.teardown = True, None, False, 0
+        _worker.active, _worker.requested, _worker.delivered, _worker.teardown = True, None, False, False
         _worker.idle.clear()
     try:
         yield
@@ -155,6 +156,7 @@ def stop_on_signals() -> Iterator[None]:
         stopping = True
         raise Interrupted(signum)
 
+    end_teardown()  # an engine run before this one (in the same process) may have left it marked
     previous = {number: signal.signal(number, handler) for number in STOPPING_SIGNALS}
     try:
         yield

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 import yaml
 
+from tests.support.faulty_repo import FaultyRepo
 from tests.support.loop import ROOT_ONLY, mount_ro, sh
 from tests.support.sample_profile import sample_profile
 
@@ -123,18 +125,25 @@ def test_left_alone_disk_is_byte_identical(tmp_path: Path, sample_repo: Path,
 
 
 @ROOT_ONLY
-def test_failed_install_names_step_and_cleans_up(tmp_path: Path, sample_repo: Path) -> None:
+@pytest.mark.parametrize("fault", ["missing package", "damaged package"])
+def test_failed_install_names_step_and_cleans_up(tmp_path: Path, sample_repo: Path, fault: str) -> None:
     image = tmp_path / "disk.img"
     profile = sample_profile(tmp_path, sample_repo)
     data = yaml.safe_load(profile.read_text())
-    data["payload"]["packages"] = ["no-such-package"]
-    profile.write_text(yaml.safe_dump(data))
-    mounts_before = Path("/proc/mounts").read_text()
-    done = _install("--profile", profile, "--target-image", image, "--image-size", "3GiB", "--yes",
-                    "--log-dir", tmp_path / "logs")
+    with ExitStack() as stack:
+        if fault == "missing package":
+            data["payload"]["packages"] = ["no-such-package"]
+            expected = "not found in the repositories: package 'no-such-package'"
+        else:  # a mirror that serves every package with bytes flipped
+            data["payload"]["repositories"][0]["baseurl"] = stack.enter_context(FaultyRepo(sample_repo, "corrupt")).url
+            expected = "is damaged: it was downloaded, but its checksum does not match the repository's metadata"
+        profile.write_text(yaml.safe_dump(data))
+        mounts_before = Path("/proc/mounts").read_text()
+        done = _install("--profile", profile, "--target-image", image, "--image-size", "3GiB", "--yes",
+                        "--log-dir", tmp_path / "logs")
     assert done.returncode == 1
     assert "install failed in step 'payload'" in done.stderr and "full log:" in done.stderr
-    assert "no-such-package" in done.stderr
+    assert expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
     # Nothing of this install stays mounted (its target root, as its log names it). Other tests may

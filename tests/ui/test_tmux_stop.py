@@ -26,7 +26,9 @@ from tests.support.loop import ROOT_ONLY, sh
 from tests.support.sample_profile import sample_profile
 from tests.support.tmux import ROOT, Tmux
 
-pytestmark = [ROOT_ONLY, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+# heavy: three real installs into images (about 40 s), kept out of `make test-fast`'s three minutes.
+pytestmark = [ROOT_ONLY, pytest.mark.heavy,
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
 @pytest.fixture

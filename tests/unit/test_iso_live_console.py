@@ -65,7 +65,8 @@ def test_only_the_interactive_menu_entry_is_quiet() -> None:
     assert unattended and all("quiet" not in entry.cmdline().split() for entry in unattended)
 
 
-def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
     """On the live ISO ext4 and vfat are modules not loaded at boot: Review once listed them as
     missing kernel features although the install (which loads them) would have worked."""
     runner = RecordingRunner()
@@ -75,7 +76,8 @@ def test_planning_for_review_loads_the_filesystem_modules_first(monkeypatch: pyt
     monkeypatch.setattr(session, "_proc_filesystems", lambda: "".join(
         f"\t{argv[-1]}\n" for argv in runner.calls if argv[0] == "modprobe"))
     profile = Profile(storage=Storage(disks=(DiskMatch(path="/dev/vda"),), auto=AutoLayout(filesystem="ext4")),
-                      payload=Payload(image=RootImage("/x.squashfs")))
+                      payload=Payload(image=RootImage(str(tmp_path / "x.squashfs"))))
+    (tmp_path / "x.squashfs").touch()  # a plan for this machine checks that its local paths exist
     plan = session.plan_only(profile, None, None)
     assert plan.blockers == ()
     assert ("modprobe", "--quiet", "ext4") in runner.calls and ("modprobe", "--quiet", "vfat") in runner.calls
