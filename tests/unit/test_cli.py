@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,18 @@ def test_install_without_confirmation_creates_nothing(tmp_path: Path, capsys: py
     assert code == 2 and not image.exists()
     err = capsys.readouterr().err
     assert "refusing to change disks without confirmation" in err or "must run as root" in err
+
+
+def test_output_cut_short_by_its_reader_is_no_internal_error() -> None:
+    """`azl-installer schema | head -1`: the reader goes away, as it meant to; no traceback, no "internal error"."""
+    read, write = os.pipe()
+    fcntl.fcntl(read, fcntl.F_SETPIPE_SZ, 4096)  # smaller than the schema: the writer is still writing at the close
+    proc = subprocess.Popen([sys.executable, "-m", "installer", "schema"], stdout=write, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).parents[2])
+    os.close(write)
+    os.read(read, 1)
+    os.close(read)  # as head does after its line
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 141, stderr  # 128 + SIGPIPE, as a shell reports a program the pipe ended
+    assert stderr == ""
