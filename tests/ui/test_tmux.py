@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,17 +17,6 @@ from tests.support.tmux import ROOT, Tmux
 from ui.glyphs import unsafe
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-@pytest.fixture
-def work() -> Iterator[Path]:
-    """A short directory for the image: the Disks screen shows its path, which must fit one 80-column row
-    (pytest's own tmp_path grows with the test's name and, under xdist, the worker's)."""
-    folder = Path(tempfile.mkdtemp(prefix="azl-tmux-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

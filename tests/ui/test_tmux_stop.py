@@ -13,10 +13,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,15 +27,6 @@ from tests.support.tmux import ROOT, Tmux
 # heavy: three real installs into images (about 40 s), kept out of `make test-fast`'s three minutes.
 pytestmark = [ROOT_ONLY, pytest.mark.heavy,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
-
-
-@pytest.fixture
-def work() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="azl-tmux-stop-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _start(work: Path) -> Tmux:
@@ -74,9 +63,12 @@ def _install_until_payload(session: Tmux, work: Path) -> int:
 def _exit_status(session: Tmux, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = session.run("display-message", "-p", "-t", "ui", "#{pane_dead} #{pane_dead_status}").split()
-        if state[0] == "1":
-            return int(state[1])
+        dead, status, killed_by = session.run("display-message", "-p", "-t", "ui",
+                                              "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip().split(":")
+        # tmux marks the pane dead when the terminal closes, and learns how the process ended a moment later.
+        if dead == "1" and (status or killed_by):
+            assert status, f"ended by signal {killed_by}, not by itself; the screen:\n{session.screen()}"
+            return int(status)
         time.sleep(0.1)
     raise AssertionError(f"the installer did not end; the screen:\n{session.screen()}")
 
