@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from profiles.sizes import SizeError, format_size, parse_size
-from profiles.source import KeyPath
+from profiles.source import KeyPath, one_line
 
 
 def path_text(path: KeyPath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "(top)"
+    return one_line(text) or "(top)"  # an unknown key may hold a line break
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Problem:
     path: KeyPath
     message: str
     related: tuple[KeyPath, ...] = ()  # other places of the same conflict, shown as "(also at ...)"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", one_line(self.message))  # it may quote a value with line breaks
 
     @property
     def section(self) -> str:
@@ -120,6 +123,9 @@ class Converter:
         if tp is str:
             if isinstance(data, bool) or not isinstance(data, (str, int, float)):
                 self.fail(path, f"expected a string, got {_describe(data)}")
+                return ""
+            if "\0" in str(data):  # YAML's "\0" escape: the os and subprocess refuse it in a path or an argument
+                self.fail(path, "a NUL character (\\0) is not allowed: no path, name or command can hold one")
                 return ""
             return str(data)
         raise TypeError(f"unsupported type in profile model: {tp}")

@@ -17,6 +17,10 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 KiB = 1024
 MiB = 1024**2
 GiB = 1024**3
+# Larger than any disk: a size above it is a typo, and the plan's arithmetic and messages (format_size divides
+# into floats) never meet a number of hundreds of digits.
+MAX_SIZE = 2**64
+TOO_LARGE = "a size cannot be more than 16 EiB: no disk is that large"
 
 
 class SizeError(ValueError):
@@ -30,6 +34,8 @@ def parse_size(text: str | int) -> int:
     if isinstance(text, int):
         if text < 0:
             raise SizeError("a size cannot be negative")
+        if text > MAX_SIZE:
+            raise SizeError(TOO_LARGE)
         return text
     match = _SIZE_RE.match(text)
     if not match:
@@ -38,7 +44,10 @@ def parse_size(text: str | int) -> int:
     factor = _UNITS.get(unit.upper())
     if factor is None:
         raise SizeError(f"unknown size unit '{unit}' in '{text}' (use KiB, MiB, GiB or TiB)")
-    return int(float(number) * factor)
+    size = float(number) * factor  # inf for a number of hundreds of digits
+    if size > MAX_SIZE:
+        raise SizeError(TOO_LARGE)
+    return int(size)
 
 
 def format_size(size: int) -> str:

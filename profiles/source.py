@@ -132,8 +132,18 @@ def _convert(node: yaml.Node, path: KeyPath, doc: Document, budget: _Budget) -> 
 
 
 def _capped(text: str, limit: int = 60) -> str:
-    """A value quoted in a message, cut to a readable length."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    """A value quoted in a message, cut to a readable length, on one line."""
+    return one_line(text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)")
+
+
+# Every character str.splitlines() breaks at, written as its escape.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(message: str) -> str:
+    """message with its line breaks escaped ('a\\nb'): problems are one line each, and a message that quotes
+    a value (a script, a name read from YAML or a kickstart) would otherwise break into several."""
+    return message.translate(_LINE_BREAKS)
 
 
 def _scalar(node: yaml.Node) -> Any:

@@ -6,6 +6,7 @@ groups and packages on top of it (or into the empty root) in a single transactio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from installer.core.events import EventBus
@@ -81,9 +82,18 @@ def missing_local_sources(payload: Payload) -> list[tuple[tuple[str | int, ...],
         if "://" in source and not source.startswith("file://"):
             continue  # remote: its problems are dnf's to find, and the payload step names them
         directory = Path(source.removeprefix("file://"))
-        if not (directory / "repodata" / "repomd.xml").is_file():
-            what = "does not exist" if not directory.exists() else "has no repodata/repomd.xml (not a repository)"
+        if not _holds((directory / "repodata" / "repomd.xml").is_file):
+            what = "does not exist" if not _holds(directory.exists) else "has no repodata/repomd.xml (not a repository)"
             found.append((("payload", "repositories", i, "baseurl"), f"repository '{repo.name}': {directory} {what}"))
-    if payload.image is not None and not Path(payload.image.path).is_file():
+    if payload.image is not None and not _holds(Path(payload.image.path).is_file):
         found.append((("payload", "image", "path"), f"root image {payload.image.path} does not exist here"))
     return found
+
+
+def _holds(test: Callable[[], bool]) -> bool:
+    """A path's is_file() or exists(): False too for a name no filesystem holds (a part longer than 255 bytes
+    makes them raise OSError, where a missing file gives False)."""
+    try:
+        return test()
+    except OSError:
+        return False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pykickstart.errors import KickstartError, KickstartParseWarning
+from pykickstart.errors import KickstartError, KickstartParseError, KickstartParseWarning
 from pykickstart.parser import KickstartParser
 from pykickstart.version import F43, makeVersion
 
@@ -74,7 +74,8 @@ def flatten(path: Path, shown: str, depth: int = 0, budget: list[int] | None = N
     """The kickstart's lines with every %include and %ksappend of a local file put in their place."""
     budget = budget if budget is not None else [MAX_SIZE]
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(budget[0] + 1)  # no more than is left: a disk image included by mistake is not read whole
     except OSError as err:
         raise ReadError([(Origin(shown, 0), f"cannot read the kickstart: {err.strerror or err}")]) from None
     budget[0] -= len(data)
@@ -88,11 +89,14 @@ def flatten(path: Path, shown: str, depth: int = 0, budget: list[int] | None = N
         raise ReadError([(Origin(shown, 1 + data[:err.start].count(b"\n")), "not UTF-8 text")]) from None
     lines: list[str] = []
     origins: list[Origin] = []
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+    # Split where pykickstart splits (it breaks at \x0b, \x85, \u2028 ... too), each line ended by one "\n":
+    # a line kept with its own break and another "\n" would be two lines to pykickstart, and every line after
+    # it would be reported one line late.
+    for number, line in enumerate(text.splitlines(), start=1):
         here = Origin(shown, number)
         directive = next((d for d in ("%include", "%ksappend") if _is_directive(line, d)), None)
         if directive is None:
-            lines.append(line if line.endswith("\n") else line + "\n")
+            lines.append(line + "\n")
             origins.append(here)
             continue
         words = _split(line, here)
@@ -104,7 +108,11 @@ def flatten(path: Path, shown: str, depth: int = 0, budget: list[int] | None = N
         if depth >= MAX_INCLUDE_DEPTH:
             raise ReadError([(here, f"{directive} nested deeper than {MAX_INCLUDE_DEPTH} levels (an include loop?)")])
         included = Path(name) if name.startswith("/") else path.parent / name
-        if not included.is_file():
+        try:
+            is_file = included.is_file()
+        except OSError as err:  # is_file() says False for a missing file, raises for a name too long
+            raise ReadError([(here, f"{directive} {name}: {err.strerror}")]) from None
+        if not is_file:
             raise ReadError([(here, f"{directive} {name}: no such file (a file a %pre script writes cannot be "
                               "read before the install: write its content into the kickstart)")])
         more, more_origins = flatten(included, name, depth + 1, budget)
@@ -123,8 +131,10 @@ def _split(line: str, origin: Origin) -> list[str]:
 class _RecordingParser(KickstartParser):  # type: ignore[misc]  # pykickstart has no type hints
     """pykickstart's parser, recording each command and section header, collecting every error."""
 
-    def __init__(self, handler: Any, seen: Kickstart) -> None:
+    def __init__(self, handler: Any, seen: Kickstart, lines: list[str]) -> None:
         self.seen = seen
+        self.lines = lines  # the text it reads, line by line
+        self.header = 0  # the line number of the section header read last
         self.errors: list[tuple[int | None, str]] = []
         super().__init__(handler, followIncludes=False, errorsAreFatal=False, unknownSectionIsFatal=False)
 
@@ -134,12 +144,22 @@ class _RecordingParser(KickstartParser):  # type: ignore[misc]  # pykickstart ha
 
     def registerSection(self, obj: Any) -> None:
         original: Callable[..., Any] = obj.handleHeader
+        body: Callable[[str], Any] = obj.handleLine
 
         def header(lineno: int, args: list[str], *rest: Any, **kw: Any) -> Any:
             self.seen.sections.append(Seen(self.seen.origin(lineno), tuple(args)))
+            self.header = lineno
             return original(lineno, args, *rest, **kw)
 
-        obj.handleHeader = header
+        def line(text: str) -> Any:
+            try:
+                return body(text)
+            except (IndexError, ValueError):  # pykickstart slips on some lines ('-' alone in %packages)
+                # It does not say which: the first line of the section with this text, the first it failed on.
+                at = self.lines.index(text, self.header) + 1
+                raise KickstartParseError(f"{obj.sectionOpen}: cannot read '{text.strip()}'", lineno=at) from None
+
+        obj.handleHeader, obj.handleLine = header, line
         super().registerSection(obj)
 
     def _tryFunc(self, fn: Callable[[], Any]) -> None:
@@ -185,7 +205,7 @@ def read_kickstart(path: Path, shown: str | None = None) -> Kickstart:
     """Parse the kickstart at path; what pykickstart refused is in .errors. ReadError: a file cannot be read."""
     lines, origins = flatten(path, shown or str(path))
     result = Kickstart(handler=makeVersion(KS_VERSION), lines=origins)
-    parser = _RecordingParser(result.handler, result)
+    parser = _RecordingParser(result.handler, result, lines)
     deprecated: list[tuple[int | None, str]] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -211,7 +211,10 @@ def _interface(net: Any, draft: Draft, at: Origin) -> dict[str, Any] | None:
     if is_mac:
         entry["mac"] = net.device
     if net.vlanid:
-        entry.update(kind="vlan", vlan_id=int(net.vlanid), parent=net.device)
+        vlan_id = _number(net.vlanid, "--vlanid", draft, at)
+        if vlan_id is None:
+            return None
+        entry.update(kind="vlan", vlan_id=vlan_id, parent=net.device)
     if net.bondslaves:
         entry.update(kind="bond", members=net.bondslaves.split(","))
         mode = next((o.split("=", 1)[1] for o in net.bondopts.replace(";", ",").split(",") if o.startswith("mode=")),
@@ -247,7 +250,18 @@ def _interface(net: Any, draft: Draft, at: Origin) -> dict[str, Any] | None:
     if net.nameserver:
         entry["nameservers"] = [s.strip() for s in net.nameserver.split(",") if s.strip()]
     if net.mtu:
-        entry["mtu"] = int(net.mtu)
+        mtu = _number(net.mtu, "--mtu", draft, at)
+        if mtu is None:
+            return None
+        entry["mtu"] = mtu
     if not net.onboot:
         entry["enabled"] = False
     return entry
+
+
+def _number(value: str, option: str, draft: Draft, at: Origin) -> int | None:
+    """pykickstart keeps --vlanid and --mtu as the words written: one that is not a whole number is refused."""
+    if value.isdecimal():  # what int() reads, and nothing else ('1e3', '²' are not)
+        return int(value)
+    draft.refuse(at, f"network {option}={value}: not a whole number")
+    return None

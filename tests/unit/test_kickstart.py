@@ -7,6 +7,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,7 @@ def test_includes_and_ksappend_are_resolved_with_their_own_lines(tmp_path: Path)
     ("%include http://example.com/x.ks", "only local files are read"),
     ("%include /tmp/part-include-written-by-pre", "no such file"),
     ("%include self.ks", "nested deeper than 16 levels"),
+    ("%include " + "x" * 300, "File name too long"),  # found by test_fuzz_inputs.py: is_file() raised OSError
 ])
 def test_includes_that_cannot_be_read(tmp_path: Path, include: str, message: str) -> None:
     (tmp_path / "self.ks").write_text("%include self.ks\n")
@@ -460,3 +462,36 @@ def test_thin_pools_from_logvol_and_from_autopart_thinp(tmp_path: Path) -> None:
     lines = refused(tmp_path, LVM + "logvol none --vgname=sys --name=pool --thinpool --size=100 --chunksize=64\n"
                     + PAYLOAD)
     assert "ks.cfg:9: unsupported kickstart option '--chunksize' of 'logvol'" in lines
+
+
+@pytest.mark.parametrize("option", ["--mtu=1.5", "--vlanid=abc", "--mtu=²"])
+def test_a_network_number_that_is_not_one_is_refused(tmp_path: Path, option: str) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: pykickstart keeps these as words, and int() raised ValueError.
+    assert refused(tmp_path, BASE + f"network --device=eth0 --bootproto=dhcp {option}\n") == [
+        f"ks.cfg:9: network {option}: not a whole number"]
+
+
+def test_lines_are_counted_where_pykickstart_breaks_them(tmp_path: Path) -> None:
+    # Found with the fuzz's inputs: pykickstart breaks lines at \x0b, \x85, \u2028 ... as str.splitlines() does; a
+    # line kept with that break and given a "\n" more counted twice, and later lines were reported late or at line 1.
+    assert refused(tmp_path, BASE + "bogus\x0bcmd\nlast\n") == [
+        "ks.cfg:9: Unknown command: bogus", "ks.cfg:10: Unknown command: cmd", "ks.cfg:11: Unknown command: last"]
+
+
+def test_a_package_line_pykickstart_slips_on_is_refused_at_its_line(tmp_path: Path) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: a lone '-' in %packages raised IndexError inside pykickstart.
+    assert refused(tmp_path, BASE + "%packages\nkernel\n\n-\n%end\n") == ["ks.cfg:12: %packages: cannot read '-'"]
+
+
+def test_a_huge_include_is_not_read_whole(tmp_path: Path) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: an included file was read whole, then found too large (a disk image
+    # named by mistake: gigabytes in memory).
+    with (tmp_path / "disk.img").open("wb") as image:
+        image.truncate(256 * 2**20)  # sparse: it takes no disk
+    tracemalloc.start()
+    try:
+        assert refused(tmp_path, "%include disk.img\n") == ["disk.img:0: the kickstart and its includes exceed 4 MiB"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20

@@ -85,3 +85,15 @@ def test_bootloader_needs_a_boot_partition() -> None:
         "or set bootloader.enabled: false",)
     disabled = make_plan(profile_from_text(text + "bootloader: {enabled: false}\n"), INVENTORY)
     assert disabled.blockers == () and "bootloader" not in [s.id for s in disabled.steps]
+
+
+def test_a_local_path_no_filesystem_can_hold_is_missing_not_a_traceback() -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: a part of a path longer than 255 bytes made is_file() raise OSError.
+    long = "/srv/" + "x" * 300
+    text = PROFILE.replace("payload: {image: {path: /srv/root.tar}}", f"payload:\n  image: {{path: {long}/root.tar}}\n"
+                           f"  packages: [bash]\n  repositories: [{{name: long, baseurl: {long}}}]\n")
+    blockers = make_plan(profile_from_text(text), INVENTORY, host_paths=True).blockers
+    assert [(b.key, b.message) for b in blockers] == [
+        ("payload.repositories[0].baseurl", f"repository 'long': {long} does not exist"),
+        ("payload.image.path", f"root image {long}/root.tar does not exist here"),
+    ]

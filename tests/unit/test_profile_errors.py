@@ -140,3 +140,47 @@ def test_all_problems_reported_in_one_run() -> None:
     with pytest.raises(ProfileError) as info:
         profile_from_text(text, "p.yaml")
     assert len(info.value.issues) == 3
+
+
+@pytest.mark.parametrize("where", ["min_size", "boot_size"])
+@pytest.mark.parametrize("size", ["9" * 400 + "MiB", "9" * 400], ids=["text", "integer"])
+def test_a_size_of_hundreds_of_digits_is_one_line(where: str, size: str) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: float() of 400 digits is inf, and int(inf) raised OverflowError;
+    # a YAML integer of 400 digits validated, and the plan raised OverflowError formatting it.
+    text = BASE.replace("path: /dev/vda", f"path: /dev/vda\n      min_size: {size}") if where == "min_size" else \
+        BASE.replace("    - path: /dev/vda", f"    - path: /dev/vda\n  auto: {{boot_size: {size}}}")
+    with pytest.raises(ProfileError) as info:
+        profile_from_text(text, "p.yaml")
+    assert [i.message for i in info.value.issues] == ["a size cannot be more than 16 EiB: no disk is that large"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (BASE + 'version: "1\\nand more"\n', "version: expected a whole number, got '1\\nand more'"),
+    (BASE.replace("    - path: /dev/vda", '    - path: /dev/vda\n  auto: {filesystem: "xfs\\rzfs"}'),
+     "storage.auto.filesystem: must be one of ext4, xfs, btrfs; got 'xfs\\rzfs'"),
+    (BASE.replace("path: /dev/vda", 'path: "vda\\u2028"'), "storage.disks[0].path: 'vda\\u2028' is not a device path"),
+    (BASE + '"sys\\ntem": {}\n', "sys\\ntem: unknown key 'sys\\ntem'"),
+    (BASE + '"a\\nb": 1\n"a\\nb": 2\n', "(top): key 'a\\nb' appears twice"),
+], ids=["described", "choice", "checked", "key", "twice"])
+def test_a_value_with_a_line_break_is_quoted_on_one_line(text: str, expected: str) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: a message quoting a value (or a key) broke into several lines.
+    with pytest.raises(ProfileError) as info:
+        profile_from_text(text, "p.yaml")
+    lines = [str(issue) for issue in info.value.issues]
+    assert all(line.splitlines() == [line] for line in lines), lines
+    assert any(expected in line for line in lines), f"{expected!r} not in {lines}"
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    (BASE.replace("path: /dev/vda", 'path: "/dev/vd\\0a"'), "storage.disks[0].path"),
+    (BASE.replace("    - path: /dev/vda\n", '    - path: /dev/vda\n  leave_alone: [{path: "/dev/vd\\0b"}]\n'),
+     "storage.leave_alone[0].path"),
+    (BASE.replace("file:///srv/repo", "/srv/re\\0po"), "payload.repositories[0].baseurl"),
+], ids=["disk", "leave_alone", "baseurl"])
+def test_a_nul_character_is_refused_before_the_plan(text: str, key: str) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: YAML's "\0" escape validated, and the plan raised ValueError
+    # (embedded null byte) resolving the repository path or matching the disk rule's path.
+    with pytest.raises(ProfileError) as info:
+        profile_from_text(text, "p.yaml")
+    assert [f"{i.key_path}: {i.message}" for i in info.value.issues] == [
+        f"{key}: a NUL character (\\0) is not allowed: no path, name or command can hold one"]
