@@ -55,6 +55,9 @@ class _Worker:
         self.delivered = False  # Interrupted was raised once: the teardown that follows is not interrupted
         self.groups: set[int] = set()  # process groups of the commands it runs now
         self.teardown = False  # the install is taking down what it set up: signals then change nothing
+        # The thread the install runs in (under stop_on_signals). Only its commands and its engine take part:
+        # an engine run elsewhere (a dry-run's, a test's) neither marks the teardown nor gets Interrupted.
+        self.owner: int | None = None
         self.idle = threading.Event()
         self.idle.set()
 
@@ -82,7 +85,7 @@ def stop_requested() -> None:
     """Raise Interrupted in the install's thread, once, if request_stop() was called (the runner asks after
     each command, the engine before each step). In the main thread the handler has raised it already."""
     with _worker.lock:
-        if _worker.requested is None or _worker.delivered or _worker.teardown:
+        if _worker.requested is None or _worker.delivered or _worker.teardown or not _owned():
             return
         _worker.delivered = True
         signum = _worker.requested
@@ -93,8 +96,13 @@ def stop_requested() -> None:
 def command_group(pid: int) -> Iterator[None]:
     """While a command runs: its process group (it leads its own) is stopped by request_stop()."""
     with _worker.lock:
-        _worker.groups.add(pid)
-        late = _worker.active and _worker.requested is not None and not _worker.delivered
+        owned = _owned()
+        if owned:
+            _worker.groups.add(pid)
+        late = owned and _worker.active and _worker.requested is not None and not _worker.delivered
+    if not owned:  # another thread's command (a dry-run's, a test's): no stop of this install's touches it
+        yield
+        return
     if late:  # the stop came while this command was being started
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -111,12 +119,19 @@ def begin_teardown() -> None:
     some of it behind. The engine marks it when its steps end, however they end; the session ends it
     (end_teardown) once all of it is done, and the next install starts without it."""
     with _worker.lock:
-        _worker.teardown = True
+        if _owned():
+            _worker.teardown = True
 
 
 def end_teardown() -> None:
     with _worker.lock:
-        _worker.teardown = False
+        if _owned():
+            _worker.teardown = False
+
+
+def _owned() -> bool:
+    """Is this the install's thread? (Called with the lock held.)"""
+    return _worker.owner == threading.get_ident()
 
 
 def wait_for_install_end(timeout: float | None = None) -> bool:
@@ -129,12 +144,13 @@ def wait_for_install_end(timeout: float | None = None) -> bool:
 def _stop_on_request() -> Iterator[None]:
     with _worker.lock:
         _worker.active, _worker.requested, _worker.delivered, _worker.teardown = True, None, False, False
+        _worker.owner = threading.get_ident()
         _worker.idle.clear()
     try:
         yield
     finally:
         with _worker.lock:
-            _worker.active = False
+            _worker.active, _worker.owner = False, None
             _worker.idle.set()
 
 
@@ -156,10 +172,13 @@ def stop_on_signals() -> Iterator[None]:
         stopping = True
         raise Interrupted(signum)
 
-    end_teardown()  # an engine run before this one (in the same process) may have left it marked
+    with _worker.lock:
+        _worker.owner, _worker.teardown = threading.get_ident(), False
     previous = {number: signal.signal(number, handler) for number in STOPPING_SIGNALS}
     try:
         yield
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+        with _worker.lock:
+            _worker.owner = None
