@@ -151,6 +151,10 @@ def _payload(profile: Profile) -> Iterator[Problem]:
     if payload.image is not None and payload.image.sha256 is not None and not re.match(
             r"^[0-9A-Fa-f]{64}$", payload.image.sha256):
         yield Problem(("payload", "image", "sha256"), "expected 64 hex digits")
+    for key in ("groups", "packages", "exclude"):
+        for i, name in enumerate(getattr(payload, key)):
+            if not name.strip():  # dnf would only say so in the payload step, after the disks were partitioned
+                yield Problem(("payload", key, i), "an empty name: give the group or package id")
     if not 1 <= payload.timeout <= 3600:
         yield Problem(("payload", "timeout"), "timeout is in seconds, from 1 to 3600")
     for i, lang in enumerate(payload.languages or ()):

@@ -73,6 +73,8 @@ CASES: list[tuple[str, str]] = [
     (BASE.replace("  repositories:\n    - {name: base, baseurl: \"file:///srv/repo\"}\n", ""),
      "payload.repositories: groups and packages need at least one repository"),
     (BASE.replace("file:///srv/repo", "ftp://x/"), "payload.repositories[0].baseurl: use file://"),
+    (BASE.replace("groups: [core]", "groups: [core, ' ']"), "payload.groups[1]: an empty name: give the group"),
+    (BASE + "  timeout: 0\n", "payload.timeout: timeout is in seconds, from 1 to 3600"),
     (BASE + "system: {hostname: bad_name}\n", "system.hostname: 'bad_name' is not a valid host name"),
     (BASE + "system: {timezone: Mars/Olympus}\n", "system.timezone: unknown time zone 'Mars/Olympus'"),
     (BASE + "system: {locale: 'en US'}\n", "system.locale: 'en US' is not a locale name"),

@@ -224,7 +224,10 @@ def test_an_engine_in_another_thread_neither_marks_the_teardown_nor_is_stopped(t
     the install's stop off, and its commands are not the install's to stop."""
     pidfile = tmp_path / "child.pid"
     runner = RealRunner(EventBus())
-    thread, raised = _in_worker(lambda: runner.run(["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"]))
+    def install() -> None:
+        runner.run(["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"])
+
+    thread, raised = _in_worker(install)
     deadline = time.monotonic() + 10
     while not pidfile.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
