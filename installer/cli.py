@@ -200,10 +200,15 @@ def cmd_install(args: argparse.Namespace) -> int:
     )
     # While the install runs, its own handlers stop it (installer/core/signals.py) and then put these back.
     # After it has ended only its last lines are left to print: a signal then must not end the program by
-    # its default action (status -15) as if the install had never reported.
+    # its default action (status -15) as if the install had never reported. A Python function, not SIG_IGN,
+    # which every command started meanwhile would inherit (and then ignore the SIGTERM that stops it).
     for number in session.STOPPING_SIGNALS:
-        signal.signal(number, signal.SIG_IGN)
+        signal.signal(number, _after_the_install)
     return session.install(profile, options)
+
+
+def _after_the_install(_signum: int, _frame: object) -> None:
+    """The install has ended (or is about to start): the program ends by itself in a moment."""
 
 
 def cmd_vm(args: argparse.Namespace) -> int:

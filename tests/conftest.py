@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,3 +34,14 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn
     """The Key Vault stand-in (tests/support/vault.py), the VM's managed identity pointed at it."""
     with standin_vault(tmp_path / "standin", monkeypatch) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _stopping_signals_as_they_were() -> Iterator[None]:
+    """A test that runs `azl-installer install` in this process leaves the CLI's after-the-install handlers
+    (installer/cli.py): put the process's own back, so later tests' signals act as they should."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    yield
+    for number, handler in saved.items():
+        if signal.getsignal(number) is not handler and handler is not None:
+            signal.signal(number, handler)
