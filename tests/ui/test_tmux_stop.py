@@ -43,9 +43,11 @@ def _start(work: Path) -> Tmux:
     command = (f"{sys.executable} -m ui --profile {profile} --target-image {work / 'disk.img'} --image-size 3GiB "
                f"--log-dir {work / 'logs'}")
     subprocess.run(["tmux", "-L", session.name, "-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x", "80",
-                    "-y", "24", *[f"-e{k}={v}" for k, v in env.items()], f"cd {ROOT} && exec {command}"],
+                    "-y", "24", *[f"-e{k}={v}" for k, v in env.items()],
+                    # The exit status written by the shell: tmux was seen to leave the program a zombie, never
+                    # marking its pane dead, when it was the pane's own process.
+                    f"cd {ROOT} && {command}; echo $? > {work / 'status'}"],
                    check=True, timeout=10, env={**env, "TMUX": ""})
-    session.run("set-option", "-t", "ui", "remain-on-exit", "on")  # the exit status stays readable
     return session
 
 
@@ -60,20 +62,17 @@ def _install_until_held(session: Tmux, work: Path) -> int:
     time.sleep(0.5)  # separate keys, not one paste
     session.keys("Enter")
     session.wait_for(HOLDING, timeout=120)
-    return int(session.run("display-message", "-p", "-t", "ui", "#{pane_pid}").strip())
+    shell = int(session.run("display-message", "-p", "-t", "ui", "#{pane_pid}").strip())
+    return int(Path(f"/proc/{shell}/task/{shell}/children").read_text().split()[0])  # the installer
 
 
-def _exit_status(session: Tmux, timeout: float = 120) -> int:
+def _exit_status(work: Path, timeout: float = 120) -> int:
+    status = work / "status"
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        dead, status, killed_by = session.run("display-message", "-p", "-t", "ui",
-                                              "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}").strip().split(":")
-        # tmux marks the pane dead when the terminal closes, and learns how the process ended a moment later.
-        if dead == "1" and (status or killed_by):
-            assert status, f"ended by signal {killed_by}, not by itself; the screen:\n{session.screen()}"
-            return int(status)
+    while not (status.exists() and status.read_text().strip()):
+        assert time.monotonic() < deadline, "the installer did not end"
         time.sleep(0.1)
-    raise AssertionError(f"the installer did not end; the screen:\n{session.screen()}")
+    return int(status.read_text())
 
 
 def _nothing_left(work: Path, pid: int, name: str) -> None:
@@ -95,13 +94,7 @@ def _ended(pid: int, timeout: float = 120) -> bool:
     return True
 
 
-# Quit during the install (ctrl+q, Quit; exit 130) passes alone but did not end in time beside other tests
-# under load (seen 2 of 3 runs with -n 3); not understood yet, so not in the tier that gates landing.
-QUIT = pytest.param("Quit", marks=pytest.mark.skipif(not os.environ.get("AZL_TEST_UI_QUIT"),
-                                                     reason="set AZL_TEST_UI_QUIT=1: not yet reliable under load"))
-
-
-@pytest.mark.parametrize("how", ["SIGTERM", QUIT, "terminal closed"])
+@pytest.mark.parametrize("how", ["SIGTERM", "Quit", "terminal closed"])
 def test_a_ui_install_stopped_by_a_signal_or_quit_is_taken_down_and_the_program_ends(work: Path, how: str) -> None:
     session = _start(work)
     try:
@@ -122,7 +115,7 @@ def test_a_ui_install_stopped_by_a_signal_or_quit_is_taken_down_and_the_program_
             time.sleep(0.5)
             session.keys("Enter")  # Quit
             expected, name = 130, "SIGINT"
-        assert _exit_status(session) == expected, session.screen()
+        assert _exit_status(work) == expected, session.screen()
         _nothing_left(work, pid, name)
     finally:
         subprocess.run(["tmux", "-L", session.name, "kill-server"], check=False, capture_output=True, timeout=10)
