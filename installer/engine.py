@@ -72,7 +72,7 @@ class Engine:
                 raise
             finally:
                 # Runs first: no signal interrupts the teardown below, nor what the caller still tears down
-                # after it (the caller ends the mark: installer/session.py).
+                # after it (installer/core/signals.py: the mark lasts until the next install starts).
                 cleanup.callback(begin_teardown)
 
     def on_error(self, ctx: InstallContext) -> None:

@@ -65,15 +65,13 @@ def plan_only(profile: Profile, image: Path | None, image_size: int | None) -> P
     """A plan that touches nothing: image mode needs no device, otherwise disks are only read."""
     if image is not None and image_size is not None:
         return make_plan(image_profile(profile, str(image)), planned_image_inventory(image, image_size),
-                         kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
-                         host_paths=True)
+                         kernel_filesystems=_proc_filesystems(), dnf=host_dnf(), host_paths=True)
     runner = RealRunner(EventBus())
     inventory = probe(runner)
     # As install() does: on the live ISO ext4 and vfat are modules nobody has loaded yet, and
     # without this the Review screen listed them as missing kernel features.
     _load_filesystem_modules(make_plan(profile, inventory), runner)
-    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
-                         host_paths=True)
+    return make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(), host_paths=True)
 
 
 def _load_filesystem_modules(profile_plan: Plan, runner: Runner) -> None:
@@ -239,7 +237,7 @@ def _remove_stale_targets(runtime: Path) -> None:
 def _remove_stale_scratch(tmp: Path) -> None:
     """The scratch directories (dnf's config, cache and downloaded packages) of installs that were killed:
     their process is gone. One with anything mounted below it is left alone."""
-    mounts = Path("/proc/mounts").read_text().split()
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if line.strip()]
     for stale in tmp.glob(f"{SCRATCH_PREFIX}*-*"):
         pid = stale.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
         if not pid.isdigit() or Path(f"/proc/{pid}").exists() or not stale.is_dir() or stale.is_symlink():
@@ -260,8 +258,7 @@ def _lock(stack: ExitStack, targets: Sequence[str | Path]) -> None:
 def _checked_plan(profile: Profile, inventory: Inventory, runner: Runner) -> Plan:
     plan = make_plan(profile, inventory)
     _load_filesystem_modules(plan, runner)
-    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(),
-                         host_paths=True)
+    plan = make_plan(profile, inventory, kernel_filesystems=_proc_filesystems(), dnf=host_dnf(), host_paths=True)
     if plan.blockers:
         raise Refused("; ".join(str(b) for b in plan.blockers))
     return plan

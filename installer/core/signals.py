@@ -116,17 +116,11 @@ def command_group(pid: int) -> Iterator[None]:
 def begin_teardown() -> None:
     """From here on, a stopping signal changes nothing: the install is taking down what it set up (unmount,
     close LUKS and LVM, detach the image, remove its scratch files), and a command stopped half-way would leave
-    some of it behind. The engine marks it when its steps end, however they end; the session ends it
-    (end_teardown) once all of it is done, and the next install starts without it."""
+    some of it behind. The engine marks it when its steps end, however they end, and the session again for
+    its own part; the mark lasts to the end of the program, and the next install starts without it."""
     with _worker.lock:
         if _owned():
             _worker.teardown = True
-
-
-def end_teardown() -> None:
-    with _worker.lock:
-        if _owned():
-            _worker.teardown = False
 
 
 def _owned() -> bool:

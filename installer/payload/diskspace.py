@@ -18,7 +18,7 @@ _NO_SPACE = re.compile(r"(?:unpacking of archive failed on file|failed to write)
 
 @dataclass
 class SpaceProblems:
-    needs: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # filesystem -> (package, amount, unit)
+    needs: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # filesystem -> (package, amount, what)
     full_at: str | None = None  # the file being written when the filesystem filled up
 
     def read(self, line: str) -> None:
@@ -32,7 +32,7 @@ class SpaceProblems:
 
     def describe(self) -> str | None:
         parts = [f"the target's {mount} filesystem is too small: package {package} needs {amount} more "
-                 f"{'space' if what == 'space' else 'inodes'} there (make {mount} bigger, or install fewer packages)"
+                 f"{what} there (make {mount} bigger, or install fewer packages)"
                  for mount, (package, amount, what) in self.needs.items()]
         if not parts and self.full_at is not None:
             where = f" while writing {self.full_at}" if self.full_at else ""

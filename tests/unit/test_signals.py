@@ -19,7 +19,6 @@ from installer.core.runner import CommandResult, CommandTimeout, RealRunner, Rep
 from installer.core.signals import (
     Interrupted,
     begin_teardown,
-    end_teardown,
     request_stop,
     stop_on_signals,
     wait_for_install_end,
@@ -183,11 +182,8 @@ def test_an_install_in_a_worker_thread_is_stopped_through_the_main_threads_handl
             runner.run(["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"])
         finally:
             begin_teardown()
-            try:
-                request_stop(signal.SIGTERM)  # a second signal while tearing down changes nothing
-                runner.run(["sh", "-c", f"sleep 0.5; touch {torn_down}"])
-            finally:
-                end_teardown()
+            request_stop(signal.SIGTERM)  # a second signal while tearing down changes nothing
+            runner.run(["sh", "-c", f"sleep 0.5; touch {torn_down}"])
 
     thread, raised = _in_worker(install)
     deadline = time.monotonic() + 10
