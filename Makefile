@@ -8,7 +8,7 @@ SAMPLE_REPO := $(BUILD)/sample-repo
 AZL_REPO := $(BUILD)/azl-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo testdistro dnf5-root demo demo-image test test-fast lint bench clean
+.PHONY: setup sample-repo testdistro dnf5-root kiwi-root rpm demo demo-image test test-fast lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -26,6 +26,17 @@ testdistro: setup
 # Root only, as the tests that use it (without root they skip).
 dnf5-root: setup
 	@if [ "$$(id -u)" = 0 ]; then $(PY) -m tests.support.dnf5_root >/dev/null; fi
+
+# The installer as RPMs (iso/rpm/azl-installer.spec): azl-installer (with its bundled Python libraries, cached
+# in /var/cache/azl-installer) and azl-installer-live, noarch, into build/rpm; about 10 s once cached.
+rpm: setup
+	$(PY) -m iso.rpmbuild --out $(BUILD)/rpm
+
+# Debian sid's KIWI (11.1, the one that reads the schema Azure Linux's descriptions use), in a sid root
+# cached in /var/cache/azl-installer (first time about 90 s, then instant): it validates iso/kiwi/
+# (tests/unit/test_kiwi_description.py; by hand: .venv/bin/python -m tests.support.kiwi iso/kiwi). Root only.
+kiwi-root: setup
+	@if [ "$$(id -u)" = 0 ]; then $(PY) -c "from tests.support.kiwi import cached_root; cached_root()" >/dev/null; fi
 
 # The tester's flow: build the ISO (first time: a few minutes, then cached), boot it in QEMU
 # with a blank virtual disk and the installer on this terminal, then boot the installed disk.
@@ -61,7 +72,7 @@ test: test-fast
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m vm tests
 
 # The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
-test-fast: setup sample-repo dnf5-root lint
+test-fast: setup sample-repo dnf5-root kiwi-root lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 4 -m "not vm and not heavy" tests
 
 bench: sample-repo testdistro dnf5-root

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from iso.chroot import run
+from iso.chroot import BuildError, run, run_chroot
 from iso.efiboot import SignedBoot, efi_image, handover_in_tree
-from iso.grubcfg import grub_cfg, menu_entries
+from iso.grubcfg import MenuEntry, grub_cfg, menu_entries
 
 VOLUME_LABEL = "AZL_INSTALLER"
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
@@ -51,7 +51,8 @@ def make_squashfs(root: Path, out: Path, compression: Compression = "zstd") -> P
 
 
 def populate_tree(tree: Path, *, kernel: Path, initrd: Path, repo: Path,
-                  profiles: Sequence[Path], azl_repo: Path | None = None) -> None:
+                  profiles: Sequence[Path], azl_repo: Path | None = None,
+                  menu: Sequence[MenuEntry] | None = None) -> None:
     """Everything on the ISO except the squashfs (made in place by make_squashfs)."""
     live = tree / "live"
     live.mkdir(parents=True, exist_ok=True)
@@ -71,22 +72,34 @@ def populate_tree(tree: Path, *, kernel: Path, initrd: Path, repo: Path,
         shutil.copyfile(profile, tree / "profiles" / profile.name)
     grub = tree / "boot" / "grub"
     grub.mkdir(parents=True, exist_ok=True)
-    (grub / "grub.cfg").write_text(grub_cfg(menu_entries(UNATTENDED_PROFILES)))
+    (grub / "grub.cfg").write_text(grub_cfg(menu if menu is not None else menu_entries(UNATTENDED_PROFILES)))
 
 
 GRUB_PC = Path("/usr/lib/grub/i386-pc")
+GRUB_PC_IN_ROOT = "usr/lib/grub/i386-pc"  # where grub2-pc (Fedora's, and the test distribution's) puts it
 
 
-def bios_boot(tree: Path) -> Path:
+def bios_boot(tree: Path, root: Path | None = None) -> Path:
     """GRUB for BIOS as grub-mkrescue lays it out: the modules in /boot/grub/i386-pc and an El Torito
-    core image that finds them on the CD (prefix /boot/grub). Returns the core image."""
+    core image that finds them on the CD (prefix /boot/grub). Returns the core image. With root (the
+    RPM-built ISO), the GRUB that root's packages installed, its grub2-mkimage run chrooted there;
+    else this host's."""
+    source = root / GRUB_PC_IN_ROOT if root is not None else GRUB_PC
+    if not (source / "kernel.img").is_file():
+        raise BuildError(f"no GRUB for BIOS in {source}: is grub2-pc installed there?")
     modules = tree / "boot/grub/i386-pc"
     modules.mkdir(parents=True, exist_ok=True)
-    for source in [*GRUB_PC.glob("*.mod"), *GRUB_PC.glob("*.lst")]:
-        shutil.copyfile(source, modules / source.name)
+    for module in [*source.glob("*.mod"), *source.glob("*.lst")]:
+        shutil.copyfile(module, modules / module.name)
     image = modules / "eltorito.img"
-    run(["grub-mkimage", "-O", "i386-pc-eltorito", "-d", str(GRUB_PC), "-p", "/boot/grub", "-o", str(image),
-         "biosdisk", "iso9660"], quiet=True)
+    options = ["-O", "i386-pc-eltorito", "-p", "/boot/grub", "biosdisk", "iso9660"]
+    if root is None:
+        run(["grub-mkimage", "-d", str(GRUB_PC), "-o", str(image), *options], quiet=True)
+        return image
+    made = root / "var/tmp/azl-eltorito.img"
+    run_chroot(root, ["grub2-mkimage", "-d", f"/{GRUB_PC_IN_ROOT}", "-o", "/var/tmp/azl-eltorito.img", *options],
+               quiet=True)
+    shutil.move(made, image)
     return image
 
 
@@ -95,27 +108,30 @@ def volume_stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S00")
 
 
-def xorriso_argv(tree: Path, out: Path, stamp: str, label: str = VOLUME_LABEL) -> list[str]:
+def xorriso_argv(tree: Path, out: Path, stamp: str, label: str = VOLUME_LABEL,
+                 hybrid_mbr: Path = GRUB_PC / "boot_hybrid.img") -> list[str]:
     """One hybrid image for both firmwares, as grub-mkrescue makes it, but with the EFI image built
     here: El Torito BIOS (GRUB's core image, patched with its own location) and EFI (efi.img, also a
     GPT partition, so the same file boots as a CD or as a disk), GRUB's hybrid MBR."""
     return ["xorriso", "-as", "mkisofs", "-o", str(out), "-volid", label, f"--modification-date={stamp}", "-r",
             "-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
-            "--grub2-boot-info", "--grub2-mbr", str(GRUB_PC / "boot_hybrid.img"),
+            "--grub2-boot-info", "--grub2-mbr", str(hybrid_mbr),
             "-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
             "--protective-msdos-label", str(tree)]
 
 
-def make_iso(tree: Path, out: Path, boot: SignedBoot, stamp: str | None = None) -> Path:
-    """The ISO at out from tree; UEFI boots the signed chain in boot (iso/efiboot.py)."""
+def make_iso(tree: Path, out: Path, boot: SignedBoot, stamp: str | None = None, root: Path | None = None) -> Path:
+    """The ISO at out from tree; UEFI boots the signed chain in boot (iso/efiboot.py), BIOS the GRUB of
+    root's packages (or this host's: bios_boot)."""
     stamp = stamp or volume_stamp()
-    bios_boot(tree)
+    bios_boot(tree, root)
+    hybrid_mbr = (root / GRUB_PC_IN_ROOT if root is not None else GRUB_PC) / "boot_hybrid.img"
     efi_image(boot, tree / "efi.img", stamp)
     handover_in_tree(boot, tree, stamp)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     try:
-        run(xorriso_argv(tree, partial, stamp), quiet=True)
+        run(xorriso_argv(tree, partial, stamp, hybrid_mbr=hybrid_mbr), quiet=True)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

@@ -75,16 +75,27 @@ def _esp_files(rpm: Path) -> dict[tuple[str, str], bytes]:
 
 def signed_boot_from_repo(repo: Path) -> SignedBoot:
     """shim, GRUB and MokManager as the repository's shim-x64 and grub2-efi-x64 install them."""
-    shim_files, grub_files = _esp_files(_package(repo, SHIM_PACKAGE)), _esp_files(_package(repo, GRUB_PACKAGE))
-    # The package's EFI vendor directory ("azurelinux"), found in the package, not assumed.
-    vendors = sorted(v for v, f in shim_files if f == "shimx64.efi" and v != "BOOT")
+    return _signed_boot(_esp_files(_package(repo, SHIM_PACKAGE)) | _esp_files(_package(repo, GRUB_PACKAGE)))
+
+
+def signed_boot_from_root(root: Path) -> SignedBoot:
+    """The same, as those packages installed them into root (the RPM-built live root has both)."""
+    esp = root / "boot/efi/EFI"
+    files = {(path.parent.name, path.name): path.read_bytes()
+             for path in esp.glob("*/*.efi") if path.is_file()} if esp.is_dir() else {}
+    return _signed_boot(files)
+
+
+def _signed_boot(files: dict[tuple[str, str], bytes]) -> SignedBoot:
+    # The EFI vendor directory ("azurelinux") is found where shim is, not assumed.
+    vendors = sorted(v for v, f in files if f == "shimx64.efi" and v != "BOOT")
     if not vendors:
         raise BuildError(f"{SHIM_PACKAGE} installs no EFI/<vendor>/shimx64.efi")
     vendor = vendors[0]
-    grub = grub_files.get((vendor, "grubx64.efi"))
+    grub = files.get((vendor, "grubx64.efi"))
     if grub is None:
         raise BuildError(f"{GRUB_PACKAGE} installs no EFI/{vendor}/grubx64.efi beside shim")
-    return SignedBoot(shim_files[(vendor, "shimx64.efi")], grub, shim_files.get((vendor, "mmx64.efi")))
+    return SignedBoot(files[(vendor, "shimx64.efi")], grub, files.get((vendor, "mmx64.efi")))
 
 
 def volume_stamp_uuid(stamp: str) -> str:

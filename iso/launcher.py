@@ -340,6 +340,8 @@ def main() -> int:
         finish(EXIT_BAD_INPUT, f"launcher: {err}", request, say)
         return EXIT_BAD_INPUT
     say = Consoles(request.consoles)
+    if package := installer_package():
+        say.line(f"launcher: {package} (rpm -q azl-installer)")
     if request.profile is None:
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         (RUN_DIR / "hint.txt").write_text(HINT)  # shown again at each login (/etc/profile.d)
@@ -359,6 +361,18 @@ def main() -> int:
         say.line(f"launcher: internal error: {err}")
     finish(rc, log, request, say, asked)
     return rc
+
+
+def installer_package() -> str | None:
+    """The installer's RPM as the rpm database names it (the RPM-built live system), None where the
+    installer is no package (the Debian-built one copies it in) or rpm cannot say."""
+    try:
+        query = subprocess.run(["rpm", "-q", "azl-installer"], capture_output=True, text=True, timeout=30,
+                               check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = query.stdout.split()
+    return lines[0] if query.returncode == 0 and lines else None
 
 
 def unattended(source: ProfileSource, request: LaunchRequest, say: Consoles) -> tuple[int, str | None, str | None]:

@@ -32,6 +32,11 @@ def extract_boot_files_argv(iso: Path, kernel: Path, initrd: Path) -> list[str]:
             "-extract", "/live/initrd.img", os.fspath(initrd)]
 
 
+def extract_file_argv(iso: Path, inner: str, dest: Path) -> list[str]:
+    """One file copied out of the ISO."""
+    return ["xorriso", "-osirrox", "on", "-indev", os.fspath(iso), "-extract", inner, os.fspath(dest)]
+
+
 def vhd_footer(footer: bytes) -> tuple[int, int] | None:
     """(current size, disk type) from a VHD's last 512 bytes; None if they are no VHD footer. Type 2 is fixed."""
     if len(footer) != VHD_FOOTER or footer[:8] != b"conectix":

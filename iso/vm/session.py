@@ -23,7 +23,7 @@ from typing import IO, Protocol
 
 from installer.core.events import EventBus
 from installer.core.runner import Runner
-from iso.grubcfg import KICKSTART_DISK_ENTRY, PROFILE_LABEL
+from iso.grubcfg import KICKSTART_DISK_ENTRY, KICKSTART_DISK_ID, PROFILE_DISK_ID, PROFILE_LABEL, entry_cmdline
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
@@ -119,6 +119,7 @@ class VmSession:
         self._boot = boot
         self._probe = probe
         self._out = console_out or sys.stderr
+        self._menu = ""  # the ISO's /boot/grub/grub.cfg, once its boot files are extracted
 
     def log(self, message: str) -> None:
         self.events.log(message)
@@ -277,7 +278,13 @@ class VmSession:
         for path in (kernel, initrd):
             if not path.is_file():
                 raise VmUsageError(f"{iso} has no /live/{path.name}")
-        return qemu.DirectBoot(kernel, initrd)
+        # The kernel arguments of the ISO's own menu entries: a Debian-built ISO (live-boot) and an RPM-built
+        # one (dracut) find their live root differently. An ISO without the menu gets the Debian-built one's.
+        menu = self.o.workdir / "grub.cfg"
+        menu.unlink(missing_ok=True)
+        self.runner.run(disks.extract_file_argv(iso, "/boot/grub/grub.cfg", menu), check=False)
+        self._menu = menu.read_text(encoding="utf-8", errors="replace") if menu.is_file() else ""
+        return qemu.DirectBoot(kernel, initrd, entry_cmdline(self._menu, PROFILE_DISK_ID) or qemu.INSTALL_APPEND)
 
     def _install(self, machine: qemu.Machine, iso: Path, boot_files: qemu.DirectBoot, profile_text: str | None) -> int:
         o = self.o
@@ -291,7 +298,8 @@ class VmSession:
             # then picks the profile disk's entry by itself.
             direct = None if o.secure_boot else boot_files
             if direct is not None and o.kickstart is not None:
-                direct = replace(direct, append=KICKSTART_DISK_ENTRY.cmdline())
+                direct = replace(direct, append=entry_cmdline(self._menu, KICKSTART_DISK_ID)
+                                 or KICKSTART_DISK_ENTRY.cmdline())
         console = qemu.Console(o.serial_log, terminal=o.console_file is None)
         self.log(f"installing from {iso} ({'unattended' if unattended else 'interactive'}); serial log: {o.serial_log}"
                  + ("; Ctrl+A X stops the VM" if console.terminal else "")

@@ -33,6 +33,10 @@ DEBIAN_PACKAGES = (
     "vim-tiny", "less", "tmux", "tar", "rsync", "auditd", "cloud-guest-utils", "hyperv-daemons",
     "azure-vm-utils", "kmod", "zstd", "ca-certificates", "tzdata", "kbd", "netbase", "iputils-ping", "python3",
     "python3-selinux", "curl",
+    # What the installer's own live system needs beyond a server (the RPM-built ISO, iso/live/testdistro.yaml):
+    # the live initramfs (dracut's dmsquash-live), the installer's Python bindings and the tools it runs.
+    "dracut-live", "python3-yaml", "python3-parted", "python3-libcomps", "python3-cryptography", "createrepo-c",
+    "squashfs-tools", "parted", "fdisk", "xkb-data",
 )  # fmt: skip
 
 # Requires Azure Linux's packages have that Debian's do not: Fedora's cloud-init requires the SELinux
@@ -58,9 +62,13 @@ RENAMES: dict[str, tuple[str, ...]] = {
     "shadow-utils": ("passwd",),
     # Fedora's util-linux ships /usr/bin/login; as a package of its own nothing required it, and a
     # console login failed with "agetty: can't exec /bin/login" (the serial UI test found it).
-    "util-linux": ("util-linux", "login"),
+    "util-linux": ("util-linux", "login", "fdisk"),  # Fedora's util-linux has sfdisk and fdisk too
     "audit": ("auditd",),
     "glibc": ("libc6", "libc-bin"),
+    "python3-pyyaml": ("python3-yaml",),
+    "python3-pyparted": ("python3-parted",),
+    "createrepo_c": ("createrepo-c",),
+    "xkeyboard-config": ("xkb-data",),
 }
 
 # Extra capabilities: names Azure Linux splits into packages of their own that Debian ships inside another.

@@ -163,6 +163,24 @@ def test_grub_cfg_text() -> None:
     assert lines.index("terminal_output serial console") < lines.index("menuentry 'Install Azure Linux' --id install {")
 
 
+def test_the_rpm_built_isos_menu_boots_dracut_live_and_vm_finds_each_entrys_arguments() -> None:
+    base = grubcfg.dracut_live_args("AZL_INSTALLER")
+    text = grubcfg.grub_cfg(grubcfg.menu_entries(["azl-vm-uefi"], base))
+    assert "boot=live" not in text
+    expected = ("root=live:CDLABEL=AZL_INSTALLER rd.live.image rd.live.dir=live rd.live.squashimg=filesystem.squashfs "
+                "rd.live.overlay.overlayfs=1 console=tty1 console=ttyS0,115200n8")
+    assert grubcfg.entry_cmdline(text, "install") == f"{expected} quiet"
+    assert grubcfg.entry_cmdline(text, "unattended-azl-vm-uefi") == (
+        f"{expected} inst.profile=/profiles/azl-vm-uefi.yaml")
+    assert grubcfg.entry_cmdline(text, grubcfg.PROFILE_DISK_ID) == (
+        f"{expected} inst.profile=hd:LABEL=AZLPROFILE:/profile.yaml")
+    # The disk-picks-the-entry rule stays (how `vm --secure-boot` starts an unattended install).
+    assert "set default=profile-disk" in text
+    debian = grubcfg.grub_cfg(grubcfg.menu_entries([]))
+    assert grubcfg.entry_cmdline(debian, grubcfg.PROFILE_DISK_ID) == grubcfg.PROFILE_DISK_ENTRY.cmdline()
+    assert grubcfg.entry_cmdline(debian, "no-such-entry") is None
+
+
 def test_grub_titles_are_quoted() -> None:
     text = grubcfg.grub_cfg([grubcfg.MenuEntry("it's", "x")], timeout=0)
     assert "menuentry 'it'\\''s' --id x {" in text
@@ -225,7 +243,8 @@ def test_code_and_overlay_go_into_the_root(tmp_path: Path) -> None:
     assert "PYTHONPATH=/usr/lib/azl-installer:/usr/lib/azl-installer/site-packages" in wrapper.read_text()
     assert 'exec python3 -m installer "$@"' in wrapper.read_text()
     unit = (tmp_path / "usr/lib/systemd/system/azl-live.service").read_text()
-    assert "ConditionKernelCommandLine=boot=live" in unit
+    # Either way of booting live starts it (conditions marked | are or-ed); an installed system's command line neither.
+    assert "ConditionKernelCommandLine=|boot=live" in unit and "ConditionKernelCommandLine=|rd.live.image" in unit
     assert "ExecStart=/usr/bin/python3 -m iso.launcher" in unit
     assert stat.S_IMODE((tmp_path / "etc/hostname").stat().st_mode) == 0o644
 
@@ -332,8 +351,9 @@ def _generate(tmp_path: Path, cmdline: str) -> tuple[Path, Path]:
     (tmp_path / "cmdline").write_text(cmdline + "\n")
     normal, early, late = tmp_path / "normal", tmp_path / "early", tmp_path / "late"
     for d in (normal, early, late):
-        d.mkdir()
-    env = {"PATH": os.environ["PATH"], "AZL_LIVE_CMDLINE": str(tmp_path / "cmdline")}
+        d.mkdir(exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "AZL_LIVE_CMDLINE": str(tmp_path / "cmdline"),
+           "AZL_LIVE_RUN": str(tmp_path / "run")}
     subprocess.run(["sh", str(GENERATOR), str(normal), str(early), str(late)], check=True, env=env)
     return normal, early
 
@@ -352,6 +372,20 @@ def test_generator_live_without_profile_gives_root_shells(tmp_path: Path) -> Non
     vt = (normal / "getty@tty1.service.d/azl-live-autologin.conf").read_text()
     assert "--autologin root --noclear - $TERM" in vt
     assert not list(early.iterdir())
+
+
+def test_generator_under_dracut_live_also_leads_live_boots_medium_path_to_dracuts(tmp_path: Path) -> None:
+    cmdline = " ".join((*grubcfg.dracut_live_args("AZL_INSTALLER"), "inst.profile=/profiles/azl-vm-uefi.yaml"))
+    normal, early = _generate(tmp_path, cmdline)
+    assert (normal / "multi-user.target.wants/azl-live.service").is_symlink()
+    assert sorted(p.name for p in early.iterdir()) == ["getty@tty1.service", "serial-getty@ttyS0.service"]
+    assert os.readlink(tmp_path / "run/live/medium") == "/run/initramfs/live"
+    _generate(tmp_path, cmdline)  # generators run again at every daemon-reload: the link is kept as it is
+    assert os.readlink(tmp_path / "run/live/medium") == "/run/initramfs/live"
+    other = tmp_path / "live-boot"
+    other.mkdir()
+    _generate(other, "boot=live console=ttyS0,115200n8")  # live-boot mounts the medium there itself
+    assert not (other / "run").exists()
 
 
 def test_generator_unattended_masks_the_login_prompts(tmp_path: Path) -> None:

@@ -93,27 +93,42 @@ def fake_iso(kernel: images.Kernel, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="session")
 def installer_iso() -> Path:
-    """The real installer ISO, rebuilt from this tree once per test run (the slow live root is
-    cached by its inputs), so it carries the code under test. AZL_TEST_ISO moves it, so two
-    runs side by side do not write the same file. Under xdist the workers of one run share it:
-    the first to take the lock builds, the others find the run's stamp and wait no longer."""
+    """The real installer ISO (the Debian-built live system), rebuilt from this tree once per test run (the
+    slow live root is cached by its inputs), so it carries the code under test. AZL_TEST_ISO moves it, so
+    two runs side by side do not write the same file."""
+    return _built_iso("AZL_TEST_ISO", "azl-installer.iso", [])
+
+
+@pytest.fixture(scope="session")
+def rpm_installer_iso() -> Path:
+    """The same ISO built from RPM repositories (`iso.build --from rpm`: the test distribution and
+    azl-installer's own RPMs, installed by dnf; AZL_TEST_RPM_ISO moves it)."""
+    return _built_iso("AZL_TEST_RPM_ISO", "azl-installer-rpm.iso", ["--from", "rpm"])
+
+
+def _built_iso(variable: str, name: str, options: list[str]) -> Path:
+    """Under xdist the workers of one run share each ISO: the first to take the lock builds, the others
+    find the run's stamp and wait no longer. Both builds take the same lock (the Debian one's), so they
+    never build the test distribution's cache at the same time."""
     if os.geteuid() != 0:
         pytest.skip("the ISO build needs root")
     missing = missing_tools()
     if missing:
         pytest.skip(f"missing {', '.join(missing)} (run scripts/setup-host.sh)")
-    iso = Path(os.environ.get("AZL_TEST_ISO", REPO / "build" / "azl-installer.iso")).resolve()
+    default = Path(os.environ.get("AZL_TEST_ISO", REPO / "build" / "azl-installer.iso")).resolve()
+    iso = Path(os.environ.get(variable, default.with_name(name))).resolve()
     iso.parent.mkdir(parents=True, exist_ok=True)
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one run
     stamp = iso.with_name(iso.name + ".testrun")
-    with open(iso.with_name(iso.name + ".lock"), "w") as lock:
+    default.parent.mkdir(parents=True, exist_ok=True)
+    with open(default.with_name(default.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
         if run and iso.exists() and stamp.exists() and stamp.read_text() == run:
             return iso
         stamp.unlink(missing_ok=True)
         # Scratch space beside the ISO (build/iso-work by default), so a moved ISO builds apart too.
         done = subprocess.run([sys.executable, "-m", "iso.build", "--out", str(iso), "--work-dir",
-                               str(iso.parent / "iso-work")], cwd=REPO,
+                               str(iso.parent / "iso-work"), *options], cwd=REPO,
                               capture_output=True, text=True, timeout=1800)
         assert done.returncode == 0, done.stderr[-4000:]
         print(done.stderr.strip().splitlines()[-1])
