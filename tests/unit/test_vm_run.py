@@ -16,6 +16,7 @@ import pytest
 from installer.cli import main
 from installer.core.events import Event, EventBus
 from installer.core.runner import RecordingRunner, Reply
+from iso import grubcfg
 from iso.vm import cli as vm_cli
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome
@@ -70,12 +71,16 @@ def host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def fake_runner(disk_size: int) -> RecordingRunner:
+def fake_runner(disk_size: int, menu: str | None = None) -> RecordingRunner:
+    """menu: the ISO's /boot/grub/grub.cfg (None: an ISO without one, where xorriso extracts nothing)."""
     runner = RecordingRunner()
 
     def extract(argv: tuple[str, ...]) -> None:
         for i, arg in enumerate(argv):
-            if arg == "-extract":
+            if arg == "-extract" and argv[i + 1] == "/boot/grub/grub.cfg":
+                if menu is not None:
+                    Path(argv[i + 2]).write_text(menu)
+            elif arg == "-extract":
                 Path(argv[i + 2]).write_bytes(b"kernel or initrd")
 
     def convert(argv: tuple[str, ...]) -> None:
@@ -104,6 +109,25 @@ def session(host: Path, extra: list[str], runner: RecordingRunner, guest: FakeQe
                             console_out=out or io.StringIO()), events
 
 
+@pytest.mark.parametrize("kickstart", [False, True])
+def test_the_isos_own_menu_gives_the_direct_boots_kernel_arguments(host: Path, kickstart: bool) -> None:
+    """An RPM-built ISO's initramfs is dracut's, which finds the live root by other arguments than
+    live-boot: the unattended direct boot takes them from the ISO's menu entry."""
+    base = grubcfg.dracut_live_args("AZL_INSTALLER")
+    menu = grubcfg.grub_cfg(grubcfg.menu_entries(["azl-vm-uefi"], base))
+    runner = fake_runner(100 * disks.MiB, menu)
+    guest = FakeQemu(["AZL-INSTALL-RESULT rc=0\r\n", "login: "])
+    (host / "ks.cfg").write_text(KICKSTART)
+    (host / "parts-extra.ks").write_text("selinux --disabled\n")
+    source = ["--kickstart", str(host / "ks.cfg")] if kickstart else ["--profile", str(host / "p.yaml")]
+    vm_session, _ = session(host, ["--iso", str(host / "azl.iso"), *source, "--no-boot"], runner, guest)
+    assert vm_session.run() == 0
+    install = guest.calls[0]
+    entry = grubcfg.KICKSTART_DISK_ID if kickstart else grubcfg.PROFILE_DISK_ID
+    assert install[install.index("-append") + 1] == grubcfg.entry_cmdline(menu, entry)
+    assert install[install.index("-append") + 1].startswith("root=live:CDLABEL=AZL_INSTALLER rd.live.image ")
+
+
 def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Path) -> None:
     runner = fake_runner(100 * disks.MiB)
     guest = FakeQemu(["noise\r\nAZL-INSTALL-RESULT rc=0\r\n", "login: "])
@@ -112,16 +136,20 @@ def test_unattended_install_exports_a_vhd_then_boots_the_installed_disk(host: Pa
     vm_session, events = session(host, extra, runner, guest)
     assert vm_session.run() == 0
     wd = host / "wd"
-    assert runner.commands()[:5] == [
+    assert runner.commands()[:6] == [
         f"xorriso -osirrox on -indev {host}/azl.iso -extract /live/vmlinuz {wd}/vmlinuz "
         f"-extract /live/initrd.img {wd}/initrd.img",
+        f"xorriso -osirrox on -indev {host}/azl.iso -extract /boot/grub/grub.cfg {wd}/grub.cfg",
         f"qemu-img create -q -f qcow2 {wd}/disk-0.qcow2 104857600",  # 99.5MiB rounded up to a whole MiB
         f"qemu-img create -q -f qcow2 {wd}/disk-1.qcow2 104857600",
         f"mkfs.ext4 -q -F -L AZLPROFILE -d {wd}/profile-disk {wd}/profile.img",
         f"qemu-img info --output=json -f qcow2 {wd}/disk-0.qcow2",
     ]
     assert PROBED[-1] == wd / "vmlinuz", "the accelerator is probed with the ISO's kernel"
-    assert runner.commands()[5] == f"qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size " \
+    # No menu on this ISO: the Debian-built ISO's own arguments.
+    first = guest.calls[0]
+    assert first[first.index("-append") + 1] == qemu.INSTALL_APPEND
+    assert runner.commands()[6] == f"qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size " \
                                    f"{wd}/disk-0.qcow2 {host}/o.vhd.part"
     assert (wd / "profile-disk" / "profile.yaml").read_text() == PROFILE
     assert (wd / "profile.img").stat().st_size == 4 * disks.MiB and (wd / "profile.img").stat().st_mode & 0o077 == 0
