@@ -5,8 +5,8 @@ builds its own images (KIWI with dnf5 from its RPM repositories; iso/kiwi/ descr
   2. dnf installs it into an empty root, through the installer's own payload code (installer/payload):
      the same dnf set-up, dialects and one-line failures an install gets; azl-installer itself comes
      from the RPMs `make rpm` builds, as a repository added to the spec's
-  3. image configuration no package carries (host name, an empty machine-id, no first-boot prompts),
-     the installer's code precompiled by the root's own python, and `azl-installer schema` run there
+  3. image configuration no package carries, from the KIWI description (iso/kiwi: its root/ overlay and
+     config.sh, run chrooted): host name, no first-boot prompts, the code precompiled and imported once
   4. the live initramfs: dracut with dmsquash-live, chrooted in the root, for the root's kernel
 """
 
@@ -28,17 +28,17 @@ from profiles.convert import Converter
 from profiles.model import Payload, Repository
 
 LIVE_DIR = Path(__file__).resolve().parent / "live"
+KIWI_DIR = Path(__file__).resolve().parent / "kiwi"  # its root/ overlay and config.sh: the image configuration
+CONFIG_SCRIPT_IN_ROOT = "/var/tmp/azl-config.sh"
 DEFAULT_SPEC = LIVE_DIR / "testdistro.yaml"
 TESTDISTRO_PLACEHOLDER = "@testdistro@"  # in a spec's baseurl: the test distribution's repository
 INSTALLER_REPO_ID = "azl-installer-rpms"
-CODE_DIR = "/usr/lib/azl-installer"  # where the azl-installer RPM puts the code (precompiled here)
 INITRD_IN_ROOT = "/var/tmp/azl-live-initrd.img"  # where dracut writes it; moved out, to the ISO's /live/initrd.img
 # dracut for any machine (not this build host's), with the live module; the medium may be a CD (sr_mod,
 # isofs) or a disk (the hybrid image on a virtio or USB disk), the root a squashfs under an overlayfs.
 DRACUT_ARGS = ("--no-hostonly", "--no-hostonly-cmdline", "--add", "dmsquash-live", "--add-drivers",
                "sr_mod isofs squashfs overlay loop virtio_blk virtio_scsi virtio_pci ahci ata_piix",
                "--compress", "zstd", "--force")  # fmt: skip
-HOSTNAME = "azl-installer"
 
 
 def load_spec(path: Path, testdistro: Path | None) -> Payload:
@@ -88,23 +88,23 @@ def install_root(payload: Payload, root: Path, work: Path) -> None:
         raise BuildError(f"the live root could not be installed: {err}") from err
 
 
-def configure(root: Path) -> None:
-    """Image configuration no package carries."""
-    (root / "etc/hostname").write_text(f"{HOSTNAME}\n")
-    (root / "etc/hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {HOSTNAME}\n::1 localhost\n")
-    # Empty, not absent: systemd then makes a machine id for this boot only and does not take the boot for a
-    # first boot (which would start systemd-firstboot's prompts on the console). Masked all the same.
-    (root / "etc/machine-id").write_text("")
-    mask = root / "etc/systemd/system/systemd-firstboot.service"
-    mask.parent.mkdir(parents=True, exist_ok=True)
-    mask.unlink(missing_ok=True)
-    mask.symlink_to("/dev/null")
-    # Installed systems run cloud-init (it is in their payload); a live system has no use for it.
-    if (root / "etc/cloud").is_dir():
-        (root / "etc/cloud/cloud-init.disabled").write_text("the installer's live medium\n")
-    run_chroot(root, ["python3", "-m", "compileall", "-q", "-j", "0", CODE_DIR], quiet=True)
-    # The installer must import on the live python with what the root has (as iso/customize.py checks).
-    run_chroot(root, ["/usr/bin/azl-installer", "schema"], quiet=True)
+def configure(root: Path, description: Path = KIWI_DIR) -> None:
+    """Image configuration no package carries, the same as a KIWI build of iso/kiwi writes: its root/
+    overlay copied in, then its config.sh run chrooted (host name, no first-boot prompts, cloud-init off,
+    the code precompiled by the root's python and imported once)."""
+    overlay = description / "root"
+    for source in sorted(p for p in overlay.rglob("*") if p.is_file()):
+        target = root / source.relative_to(overlay)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # a package's symlink is replaced, never written through
+        shutil.copyfile(source, target)
+    script = root / CONFIG_SCRIPT_IN_ROOT.lstrip("/")
+    script.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(description / "config.sh", script)
+    try:
+        run_chroot(root, ["bash", CONFIG_SCRIPT_IN_ROOT], quiet=True)
+    finally:
+        script.unlink(missing_ok=True)
 
 
 def kernel_version(root: Path) -> str:

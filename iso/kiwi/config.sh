@@ -1,6 +1,6 @@
 #!/bin/bash
 # KIWI runs this chrooted in the image root after all packages are installed: the image configuration
-# no package carries, the same as the project's RPM build writes (iso/rpmlive.py, configure()).
+# no package carries. The project's own RPM build runs it the same way (iso/rpmlive.py, configure()).
 # tests/unit/test_kiwi_description.py runs it in a scratch root and checks what it wrote.
 set -euo pipefail
 
