@@ -4,6 +4,7 @@ The build itself (dnf, dracut, the ISO) runs in tests/vm (rpm_installer_iso), wh
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,19 @@ def test_the_launcher_names_the_installers_rpm_only_where_rpm_knows_it(tmp_path:
     assert launcher.installer_package() is None
     rpm.unlink()
     assert launcher.installer_package() is None
+
+
+# What the test distribution does not have (docs/testdistro.md): RAID and btrfs layouts cannot be installed
+# from the RPM-built ISO here. Azure Linux has both; its live spec (azurelinux-4.0.yaml) may add them.
+NOT_IN_THE_TEST_DISTRIBUTION = {"mdadm", "btrfs-progs"}
+
+
+def test_the_live_system_has_what_the_installer_only_recommends() -> None:
+    """Weak dependencies are off in the live root, and a live installer must offer every profile: a
+    Recommends of azl-installer missing from the live spec is a layout or unlock the ISO cannot install
+    (as the TPM2 enrolment was, before tpm2-tools was in it)."""
+    spec = (LIVE.parent / "rpm" / "azl-installer.spec").read_text()
+    recommends = set(re.findall(r"^Recommends:\s*(\S+)", spec, re.M))
+    assert recommends >= {"tpm2-tools", "lvm2"}, recommends
+    live = set(rpmlive.load_spec(LIVE / "testdistro.yaml", Path("/r")).packages)
+    assert recommends - NOT_IN_THE_TEST_DISTRIBUTION <= live, recommends - live
