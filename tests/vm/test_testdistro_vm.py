@@ -1,9 +1,7 @@
 """The Azure Linux path for real: install the test distribution (Debian binaries under Azure Linux's
 package names, docs/testdistro.md) through dnf from the ISO, boot the installed disk alone, and read
 what it reports: SELinux enforcing with no relabel pending, every unit up, the boot chain's packages in
-the rpm database, cloud-init done from the NoCloud seed. The ISO is the one built from RPM repositories
-(`iso.build --from rpm`), as Azure Linux builds its own: shim, GRUB and kernel of its live root's packages,
-azl-installer an RPM there (the launcher names it on the console), dracut's dmsquash-live finding the root.
+the rpm database, cloud-init done from the NoCloud seed.
 
 One install serves several proofs: the root is LUKS2-encrypted with a random key wrapped by the Key
 Vault stand-in's RSA key, the recovery key escrowed there, and `unlock: [tpm2, keyvault, passphrase]`
@@ -96,13 +94,12 @@ def _unwraps(standin: StandIn) -> int:
 
 
 @pytest.mark.minutes(36)
-def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(rpm_installer_iso: Path,
-                                                                           standin: StandIn, tmp_path: Path) -> None:
+def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path, standin: StandIn,
+                                                                           tmp_path: Path) -> None:
     """One install (the slow part under TCG), then the installed disk booted alone three times (the
     module's docstring), each boot reporting on its own."""
-    installed = trusted_vm.install(rpm_installer_iso, standin, tmp_path)
+    installed = trusted_vm.install(installer_iso, standin, tmp_path)
     log = installed.serial
-    assert re.search(r"launcher: azl-installer-\S+\.noarch \(rpm -q azl-installer\)", log), log[-6000:]
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     shown = install_log.group(1) if install_log else log[-6000:]
     assert "AZL-INSTALL-RESULT rc=0" in log, f"install failed:\n{shown}"
