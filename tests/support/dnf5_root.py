@@ -57,9 +57,10 @@ class BuildError(Exception):
     """mmdebstrap failed; the message holds its command line and the end of its output."""
 
 
-def cache_key() -> str:
-    data = {"suite": SUITE, "packages": sorted(PACKAGES), "apt": APT_OPTIONS, "dpkg": DPKG_OPTIONS,
-            "version": RECIPE_VERSION}
+def cache_key(packages: Sequence[str] = PACKAGES, version: int = RECIPE_VERSION) -> str:
+    """Names a sid root of these packages (this module's, or another test root's made the same way)."""
+    data = {"suite": SUITE, "packages": sorted(packages), "apt": APT_OPTIONS, "dpkg": DPKG_OPTIONS,
+            "version": version}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -67,13 +68,23 @@ def tarball_name() -> str:
     return f"dnf5-root-{SUITE}-{cache_key()}.tar.zst"
 
 
-def mmdebstrap_argv(out: Path) -> list[str]:
+def mmdebstrap_argv(out: Path, packages: Sequence[str] = PACKAGES) -> list[str]:
     return [
-        "mmdebstrap", "--mode=root", "--variant=apt", f"--include={','.join(PACKAGES)}",
+        "mmdebstrap", "--mode=root", "--variant=apt", f"--include={','.join(packages)}",
         *(f"--aptopt={option}" for option in APT_OPTIONS),
         *(f"--dpkgopt={option}" for option in DPKG_OPTIONS),
         SUITE, str(out),
     ]  # fmt: skip
+
+
+def run_mmdebstrap(argv: Sequence[str], what: str, out: Path) -> None:
+    """Run mmdebstrap (argv from mmdebstrap_argv), saying how long it took; BuildError with its output's end."""
+    start = time.monotonic()
+    proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise BuildError(f"command failed with exit code {proc.returncode}: {shlex.join(argv)}\n{tail}")
+    print(f"{what} built in {time.monotonic() - start:.0f} s: {out}", file=sys.stderr)
 
 
 def cached_tarball(cache_dir: Path = CACHE_DIR) -> Path:
@@ -90,13 +101,8 @@ def cached_tarball(cache_dir: Path = CACHE_DIR) -> Path:
         argv = mmdebstrap_argv(partial)
         print(f"dnf5 root: building {tarball.name} with mmdebstrap (once, about a minute)", file=sys.stderr)
         try:
-            start = time.monotonic()
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-                raise BuildError(f"command failed with exit code {proc.returncode}: {shlex.join(argv)}\n{tail}")
+            run_mmdebstrap(argv, "dnf5 root", tarball)
             os.replace(partial, tarball)
-            print(f"dnf5 root built in {time.monotonic() - start:.0f} s: {tarball}", file=sys.stderr)
         finally:
             partial.unlink(missing_ok=True)
     for old in cache_dir.glob(f"dnf5-root-{SUITE}-*.tar.zst"):

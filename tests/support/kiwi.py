@@ -21,7 +21,6 @@ Usage: python -m tests.support.kiwi DESCRIPTION_DIR...   (check; builds the root
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shlex
@@ -29,13 +28,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.dnf5_root import APT_OPTIONS, DPKG_OPTIONS, BuildError
+from tests.support.dnf5_root import BuildError, cache_key, mmdebstrap_argv, run_mmdebstrap
 
 CACHE_DIR = Path("/var/cache/azl-installer")
 SUITE = "sid"
@@ -87,23 +85,8 @@ class KiwiUnavailable(Exception):
     """This host cannot run Debian's KIWI: not root, no mmdebstrap, or the root failed to build."""
 
 
-def cache_key() -> str:
-    data = {"suite": SUITE, "packages": sorted(PACKAGES), "apt": APT_OPTIONS, "dpkg": DPKG_OPTIONS,
-            "version": RECIPE_VERSION}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def root_name() -> str:
-    return f"kiwi-root-{SUITE}-{cache_key()}"
-
-
-def mmdebstrap_argv(out: Path) -> list[str]:
-    return [
-        "mmdebstrap", "--mode=root", "--variant=apt", f"--include={','.join(PACKAGES)}",
-        *(f"--aptopt={option}" for option in APT_OPTIONS),
-        *(f"--dpkgopt={option}" for option in DPKG_OPTIONS),
-        SUITE, str(out),
-    ]  # fmt: skip
+    return f"kiwi-root-{SUITE}-{cache_key(PACKAGES, RECIPE_VERSION)}"
 
 
 def cached_root(cache_dir: Path = CACHE_DIR) -> Path:
@@ -117,17 +100,11 @@ def cached_root(cache_dir: Path = CACHE_DIR) -> Path:
         if (root / "usr/bin/kiwi-ng").is_file():
             return root
         partial = cache_dir / f".partial-{os.getpid()}-{root.name}"
-        argv = mmdebstrap_argv(partial)
         print(f"kiwi root: building {root.name} with mmdebstrap (once, about 70 s)", file=sys.stderr)
         try:
-            start = time.monotonic()
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-                raise BuildError(f"command failed with exit code {proc.returncode}: {shlex.join(argv)}\n{tail}")
+            run_mmdebstrap(mmdebstrap_argv(partial, PACKAGES), "kiwi root", root)
             shutil.rmtree(root, ignore_errors=True)  # an incomplete one (no kiwi-ng in it)
             os.replace(partial, root)
-            print(f"kiwi root built in {time.monotonic() - start:.0f} s: {root}", file=sys.stderr)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
     for old in cache_dir.glob(f"kiwi-root-{SUITE}-*"):
