@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -56,9 +57,14 @@ def find_kernel(cache: Path = KERNEL_CACHE) -> Kernel | None:
         version = host.name.removeprefix("vmlinuz-")
         modules = Path("/lib/modules") / version
         return Kernel(host, modules if modules.is_dir() else None)
-    cached = _newest((cache / "root" / "boot").glob("vmlinuz-*"))
-    if cached is None:
-        cached = _download_kernel(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    # Two test workers of a fresh checkout both find no kernel: one downloads and unpacks, the other waits
+    # for it (unpacking it twice into one directory made the waiting worker's tests error).
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cached = _newest((cache / "root" / "boot").glob("vmlinuz-*"))
+        if cached is None:
+            cached = _download_kernel(cache)
     if cached is None:
         return None
     modules = cache / "root" / "lib" / "modules" / cached.name.removeprefix("vmlinuz-")
