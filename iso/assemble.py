@@ -79,12 +79,17 @@ GRUB_PC = Path("/usr/lib/grub/i386-pc")
 GRUB_PC_IN_ROOT = "usr/lib/grub/i386-pc"  # where grub2-pc (Fedora's, and the test distribution's) puts it
 
 
+def grub_pc_dir(root: Path | None) -> Path:
+    """GRUB for BIOS: root's (the RPM-built ISO) or this host's."""
+    return root / GRUB_PC_IN_ROOT if root is not None else GRUB_PC
+
+
 def bios_boot(tree: Path, root: Path | None = None) -> Path:
     """GRUB for BIOS as grub-mkrescue lays it out: the modules in /boot/grub/i386-pc and an El Torito
     core image that finds them on the CD (prefix /boot/grub). Returns the core image. With root (the
     RPM-built ISO), the GRUB that root's packages installed, its grub2-mkimage run chrooted there;
     else this host's."""
-    source = root / GRUB_PC_IN_ROOT if root is not None else GRUB_PC
+    source = grub_pc_dir(root)
     if not (source / "kernel.img").is_file():
         raise BuildError(f"no GRUB for BIOS in {source}: is grub2-pc installed there?")
     modules = tree / "boot/grub/i386-pc"
@@ -125,7 +130,7 @@ def make_iso(tree: Path, out: Path, boot: SignedBoot, stamp: str | None = None, 
     root's packages (or this host's: bios_boot)."""
     stamp = stamp or volume_stamp()
     bios_boot(tree, root)
-    hybrid_mbr = (root / GRUB_PC_IN_ROOT if root is not None else GRUB_PC) / "boot_hybrid.img"
+    hybrid_mbr = grub_pc_dir(root) / "boot_hybrid.img"
     efi_image(boot, tree / "efi.img", stamp)
     handover_in_tree(boot, tree, stamp)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from installer.core.events import Event, EventBus
 from installer.core.runner import RealRunner
 from installer.payload.dnf import PayloadError, run_dnf
 from iso.chroot import BuildError, chroot_output, run, run_chroot
+from iso.customize import install_overlay
 from profiles.convert import Converter
 from profiles.model import Payload, Repository
 
@@ -92,12 +93,7 @@ def configure(root: Path, description: Path = KIWI_DIR) -> None:
     """Image configuration no package carries, the same as a KIWI build of iso/kiwi writes: its root/
     overlay copied in, then its config.sh run chrooted (host name, no first-boot prompts, cloud-init off,
     the code precompiled by the root's python and imported once)."""
-    overlay = description / "root"
-    for source in sorted(p for p in overlay.rglob("*") if p.is_file()):
-        target = root / source.relative_to(overlay)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.unlink(missing_ok=True)  # a package's symlink is replaced, never written through
-        shutil.copyfile(source, target)
+    install_overlay(root, description / "root")
     script = root / CONFIG_SCRIPT_IN_ROOT.lstrip("/")
     script.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(description / "config.sh", script)
