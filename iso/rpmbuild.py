@@ -59,10 +59,13 @@ IMAGE_CONFIG = ("etc/hostname", "etc/hosts", "etc/cloud/cloud-init.disabled")
 # The License tag while pyproject.toml declares none (an SPDX user-defined reference).
 LICENSE_UNSET = "LicenseRef-azl-installer-undeclared"
 BUNDLE_PREFIX = "rpm-site-packages-"  # cache entries: BUNDLE_PREFIX + key + .tar.gz
-BUNDLE_FORMAT = 1  # part of the cache key: bump it when what cached_bundle makes of pip's output changes
+BUNDLE_FORMAT = 2  # part of the cache key: bump it when what cached_bundle makes of pip's output changes
 # Written by pip into --target but not modules: console scripts (made for this host's python) and man pages.
 _NOT_MODULES = {"bin", "share"}
 _CODE_SKIP = frozenset({"__pycache__", "tests", ".mypy_cache"})  # as iso/customize.py copies the code
+# A library's own test suite is no part of what runs (a certifi release on PyPI put certifi/tests into its
+# wheel, and the pins follow the venv): none goes into the package.
+_BUNDLE_SKIP = frozenset({"__pycache__", "tests"})
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 
 Call = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
@@ -199,7 +202,7 @@ def cached_bundle(cache_dir: Path, pins: Sequence[str], call: Call = _call) -> P
             with tarfile.open(partial, "w:gz") as tar:
                 for entry in sorted(site.iterdir()):
                     if entry.name not in _NOT_MODULES:
-                        tar.add(entry, arcname=f"site-packages/{entry.name}", filter=_tar_filter(_plain))
+                        tar.add(entry, arcname=f"site-packages/{entry.name}", filter=_tar_filter(_plain, _BUNDLE_SKIP))
             partial.rename(bundle)
     _prune(cache_dir, keep=bundle)
     return bundle

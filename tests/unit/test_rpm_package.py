@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -180,6 +181,22 @@ def test_an_impure_wheel_in_the_bundle_fails_naming_it(tmp_path: Path) -> None:
         rpmbuild.check_pure(tmp_path)
     assert rpmbuild.not_pure(["py2-none-any", "py3-none-any", "cp313-abi3-manylinux_2_28_x86_64"]) == [
         "cp313-abi3-manylinux_2_28_x86_64"]
+
+
+def test_the_bundle_leaves_out_libraries_own_tests(tmp_path: Path) -> None:
+    def pip(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        site = Path(argv[argv.index("--target") + 1])
+        for name in ("certifi/__init__.py", "certifi/cacert.pem", "certifi/tests/test_certify.py",
+                     "certifi/__pycache__/core.cpython-313.pyc", "certifi-2099.1.1.dist-info/WHEEL", "bin/x"):
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            (site / name).write_text("Tag: py3-none-any\n" if name.endswith("WHEEL") else "")
+        return subprocess.CompletedProcess(list(argv), 0, "")
+
+    with tarfile.open(rpmbuild.cached_bundle(tmp_path, ["certifi==2099.1.1"], pip)) as tar:
+        names = {member.name for member in tar.getmembers() if member.isfile()}
+    dist_info = "site-packages/certifi-2099.1.1.dist-info"
+    assert names == {"site-packages/certifi/__init__.py", "site-packages/certifi/cacert.pem", f"{dist_info}/WHEEL",
+                     f"{dist_info}/INSTALLER"}
 
 
 def test_main_reports_one_line_without_rpmbuild(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
