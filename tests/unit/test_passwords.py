@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -60,8 +59,7 @@ def test_matches_openssl_for_long_and_non_ascii_passwords() -> None:
         assert crypt(password, "$6$abcdefgh") == expected
 
 
-def test_hashing_is_quick_enough_for_the_ui() -> None:
-    """The UI hashes on the event loop: yescrypt at the default cost must stay well under a second."""
-    started = time.perf_counter()
-    hash_password("secret123")
-    assert time.perf_counter() - started < 1.0
+def test_hashing_uses_yescrypts_default_cost() -> None:
+    """The UI hashes on the event loop: at libxcrypt's default cost ("j9T", about 0.1 s; `make bench`
+    times it against its goal of a second), never a higher one."""
+    assert hash_password("secret123").split("$")[2] == "j9T"
