@@ -43,7 +43,6 @@ def runner_for(dialect: str, case: str, returncode: int) -> RecordingRunner:
         runner.reply(["dnf5", "-y"], Reply(returncode, recorded("dnf5", case)))
     else:
         runner.reply(["dnf5", "--version"], Reply(127, "dnf5: command not found"))
-        runner.reply(["dnf", "--version"], Reply(0, recorded("dnf4", "version")))
         runner.reply(["dnf", "-y"], Reply(returncode, recorded("dnf4", case)))
     return runner
 
@@ -139,7 +138,7 @@ def test_dnf5_argv_config_and_environment(tmp_path: Path) -> None:
                       packages=("vim-minimal",), exclude=("nano",), install_weak_deps=True)
     root, work = tmp_path / "root", tmp_path / "work"
     dialect = Dnf5("dnf5", "5.2.18.0")
-    setup = prepare(payload, work, RecordingRunner(), dialect)
+    setup = prepare(payload, work, dialect)
     assert dialect.argv(payload, root, setup) == [
         "dnf5", "-y", f"--config={work}/dnf.conf", f"--installroot={root}", "--releasever=4.0",
         "--setopt=reposdir=/nonexistent", f"--setopt=cachedir={work}/dnf-cache", "--setopt=install_weak_deps=True",
@@ -180,14 +179,11 @@ def test_narrow_progress_lines_still_name_the_package() -> None:
     [
         ({("dnf5", "--version"): Reply(0, "dnf5 version 5.2.18.0\ndnf5 plugin API version 2.0\n")},
          Dnf5("dnf5", "5.2.18.0")),
-        # Fedora and Azure Linux: dnf is a link to dnf5 (and dnf5 itself missing here, as if on PATH no more).
-        ({("dnf5", "--version"): Reply(127, "dnf5: command not found"),
-          ("dnf", "--version"): Reply(0, "dnf5 version 5.2.18.0\n")}, Dnf5("dnf", "5.2.18.0")),
-        ({("dnf5", "--version"): Reply(127, "dnf5: command not found"),
-          ("dnf", "--version"): Reply(0, recorded("dnf4", "version"))}, Dnf4("dnf", "4.14.0")),
-        # No dnf at all: dnf 4's command, whose run then fails saying it is not there.
-        ({("dnf5", "--version"): Reply(127, "dnf5: command not found"),
-          ("dnf", "--version"): Reply(127, "dnf: command not found")}, Dnf4("dnf")),
+        # No dnf5 program: dnf 4, not asked (`dnf --version` would cost dnf 4's whole start); with no dnf at
+        # all either, its run then fails saying so.
+        ({("dnf5", "--version"): Reply(127, "dnf5: command not found")}, Dnf4("dnf")),
+        # A dnf5 that does not answer as dnf5: not taken for one.
+        ({("dnf5", "--version"): Reply(1, "error while loading shared libraries\n")}, Dnf4("dnf")),
     ],
 )
 def test_detect_dialect(answers: dict[tuple[str, ...], Reply], expected: object) -> None:
@@ -195,7 +191,7 @@ def test_detect_dialect(answers: dict[tuple[str, ...], Reply], expected: object)
     for prefix, reply in answers.items():
         runner.reply(prefix, reply)
     assert detect_dialect(runner) == expected
-    assert len(runner.calls) == len(answers)
+    assert runner.calls == [("dnf5", "--version")]
 
 
 def test_dnf5_lock_files_do_not_stay_in_the_target(tmp_path: Path) -> None:
