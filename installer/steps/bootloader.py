@@ -118,6 +118,9 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
     if config.password_hash is not None:
         _grub_password(config.password_hash, tools, root, events)
     _initramfs(config, tools, root, runner, events, (*filesystem_modules(plan), *extra_modules))
+    if tools.initramfs == "dracut":
+        for entry in bls_entries_given_an_initrd(root, tools.kernels):
+            events.log(f"{entry}: initrd line added (kernel-install wrote it while its dracut plugin was masked)")
     for disk in firmware.bios_disks:
         events.progress(0.6, f"installing GRUB for BIOS on {disk}")
         runner.run(in_target(root, [f"{tools.grub}-install", "--target=i386-pc", disk]))
@@ -137,6 +140,28 @@ def _grub_password(password_hash: str, tools: TargetTools, root: Path, events: E
                               "Azure Linux's grub2-tools); this target's GRUB has none")
     write_file(root, f"/boot/{tools.grub}/user.cfg", f"GRUB2_PASSWORD={password_hash}\n", mode=0o600)
     events.log(f"GRUB superuser password set (/boot/{tools.grub}/user.cfg, mode 0600)")
+
+
+def bls_entries_given_an_initrd(root: Path, kernels: Sequence[str]) -> list[str]:
+    """Each Boot Loader Spec entry of these kernels that names no initrd gets the one the boot loader step
+    built (/boot/initramfs-KVER.img, with the prefix of the entry's own linux line). kernel-install wrote
+    the entries during the transaction, its dracut plugin masked (steps/payload.py); a plugin that writes
+    the initrd line only for an image that exists would have left it out. Returns the entries changed."""
+    changed = []
+    for path in sorted((root / "boot/loader/entries").glob("*.conf")):
+        lines = path.read_text().splitlines()
+        linux = next((i for i, line in enumerate(lines) if len(line.split()) > 1 and line.split()[0] == "linux"), None)
+        if linux is None or any(line.split()[:1] == ["initrd"] for line in lines):
+            continue
+        image = lines[linux].split()[1]
+        kver = next((k for k in kernels if image.endswith(f"/vmlinuz-{k}")), None)
+        if kver is None or not (root / f"boot/initramfs-{kver}.img").exists():
+            continue
+        prefix = image.removesuffix(f"vmlinuz-{kver}")
+        lines.insert(linux + 1, f"initrd {prefix}initramfs-{kver}.img")
+        path.write_text("\n".join(lines) + "\n")
+        changed.append("/" + path.relative_to(root).as_posix())
+    return changed
 
 
 def filesystem_modules(plan: StoragePlan) -> tuple[str, ...]:
