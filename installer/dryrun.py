@@ -68,6 +68,15 @@ DRY_RUN_HELP = (
     "loader runs. Test connection does reach the vault named (it only reads). Needs no root.")
 
 
+def _host_dir(path: Path) -> bool:
+    """Whether path is a directory on this host; one this user may not look into (a root-only
+    /var/log/azl-installer, for a dry-run as another user) counts as none."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 class _Options(Protocol):
     def add_argument(self, *names: str, **options: Any) -> argparse.Action: ...
 
@@ -239,7 +248,7 @@ class DryRunAPI(EngineAPI):
         # The machine has the host's directories (empty), so a save is refused or done as it would be here.
         path = path.expanduser()
         for directory in (path, path.parent):
-            if path.is_absolute() and directory.is_dir():
+            if path.is_absolute() and _host_dir(directory):
                 self.host_path(directory).mkdir(parents=True, exist_ok=True)
 
     def power(self, action: str) -> None:

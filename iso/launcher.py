@@ -29,6 +29,7 @@ import shlex
 import subprocess
 import sys
 import termios
+import threading
 import time
 import traceback
 import urllib.error
@@ -42,12 +43,21 @@ MEDIUM = Path("/run/live/medium")  # where live-boot mounts the ISO
 RUN_DIR = Path("/run/azl-installer")
 LOG_DIR = Path("/var/log/azl-installer")
 EVENTS_FILE = LOG_DIR / "events.jsonl"
+RPM_DB_DIRS = (Path("/usr/lib/sysimage/rpm"), Path("/var/lib/rpm"))  # rpm 4.16+'s place, and the older one
 
 READY_MARKER = "AZL-LIVE-READY"
 RESULT_MARKER = "AZL-INSTALL-RESULT"
 LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
 EXIT_BAD_INPUT = 2  # the installer's own code for bad input: a profile that cannot be had is one
 AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # as installer/session.py prints it
+
+# The smallest machine the installer is proven in (tests/vm: the live system, the UI and an install of
+# the test distribution's server set). The kernel keeps part of a machine's memory for itself, so
+# MemTotal reads less than the machine has: about 720 MiB in a 768 MiB QEMU guest. Below the floor the
+# launcher says, in one line, what the installer needs.
+MIN_MEMORY_MIB = 768
+MEMTOTAL_FLOOR_MIB = 680
+MEMORY_SAMPLE_SECONDS = 1.0
 
 DEVICE_WAIT = 60.0  # seconds for a profile disk to appear (udev may still be probing)
 FETCH_WAIT = 90.0  # seconds to keep retrying a URL while DHCP comes up
@@ -291,6 +301,90 @@ def resolve_profile(source: ProfileSource, say: Consoles) -> Path:
     return path
 
 
+def meminfo_mib(text: str) -> dict[str, int]:
+    """/proc/meminfo's kB figures, in MiB."""
+    found = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        words = rest.split()
+        if words and words[0].isdigit():
+            found[name] = int(words[0]) // 1024
+    return found
+
+
+def too_little_memory(meminfo_text: str) -> str | None:
+    """One line saying what the installer needs, when this machine has less; None when it has enough."""
+    total = meminfo_mib(meminfo_text).get("MemTotal")
+    if total is None or total >= MEMTOTAL_FLOOR_MIB:
+        return None
+    return (f"this machine has {total} MiB of memory (MemTotal); the installer needs a machine with at least "
+            f"{MIN_MEMORY_MIB} MiB")
+
+
+class MemoryWatch:
+    """The most memory in use while an install runs: MemTotal less the lowest MemAvailable seen, sampled
+    every MEMORY_SAMPLE_SECONDS in a thread (what the smallest-machine figure is measured by)."""
+
+    def __init__(self, meminfo: Path = Path("/proc/meminfo")) -> None:
+        self._meminfo = meminfo
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.total = 0
+        self.lowest_available: int | None = None
+
+    def _read(self) -> None:
+        figures = meminfo_mib(self._meminfo.read_text())
+        self.total = figures.get("MemTotal", self.total)
+        available = figures.get("MemAvailable")
+        if available is not None and (self.lowest_available is None or available < self.lowest_available):
+            self.lowest_available = available
+
+    def _sample(self) -> None:
+        while True:
+            self._read()
+            if self._stop.wait(MEMORY_SAMPLE_SECONDS):
+                return
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()
+
+    def summary(self) -> str:
+        used = self.total - (self.lowest_available if self.lowest_available is not None else self.total)
+        return f"memory: at most {used} MiB of {self.total} MiB in use during the install (MemTotal - MemAvailable)"
+
+
+def boot_phases(uptime_text: str, userspace_usec: str) -> str | None:
+    """Where the boot to this point went, from /proc/uptime and systemd's UserspaceTimestampMonotonic (when
+    systemd started in the live root, in microseconds since the kernel started): kernel and initramfs, then
+    the live system's units up to the launcher. Firmware and boot loader come before the kernel's clock."""
+    try:
+        up = float(uptime_text.split()[0])
+        userspace = int(userspace_usec.strip().rpartition("=")[2]) / 1e6
+    except (ValueError, IndexError):
+        return None
+    if not 0 < userspace <= up:
+        return None
+    return (f"boot: {up:.1f} s since the kernel started: kernel and initramfs {userspace:.1f} s, the live system's "
+            f"units {up - userspace:.1f} s")
+
+
+def say_boot_phases(say: Consoles) -> None:
+    try:
+        shown = subprocess.run(["systemctl", "show", "-p", "UserspaceTimestampMonotonic"], capture_output=True,
+                               text=True, timeout=30, check=False).stdout
+        line = boot_phases(Path("/proc/uptime").read_text(), shown)
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if line is not None:
+        say.line(f"launcher: {line}")
+
+
 def run_install(profile: Path, say: Consoles, kickstart: bool = False) -> tuple[int, list[str]]:
     """The installer's exit code and its output (echoed line by line as it comes)."""
     subprocess.run(["udevadm", "settle", "--timeout=30"], check=False)  # all disks known before planning
@@ -298,12 +392,13 @@ def run_install(profile: Path, say: Consoles, kickstart: bool = False) -> tuple[
     say.line(f"launcher: running {shlex.join(argv)}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     output: list[str] = []
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-                          env=env) as proc:
+    with MemoryWatch() as memory, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                   text=True, errors="replace", env=env) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line.rstrip("\n"))
             say.line(output[-1])
+    say.line(f"launcher: {memory.summary()}")
     return proc.returncode, output
 
 
@@ -342,14 +437,23 @@ def main() -> int:
     say = Consoles(request.consoles)
     if package := installer_package():
         say.line(f"launcher: {package} (rpm -q azl-installer)")
+    short = too_little_memory(Path("/proc/meminfo").read_text())
+    if short is not None and request.profile is not None:
+        say.line(f"launcher: {short}")
+        finish(EXIT_BAD_INPUT, f"launcher: {short}", request, say)
+        return EXIT_BAD_INPUT
+    if short is not None:
+        say.line(f"launcher: {short}")  # interactive: said before the prompt; whoever is there decides
     if request.profile is None:
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         (RUN_DIR / "hint.txt").write_text(HINT)  # shown again at each login (/etc/profile.d)
         say.line(READY_MARKER)
         for line in HINT.splitlines():
             say.line(line)
+        say_boot_phases(say)  # after the prompt's lines: the boot time is measured to the marker
         say.close()
         return 0
+    say_boot_phases(say)
     asked: str | None = None
     try:
         rc, log, asked = unattended(request.profile, request, say)
@@ -363,9 +467,12 @@ def main() -> int:
     return rc
 
 
-def installer_package() -> str | None:
+def installer_package(db_dirs: Sequence[Path] = RPM_DB_DIRS) -> str | None:
     """The installer's RPM as the rpm database names it (the RPM-built live system), None where the
-    installer is no package (the Debian-built one copies it in) or rpm cannot say."""
+    installer is no package (the Debian-built one copies it in) or rpm cannot say. Without an rpm database
+    rpm is not asked: under emulation its start costs a second or two of the boot to the prompt."""
+    if not any(d.is_dir() and any(d.iterdir()) for d in db_dirs):
+        return None
     try:
         query = subprocess.run(["rpm", "-q", "azl-installer"], capture_output=True, text=True, timeout=30,
                                check=False)

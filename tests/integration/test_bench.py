@@ -24,7 +24,7 @@ def test_the_host_parts_measure_tiny_inputs(tmp_path: Path) -> None:
     report = Report(progress=io.StringIO())
     bench.run(report, inputs, ["sample", "testdistro", "ui"], tmp_path)
     check_rendered(report, HOST_RATIOS)
-    assert any(n.startswith("test distribution payload: ") for n in report.numbers), report.numbers
+    assert any(n.startswith("dnf4: test distribution payload of ") for n in report.numbers), report.numbers
 
 
 def test_a_broken_part_is_reported_and_fails_the_run(tmp_path: Path) -> None:

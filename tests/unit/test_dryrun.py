@@ -109,6 +109,25 @@ def test_saves_go_under_root_with_the_machines_paths(tmp_path: Path) -> None:
     assert not root.exists()
 
 
+def test_a_save_into_a_host_directory_this_user_cannot_read_still_goes_under_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry-run as another user than root, where a real install left /var/log/azl-installer (mode 0700)."""
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    real_is_dir = Path.is_dir
+
+    def is_dir(path: Path) -> bool:
+        if path.is_relative_to(closed) and path != closed:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with DryRunAPI.temporary(load_machine("one-disk-uefi")) as dry:
+        saved = dry.save_profile(PROFILE, closed / "p.yaml")
+        assert saved == closed / "p.yaml"
+        assert real_is_dir(dry.root / str(closed).lstrip("/"))
+
+
 def test_the_cli_refuses_options_that_do_not_go_together() -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "installer", *args], capture_output=True, text=True,

@@ -85,11 +85,15 @@ def test_the_launcher_names_the_installers_rpm_only_where_rpm_knows_it(tmp_path:
     monkeypatch.setenv("PATH", str(tmp_path))
     rpm.write_text("#!/bin/sh\necho azl-installer-0.1.0-1.azl4.noarch\n")
     rpm.chmod(0o755)
-    assert launcher.installer_package() == "azl-installer-0.1.0-1.azl4.noarch"
+    database = tmp_path / "sysimage-rpm"
+    database.mkdir()
+    assert launcher.installer_package([database]) is None  # an empty database directory (Debian's /var/lib/rpm)
+    (database / "rpmdb.sqlite").write_bytes(b"")
+    assert launcher.installer_package([database]) == "azl-installer-0.1.0-1.azl4.noarch"
     rpm.write_text("#!/bin/sh\necho 'package azl-installer is not installed'\nexit 1\n")
-    assert launcher.installer_package() is None
+    assert launcher.installer_package([database]) is None
     rpm.unlink()
-    assert launcher.installer_package() is None
+    assert launcher.installer_package([database]) is None
 
 
 # What the test distribution does not have (docs/testdistro.md): RAID and btrfs layouts cannot be installed
