@@ -40,6 +40,9 @@ REPO = Path(__file__).resolve().parents[2]
 BOOT_WAIT = 900.0  # seconds: about 3 minutes alone under TCG, far more beside another guest
 INSTALL_WAIT = 2400  # seconds for `vm`: ISO boot, install, installed boot, beside another guest
 PACKAGE_LINE = re.compile(r"launcher: (azl-installer-\S+\.noarch) \(rpm -q azl-installer\)")
+MEMORY_LINE = re.compile(r"launcher: memory: at most (\d+) MiB of (\d+) MiB in use during the install")
+BOOT_LINE = re.compile(r"launcher: boot: .*")
+SMALLEST_GUEST_MIB = 768  # iso/launcher.py's MIN_MEMORY_MIB
 
 
 @pytest.mark.minutes(2)  # 91 s measured beside the install
@@ -72,13 +75,18 @@ def test_the_rpm_built_iso_installs_with_secure_boot_and_the_disk_boots(rpm_inst
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(rpm_installer_iso), "--profile", str(path),
          "--firmware", "uefi", "--secure-boot", "--cpus", str(guest_cpus()), "--console", str(serial),
-         "--workdir", str(tmp_path / "vm"), "--disk-size", "6GiB", "--timeout", str(INSTALL_WAIT)],
+         "--workdir", str(tmp_path / "vm"), "--disk-size", "6GiB", "--timeout", str(INSTALL_WAIT),
+         "--memory", str(SMALLEST_GUEST_MIB)],
         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * INSTALL_WAIT)
     log = serial.read_text(errors="replace") if serial.exists() else ""
     install_log = re.search(r"AZL-LOG-BEGIN(.*?)AZL-LOG-END", log, re.S)
     assert "AZL-INSTALL-RESULT rc=0" in log, f"install failed:\n{install_log.group(1) if install_log else log[-6000:]}"
     assert done.returncode == 0, done.stderr[-3000:]
     assert PACKAGE_LINE.search(log), log[-6000:]  # the installer that ran is the live system's RPM
+    # The smallest machine the installer is proven in: the server set installed in SMALLEST_GUEST_MIB.
+    memory = MEMORY_LINE.search(log)
+    assert memory, log[-6000:]
+    print(f"{SMALLEST_GUEST_MIB} MiB guest: {memory.group(0)}; {BOOT_LINE.search(log)}")
     report = trusted_vm.report(log)
     assert report, f"the installed system did not report:\n{log[-6000:]}"
     assert report["os"] == ["azurelinux 4.0"], report
