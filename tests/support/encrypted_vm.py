@@ -26,6 +26,9 @@ from tests.support.keyvault_standin import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
 VAULT_IP = "169.254.169.250"
+# Seconds for each boot of `vm` (the install, then the installed system). 1500 ran out once: the ISO's boot took
+# 414 s and update-initramfs 9 minutes beside two other guests on 2 cores.
+BOOT_SECONDS = 2400
 VAULT_URL = f"https://{VAULT_IP}"
 HOSTNAME = "azl-encrypted"
 
@@ -143,7 +146,7 @@ def run_encrypted_install(iso: Path, standin: StandIn, work: Path) -> EncryptedR
          "--profile-file", str(ca), *forward_args(standin_forwards(standin)), "--disk-size", "4GiB", "--disks", "2",
          "--other-disk", str(data_disk(work / "other.img")),  # no target: unchanged after install and boot
          "--cpus", str(guest_cpus()),
-         "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", "1500"],
-        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600)
+         "--console", str(serial), "--workdir", str(work / "vm"), "--timeout", str(BOOT_SECONDS)],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3 * BOOT_SECONDS)
     text = serial.read_text(errors="replace") if serial.exists() else ""
     return EncryptedRun(done.returncode, done.stderr, text, work / "vm" / "disk-0.qcow2", marker)

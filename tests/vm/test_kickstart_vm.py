@@ -71,8 +71,8 @@ def test_a_failed_install_leaves_the_other_disk_alone(installer_iso: Path, tmp_p
     done = subprocess.run(
         [sys.executable, "-m", "installer", "vm", "--iso", str(installer_iso), "--profile", str(path),
          "--other-disk", str(other), "--disk-size", "4GiB", "--cpus", str(guest_cpus()),
-         "--console", str(tmp_path / "serial.log"), "--workdir", str(tmp_path / "vm"), "--timeout", "900"],
-        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
+         "--console", str(tmp_path / "serial.log"), "--workdir", str(tmp_path / "vm"), "--timeout", "1500"],
+        cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3000)
     assert done.returncode == 1, done.stderr[-3000:]
     assert "the install failed with rc=1" in done.stderr, done.stderr[-3000:]
     assert "refusing on purpose" in done.stderr  # the guest's install log, with the script's output
