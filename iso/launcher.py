@@ -53,10 +53,11 @@ AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # as installer/session.
 
 # The smallest machine the installer is proven in (tests/vm: the live system, the UI and an install of
 # the test distribution's server set). The kernel keeps part of a machine's memory for itself, so
-# MemTotal reads less than the machine has: about 720 MiB in a 768 MiB QEMU guest. Below the floor the
+# MemTotal reads less than the machine has: 677 MiB in a 768 MiB QEMU guest (the test distribution's 6.12 kernel
+# keeps 131 MiB). Below the floor the
 # launcher says, in one line, what the installer needs.
 MIN_MEMORY_MIB = 768
-MEMTOTAL_FLOOR_MIB = 680
+MEMTOTAL_FLOOR_MIB = 640
 MEMORY_SAMPLE_SECONDS = 1.0
 
 DEVICE_WAIT = 60.0  # seconds for a profile disk to appear (udev may still be probing)
