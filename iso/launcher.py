@@ -51,11 +51,10 @@ LOG_BEGIN, LOG_END = "AZL-LOG-BEGIN", "AZL-LOG-END"
 EXIT_BAD_INPUT = 2  # the installer's own code for bad input: a profile that cannot be had is one
 AFTER_INSTALL_PREFIX = "azl-installer: after install: "  # as installer/session.py prints it
 
-# The smallest machine the installer is proven in (tests/vm: the live system, the UI and an install of
-# the test distribution's server set). The kernel keeps part of a machine's memory for itself, so
-# MemTotal reads less than the machine has: 677 MiB in a 768 MiB QEMU guest (the test distribution's 6.12 kernel
-# keeps 131 MiB). Below the floor the
-# launcher says, in one line, what the installer needs.
+# The smallest machine the installer is proven in (tests/vm/test_rpm_iso_vm.py installs the test
+# distribution's server set there). The kernel keeps part of a machine's memory for itself, so MemTotal
+# reads less than the machine has: 677 MiB in a 768 MiB QEMU guest (the test distribution's 6.12 kernel
+# keeps 131 MiB). Below the floor the launcher says, in one line, what the installer needs.
 MIN_MEMORY_MIB = 768
 MEMTOTAL_FLOOR_MIB = 640
 MEMORY_SAMPLE_SECONDS = 1.0
@@ -439,12 +438,11 @@ def main() -> int:
     if package := installer_package():
         say.line(f"launcher: {package} (rpm -q azl-installer)")
     short = too_little_memory(Path("/proc/meminfo").read_text())
-    if short is not None and request.profile is not None:
-        say.line(f"launcher: {short}")
-        finish(EXIT_BAD_INPUT, f"launcher: {short}", request, say)
-        return EXIT_BAD_INPUT
     if short is not None:
         say.line(f"launcher: {short}")  # interactive: said before the prompt; whoever is there decides
+        if request.profile is not None:
+            finish(EXIT_BAD_INPUT, f"launcher: {short}", request, say)
+            return EXIT_BAD_INPUT
     if request.profile is None:
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         (RUN_DIR / "hint.txt").write_text(HINT)  # shown again at each login (/etc/profile.d)

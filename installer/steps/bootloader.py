@@ -150,10 +150,11 @@ def bls_entries_given_an_initrd(root: Path, kernels: Sequence[str]) -> list[str]
     changed = []
     for path in sorted((root / "boot/loader/entries").glob("*.conf")):
         lines = path.read_text().splitlines()
-        linux = next((i for i, line in enumerate(lines) if len(line.split()) > 1 and line.split()[0] == "linux"), None)
-        if linux is None or any(line.split()[:1] == ["initrd"] for line in lines):
+        keys = [line.split()[:2] for line in lines]  # [key, first value], as the entry's lines have them
+        linux = next((i for i, words in enumerate(keys) if len(words) == 2 and words[0] == "linux"), None)
+        if linux is None or any(words[:1] == ["initrd"] for words in keys):
             continue
-        image = lines[linux].split()[1]
+        image = keys[linux][1]
         kver = next((k for k in kernels if image.endswith(f"/vmlinuz-{k}")), None)
         if kver is None or not (root / f"boot/initramfs-{kver}.img").exists():
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from installer.payload import describe_payload, install_payload, missing_local_sources
@@ -69,8 +69,5 @@ class PayloadStep(Step):
         return [Problem(key, message) for key, message in missing_local_sources(plan.profile.payload)]
 
     def run(self, ctx: InstallContext) -> None:
-        if not masks_dracut_plugin(ctx.profile):
-            install_payload(ctx.profile.payload, ctx.root, ctx.runner, ctx.events, ctx.workdir)
-            return
-        with dracut_plugin_masked(ctx.root):
+        with dracut_plugin_masked(ctx.root) if masks_dracut_plugin(ctx.profile) else nullcontext():
             install_payload(ctx.profile.payload, ctx.root, ctx.runner, ctx.events, ctx.workdir)
