@@ -247,9 +247,10 @@ class Scripts:
 
 # Microsoft's guidance for Linux on Azure: serial console first, and patience for slow disks.
 AZURE_CMDLINE = ("console=tty1", "console=ttyS0,115200n8", "earlyprintk=ttyS0", "rootdelay=300", "net.ifnames=0")
-# Drivers a VM's initramfs needs to find its root disk on Hyper-V/Azure and on QEMU.
-VM_DRIVERS = ("hv_vmbus", "hv_storvsc", "hv_netvsc", "nvme", "nvme_core", "virtio_blk", "virtio_scsi", "virtio_pci",
-              "sd_mod", "ahci")
+# Drivers a VM's initramfs needs to find its root disk on Hyper-V/Azure and on QEMU. pci_hyperv: Hyper-V's
+# virtual PCI bus, which carries the NVMe disks of Azure's NVMe VM sizes.
+VM_DRIVERS = ("hv_vmbus", "hv_storvsc", "hv_netvsc", "pci_hyperv", "nvme", "nvme_core", "virtio_blk", "virtio_scsi",
+              "virtio_pci", "sd_mod", "ahci")
 
 
 @dataclass(frozen=True)
@@ -385,7 +386,8 @@ class Azure:
     kernel: str = field(default="kernel", metadata=doc("kernel package (Azure Linux's kernel is built for Azure)"))
     cmdline: tuple[str, ...] = field(default=("nvme_core.io_timeout=240",), metadata=doc(
         "added to the kernel command line (bootloader.cmdline already holds the serial console settings)"))
-    initramfs_drivers: tuple[str, ...] = field(default=("hv_vmbus", "hv_netvsc", "hv_storvsc", "nvme", "nvme_core"),
+    initramfs_drivers: tuple[str, ...] = field(default=("hv_vmbus", "hv_netvsc", "hv_storvsc", "pci_hyperv", "nvme",
+                                                        "nvme_core"),
                                                metadata=doc("drivers added to the initramfs"))
     agent: bool = field(default=True, metadata=doc("install WALinuxAgent and set /etc/waagent.conf"))
     provisioning: Literal["cloud-init", "auto"] = field(default="cloud-init", metadata=doc(

@@ -34,15 +34,15 @@ def test_packages_join_the_payload_and_bootloader_once() -> None:
     # The boot loader step's packages for UEFI, then Azure's; Trusted Launch's signed chain (shim-x64,
     # grub2-efi-x64) is among the former already, and each name is there once.
     assert profile.payload.packages == (*SELINUX_PACKAGES, "grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr",
-                                        "dracut", *AZURE_PACKAGES)
+                                        "dracut", "zstd", *AZURE_PACKAGES)
     assert profile.payload.groups == ("core",)
     assert profile.bootloader.extra_cmdline == ("nvme_core.io_timeout=240",)
     assert profile.bootloader.initramfs_drivers == VM_DRIVERS  # the defaults already hold the Azure drivers
     assert effective_profile(profile) == profile  # idempotent: the saved profile replays the same install
     narrowed = effective_profile(profile_from_text(BASE + "bootloader: {initramfs_drivers: [virtio_blk], "
                                                    "extra_cmdline: [nvme_core.io_timeout=240, quiet]}\nazure: {}\n"))
-    assert narrowed.bootloader.initramfs_drivers == ("virtio_blk", "hv_vmbus", "hv_netvsc", "hv_storvsc", "nvme",
-                                                     "nvme_core")
+    assert narrowed.bootloader.initramfs_drivers == ("virtio_blk", "hv_vmbus", "hv_netvsc", "hv_storvsc",
+                                                     "pci_hyperv", "nvme", "nvme_core")
     assert narrowed.bootloader.extra_cmdline == ("nvme_core.io_timeout=240", "quiet")
 
 

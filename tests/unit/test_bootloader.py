@@ -9,7 +9,15 @@ import pytest
 from installer.core.events import EventBus
 from installer.core.runner import RecordingRunner
 from installer.plan import effective_profile
-from installer.steps.bootloader import BootloaderError, for_initramfs, grub_defaults, install_bootloader, os_name
+from installer.steps.bootloader import (
+    CONSOLE_DRIVERS,
+    BootloaderError,
+    dracut_conf,
+    for_initramfs,
+    grub_defaults,
+    install_bootloader,
+    os_name,
+)
 from installer.target_tools import TargetError, detect_tools
 from profiles import ProfileError, profile_from_text
 from profiles.grub_password import grub_pbkdf2
@@ -62,6 +70,7 @@ def test_azure_linux_like_target_both_firmwares(tmp_path: Path) -> None:
     assert 'GRUB_TERMINAL="serial console"' in defaults
     dracut = (root / "etc/dracut.conf.d/90-azl-installer.conf").read_text()
     assert 'hostonly="no"' in dracut and " hv_storvsc " in dracut
+    assert 'compress="gzip -n -6"' in dracut  # no zstd in this target
     fallback = root / "boot/efi/EFI/BOOT"
     assert (fallback / "BOOTX64.EFI").read_bytes() == b"shim" and (fallback / "grubx64.efi").read_bytes() == b"grub"
     stub = (root / "boot/efi/EFI/azurelinux/grub.cfg").read_text()
@@ -130,12 +139,12 @@ def test_grub_defaults_keep_foreign_lines() -> None:
 
 
 @pytest.mark.parametrize(("storage", "packages"), [
-    ("auto: {boot: bios}", ("grub2-pc", "grub2-tools", "dracut")),
-    ("auto: {boot: both}", ("grub2-pc", "grub2-tools", "dracut", "grub2-efi-x64", "shim-x64", "efibootmgr")),
+    ("auto: {boot: bios}", ("grub2-pc", "grub2-tools", "dracut", "zstd")),
+    ("auto: {boot: both}", ("grub2-pc", "grub2-tools", "dracut", "zstd", "grub2-efi-x64", "shim-x64", "efibootmgr")),
     ("partitions: [{size: 1MiB, filesystem: biosboot}, {size: 1GiB, grow: true, mount: /, filesystem: ext4}]",
-     ("grub2-pc", "grub2-tools", "dracut")),
+     ("grub2-pc", "grub2-tools", "dracut", "zstd")),
     ("partitions: [{size: 200MiB, filesystem: vfat, mount: /boot/efi}, {size: 1GiB, grow: true, mount: /}]",
-     ("grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr", "dracut")),
+     ("grub2-efi-x64", "shim-x64", "grub2-tools", "efibootmgr", "dracut", "zstd")),
 ])
 def test_a_system_dnf_builds_gets_the_boot_loader_packages_of_its_firmware(storage: str,
                                                                             packages: tuple[str, ...]) -> None:
@@ -185,3 +194,20 @@ def test_a_bad_grub_password_hash_is_one_line() -> None:
     with pytest.raises(ProfileError) as caught:
         profile_from_text("storage: {disks: [{path: /dev/vda}]}\nbootloader: {password_hash: hunter2}\n")
     assert "bootloader.password_hash: not a GRUB password hash" in str(caught.value)
+
+
+def test_the_dracut_configuration_lists_the_drivers_exactly() -> None:
+    """drivers= (exclusive), so dracut skips its search of every module of the kernel; the layout's own
+    modules and the console's keyboards join the profile's; crypt only for an encrypted root."""
+    conf = dracut_conf(("virtio_blk", "ext4", "dm_crypt", "virtio_blk"), zstd=True)
+    lines = dict(line.split("=", 1) for line in conf.splitlines())
+    assert lines["hostonly"] == '"no"'
+    assert "drivers+" in lines and "add_drivers+" not in lines
+    listed = lines["drivers+"].strip('"').split()
+    assert listed[:3] == ["virtio_blk", "ext4", "dm_crypt"] and listed.count("virtio_blk") == 1
+    assert set(CONSOLE_DRIVERS) <= set(listed)
+    assert lines["omit_dracutmodules+"] == '" hwdb "'
+    assert lines["compress"] == '"zstd -q -T0 -3"'
+    assert lines["add_dracutmodules+"] == '" crypt "'
+    plain = dracut_conf(("virtio_blk", "xfs"), zstd=False)
+    assert "crypt" not in plain and 'compress="gzip -n -6"' in plain
