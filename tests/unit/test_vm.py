@@ -12,7 +12,7 @@ from iso.vm import disks, qemu
 from iso.vm.serial import InstallReport, parse_install_result
 
 CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
-TCG_BASE = ("qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 -no-reboot -nodefaults "
+TCG_BASE = ("qemu-system-x86_64 -machine q35 -accel tcg -cpu max,erms=off,fsrm=off -smp 2 -m 1536 -no-reboot -nodefaults "
             "-display none -vga none -monitor none")
 
 
