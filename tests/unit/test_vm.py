@@ -12,8 +12,8 @@ from iso.vm import disks, qemu
 from iso.vm.serial import InstallReport, parse_install_result
 
 CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
-TCG_BASE = ("qemu-system-x86_64 -machine q35 -accel tcg -cpu max,erms=off,fsrm=off -smp 2 -m 1536 -no-reboot -nodefaults "
-            "-display none -vga none -monitor none")
+TCG_BASE = ("qemu-system-x86_64 -machine q35 -accel tcg -cpu max,erms=off,fsrm=off -smp 2 -m 1536 -no-reboot "
+            "-nodefaults -display none -vga none -monitor none")
 
 
 def test_uefi_unattended_install_argv_is_pinned() -> None:
