@@ -18,8 +18,8 @@ vault addresses (`--forward`). Three boots of the installed disk:
      serial console, unlocks the root.
 No bearer token or recovery key may reach a console or the unlock agent's journal.
 
-Slow (about 31 minutes under TCG, beside another guest): one install, three boots. Needs root (the ISO build) and the tools
-scripts/setup-host.sh installs (swtpm among them).
+Slow (about 31 minutes under TCG, beside another guest): one install, three boots. Needs root (the ISO
+build) and the tools scripts/setup-host.sh installs (swtpm among them).
 """
 
 from __future__ import annotations
