@@ -33,23 +33,24 @@ class TargetTools:
         return f"/boot/{self.grub}/grub.cfg"
 
 
-def _exists(root: Path, names: Sequence[str]) -> bool:
+def has_program(root: Path, *names: str) -> bool:
+    """Whether the target has one of these programs where a package puts them."""
     return any((root / d / n).exists() for d in ("usr/sbin", "usr/bin", "sbin", "bin") for n in names)
 
 
 def initramfs_tool(root: Path) -> str | None:
     """'dracut' (Azure Linux, Fedora), 'initramfs-tools' (Debian) or None."""
-    if _exists(root, ["dracut"]):
+    if has_program(root, "dracut"):
         return "dracut"
-    if _exists(root, ["update-initramfs"]):
+    if has_program(root, "update-initramfs"):
         return "initramfs-tools"
     return None
 
 
 def detect_tools(root: Path) -> TargetTools:
-    if _exists(root, ["grub2-install", "grub2-mkconfig"]):
+    if has_program(root, "grub2-install", "grub2-mkconfig"):
         grub = "grub2"
-    elif _exists(root, ["grub-install", "grub-mkconfig"]):
+    elif has_program(root, "grub-install", "grub-mkconfig"):
         grub = "grub"
     else:
         raise TargetError("the target has no GRUB (grub2-install or grub-install): add the grub2 packages "

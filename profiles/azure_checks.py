@@ -13,6 +13,18 @@ _WORD = re.compile(r"^[A-Za-z0-9_.+-]+$")
 _CMDLINE_ARG = re.compile(r"^[^\s'\"]+$")
 
 
+def kernel_problems(section: str, cmdline: tuple[str, ...], drivers: tuple[str, ...],
+                    cmdline_key: str = "cmdline") -> Iterator[Problem]:
+    """Kernel arguments and initramfs module names: both end up in files a shell reads (GRUB's defaults,
+    dracut's configuration), so a space or a quote in one would change what those files say."""
+    for i, arg in enumerate(cmdline):
+        if not _CMDLINE_ARG.match(arg):
+            yield Problem((section, cmdline_key, i), "one kernel argument per entry, without spaces or quotes")
+    for i, driver in enumerate(drivers):
+        if not _WORD.match(driver):
+            yield Problem((section, "initramfs_drivers", i), f"'{driver}' is not a kernel module name")
+
+
 def cloud_init_problems(profile: Profile) -> Iterator[Problem]:
     ci = profile.cloud_init
     if ci is None:
@@ -45,12 +57,7 @@ def azure_problems(profile: Profile) -> Iterator[Problem]:
         return
     if not _WORD.match(azure.kernel):
         yield Problem(("azure", "kernel"), f"'{azure.kernel}' is not a package name")
-    for i, arg in enumerate(azure.cmdline):
-        if not _CMDLINE_ARG.match(arg):
-            yield Problem(("azure", "cmdline", i), "one kernel argument per entry, without spaces or quotes")
-    for i, driver in enumerate(azure.initramfs_drivers):
-        if not _WORD.match(driver):
-            yield Problem(("azure", "initramfs_drivers", i), f"'{driver}' is not a kernel module name")
+    yield from kernel_problems("azure", azure.cmdline, azure.initramfs_drivers)
     if not 0 <= azure.ssh_keepalive <= 3600:
         yield Problem(("azure", "ssh_keepalive"), "ssh_keepalive is seconds between 0 (off) and 3600")
     storage = profile.storage

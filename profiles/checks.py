@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 
 from installer.core.localization import Listing, system_lists
-from profiles.azure_checks import azure_problems, cloud_init_problems
+from profiles.azure_checks import azure_problems, cloud_init_problems, kernel_problems
 from profiles.convert import Problem
 from profiles.model import DiskMatch, Partition, Profile
 from profiles.sizes import MiB, format_size
@@ -42,7 +42,14 @@ def check_profile(profile: Profile) -> list[Problem]:
     problems += system_problems(profile)
     problems += _placeholders(profile)
     problems += _interactive_sections(profile)
+    problems += _bootloader(profile)
     return problems
+
+
+def _bootloader(profile: Profile) -> Iterator[Problem]:
+    boot = profile.bootloader
+    yield from kernel_problems("bootloader", boot.cmdline, boot.initramfs_drivers)
+    yield from kernel_problems("bootloader", boot.extra_cmdline, (), cmdline_key="extra_cmdline")
 
 
 def _interactive_sections(profile: Profile) -> Iterator[Problem]:

@@ -19,7 +19,7 @@ from installer.core.files import read_file, write_file
 from installer.core.grubimage import esp_config_dir
 from installer.core.runner import Runner
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
-from installer.target_tools import TargetTools, detect_tools
+from installer.target_tools import TargetTools, detect_tools, has_program
 from profiles import Problem, Profile
 from profiles.model import AZURE_CMDLINE, Bootloader
 from storage.apply import FstabEntry
@@ -193,12 +193,12 @@ def dracut_conf(drivers: Sequence[str], *, zstd: bool) -> str:
 
 def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runner, events: EventBus,
                modules: tuple[str, ...]) -> None:
+    if tools.initramfs == "dracut":  # one configuration for every kernel, and for later ones
+        write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
+                   dracut_conf((*config.initramfs_drivers, *modules), zstd=has_program(root, "zstd")))
     for number, kver in enumerate(tools.kernels, start=1):
         events.progress(0.5 * (number - 1) / len(tools.kernels), f"building the initramfs for {kver}")
         if tools.initramfs == "dracut":
-            zstd = any((root / d / "zstd").exists() for d in ("usr/bin", "bin"))
-            write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
-                       dracut_conf((*config.initramfs_drivers, *modules), zstd=zstd))
             runner.run(in_target(root, ["dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"]))
         else:
             # MODULES=list: exactly the VM disk drivers, the layout's filesystems (and dm-crypt). Unlike

@@ -114,9 +114,9 @@ class Inputs:
     @classmethod
     def tiny(cls, fake_iso: Path) -> Inputs:
         """The sample repository stands in for the test distribution (its group and one package), one run of
-        the UI, three of each payload (seconds each), and the fake installer ISO (tests/support/images.py) for
+        the UI, the payloads' three runs each (seconds each), and the fake installer ISO (tests/support/images.py) for
         the guest parts."""
-        return replace(cls(), plan_runs=2, payload_repeats=3, distro_repo=TOP / "build/sample-repo",
+        return replace(cls(), plan_runs=2, distro_repo=TOP / "build/sample-repo",
                        distro_groups=("sample-extras",), distro_packages=("bash",), distro_image_size="4GiB",
                        distro_install_extra="bootloader: {enabled: false}\nsystem: {selinux: disabled}",
                        ui_runs=1,

@@ -159,6 +159,11 @@ def test_resolv_conf_symlink_is_kept(tmp_path: Path) -> None:
      "storage.partitions[0].filesystem: no swap partition on the OS disk"),
     (BASE + "azure: {cmdline: ['a b']}\n", "azure.cmdline[0]: one kernel argument per entry"),
     (BASE + "azure: {ssh_keepalive: -1}\n", "azure.ssh_keepalive: ssh_keepalive is seconds"),
+    (BASE + "azure: {initramfs_drivers: ['a b']}\n", "azure.initramfs_drivers[0]: 'a b' is not a kernel module"),
+    # The boot loader's own lists reach the same shell-read files (GRUB's defaults, dracut's configuration).
+    (BASE + """bootloader: {initramfs_drivers: ['x" ; touch /pwned ; "']}\n""",
+     "bootloader.initramfs_drivers[0]: 'x\" ; touch /pwned ; \"' is not a kernel module name"),
+    (BASE + "bootloader: {extra_cmdline: ['quiet', 'a\"b']}\n", "bootloader.extra_cmdline[1]: one kernel argument"),
 ])
 def test_azure_profile_checks(text: str, expected: str) -> None:
     with pytest.raises(ProfileError, match=expected.replace("[", r"\[").replace("]", r"\]")):
