@@ -1,4 +1,4 @@
-"""azl-installer's command line: validate, schema, plan, install, import-kickstart, and `vm` (iso/vm).
+"""azl-installer's command line: validate, schema, plan, install, import-kickstart, `vm` (iso/vm) and `serve`.
 
 User mistakes end in one clear line and exit 2; a failed install names the step and the
 log and exits 1. Tracebacks appear only with --debug.
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     # parser, and every other command, never imports the harness.
     sub.add_parser("vm", add_help=False,
                    help="for testers: install from the ISO into QEMU disks, then boot the result (vm --help)")
+    sub.add_parser("serve", add_help=False,
+                   help="serve profiles to network-booted machines and collect their results (serve --help)")
     return parser
 
 
@@ -216,17 +218,27 @@ def cmd_vm(args: argparse.Namespace) -> int:
     # validate, plan and install must neither load it nor depend on it being shipped.
     from iso.vm.cli import main as vm_main
 
-    return vm_main(args.vm_args, debug=args.debug)
+    return vm_main(args.rest, debug=args.debug)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from iso.serve import main as serve_main  # as for vm: only this command loads it
+    except ModuleNotFoundError:  # the live system and the RPM ship only the launcher of iso/
+        raise UsageError("serve is an operator's tool of the source tree (iso/serve.py); this installation "
+                         "does not have it") from None
+
+    return serve_main(args.rest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "vm":  # what parse_args would say; only vm takes what is left over
+    if rest and args.command not in ("vm", "serve"):  # what parse_args would say; only these take the rest
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    args.vm_args = rest
+    args.rest = rest
     commands = {"validate": cmd_validate, "schema": cmd_schema, "plan": cmd_plan, "install": cmd_install,
-                "import-kickstart": cmd_import_kickstart, "vm": cmd_vm}
+                "import-kickstart": cmd_import_kickstart, "vm": cmd_vm, "serve": cmd_serve}
     try:
         if args.command is None:
             from ui.start import run_interactive  # imported here: the UI loads only when it runs

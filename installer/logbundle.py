@@ -96,9 +96,11 @@ def save_profile(profile: Profile, path: Path, *, overwrite: bool = False, root:
     return shown
 
 
-def bundle_members(plan: Plan | None, log: Path | None) -> dict[str, bytes]:
-    """name -> content of each file in the bundle; a log that was never written is named in a note."""
-    secrets = list(secret_values(plan.profile)) if plan is not None else []
+def bundle_members(plan: Plan | None, log: Path | None, profile: Profile | None = None) -> dict[str, bytes]:
+    """name -> content of each file in the bundle; a log that was never written is named in a note. profile:
+    the install's profile when there is no plan (one refused before planning), so its secrets go too."""
+    profile = plan.profile if plan is not None else profile
+    secrets = list(secret_values(profile)) if profile is not None else []
     members: dict[str, str] = {}
     missing: list[str] = []
     sources = {"install.log": log, "events.jsonl": events_log_of(log) if log is not None else None}
@@ -112,7 +114,8 @@ def bundle_members(plan: Plan | None, log: Path | None) -> dict[str, bytes]:
                            f"{': ' + err.strerror if isinstance(err, OSError) and err.strerror else ''}")
     if plan is not None:
         members["plan.txt"] = plan.render() + "\n"
-        members["profile.yaml"] = profile_text(plan.profile)
+    if profile is not None:
+        members["profile.yaml"] = profile_text(profile)
     if missing:
         members["MISSING.txt"] = "Not in this bundle:\n" + "".join(f"  {m}\n" for m in missing)
     return {name: scrub(text, secrets).encode() for name, text in members.items()}
@@ -122,16 +125,21 @@ def save_log_bundle(plan: Plan | None, log: Path | None, path: Path, *, overwrit
                     root: Path | None = None) -> Path:
     """Write the .tar.gz log bundle of the human log at log (a path on this host); returns the path written."""
     target, real = _target(path, overwrite, root)
-    stamp = time.time()
     folder = target.name.removesuffix(".gz").removesuffix(".tar").removesuffix(".tgz") or "azl-installer-logs"
+    _write(target, real, bundle_bytes(bundle_members(plan, log), folder))
+    return target
+
+
+def bundle_bytes(members: dict[str, bytes], folder: str) -> bytes:
+    """The .tar.gz of members, each under folder/ (what unpacking it makes), mode 0600."""
+    stamp = int(time.time())
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in bundle_members(plan, log).items():
+        for name, data in members.items():
             info = tarfile.TarInfo(f"{folder}/{name}")
-            info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
+            info.size, info.mtime, info.mode = len(data), stamp, 0o600
             tar.addfile(info, io.BytesIO(data))
-    _write(target, real, buffer.getvalue())
-    return target
+    return buffer.getvalue()
 
 
 def default_name(kind: str, log: Path | None) -> str:

@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from installer import report
 from installer.core.events import EventBus, EventSink, HumanLogReporter, JsonLinesReporter
 from installer.core.locks import TargetLocked, locked_targets
 from installer.core.runner import RealRunner, Runner
@@ -24,7 +25,7 @@ from installer.core.signals import STOPPING_SIGNALS as STOPPING_SIGNALS  # the C
 from installer.core.signals import Interrupted, begin_teardown, stop_on_signals
 from installer.engine import Engine, InstallFailed
 from installer.payload import host_dnf
-from installer.plan import Plan, make_plan
+from installer.plan import Plan, PlanError, make_plan
 from installer.targetimage import (
     ImageError,
     attached_image,
@@ -153,21 +154,46 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
     Raises Refused (nothing changed) and PlanError for bad input. Extra sinks see every event.
     """
     outcome: list[int] = []  # the engine's exit code, once it has one
+    seen = _Seen()
+    started = time.time()
     try:
         with stop_on_signals():
-            return _install(profile, options, sinks, outcome)
+            return _install(profile, options, sinks, outcome, seen)
     except Interrupted as stopped:  # outside the engine: what was set up (an attached image) is released
         if outcome:  # the install had ended already; only the last lines were not printed
             print(f"azl-installer: {stopped} after the install ended (exit code {outcome[0]})", file=sys.stderr)
             return outcome[0]
+        seen.end("stopped", stopped.exit_code, message=f"{stopped} before the install started")
         print(f"azl-installer: {stopped} before the install started; no disk was written", file=sys.stderr)
         return stopped.exit_code
+    except (Refused, PlanError) as err:
+        seen.end("refused", 2, message=str(err))
+        raise
+    finally:
+        # After the teardown and with the logs closed (the bundle holds all of them). A signal now finds the
+        # CLI's quiet handlers; sending is bounded in time (installer/report.py).
+        if seen.ending is not None:
+            report.send(profile, seen.ending, started, lambda line: print(line, file=sys.stderr))
 
 
-def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink], outcome: list[int]) -> int:
+@dataclass
+class _Seen:
+    """What the report of an install needs, filled in as the install gets that far."""
+
+    log: Path | None = None
+    plan: Plan | None = None
+    ending: report.Ending | None = None
+
+    def end(self, result: report.Result, exit_code: int, step: str | None = None, message: str | None = None) -> None:
+        self.ending = report.Ending(result, exit_code, step, message, self.log, self.plan)
+
+
+def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink], outcome: list[int],
+             seen: _Seen) -> int:
     events = EventBus(*sinks)
     runner = RealRunner(events)
     with _logs(options, events) as logs, ExitStack() as stack:
+        seen.log = logs[0]
         if options.image is not None:
             # Plan and confirm before the image exists: a bad profile creates and attaches nothing.
             size = options.image_size or 0
@@ -190,12 +216,16 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
         _remove_stale_targets(target.parent)
         _remove_stale_scratch(workdir.parent)
         target.mkdir(parents=True, exist_ok=True)
+        seen.plan = plan
         engine = Engine(plan, runner, events, target_root=target, workdir=workdir, host_logs=logs)
         try:
             engine.run()
             outcome.append(0)
+            seen.end("installed", 0)
         except InstallFailed as err:
             outcome.append(err.stopped.exit_code if err.stopped is not None else 1)
+            seen.end("failed" if err.stopped is None else "stopped", outcome[0], err.step,
+                     err.message if err.stopped is None else str(err.stopped))
             if err.stopped is not None:
                 print(f"azl-installer: install {err.stopped} in step '{err.step}'; what it had set up was taken "
                       f"down\nazl-installer: full log: {logs[0]}", file=sys.stderr)
@@ -205,6 +235,7 @@ def _install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSin
             return 1
         except Interrupted as stopped:  # between two steps: the engine has taken everything down
             outcome.append(stopped.exit_code)
+            seen.end("stopped", stopped.exit_code, message=f"{stopped} between two steps")
             print(f"azl-installer: install {stopped} between two steps; what it had set up was taken down\n"
                   f"azl-installer: full log: {logs[0]}", file=sys.stderr)
             return stopped.exit_code

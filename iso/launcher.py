@@ -1,12 +1,16 @@
 """The live system's launcher: reads the kernel command line and runs azl-installer.
 
-Started at boot by azl-live.service (see iso/rootfs). Standard library only: it is copied
-into the live root as is and runs on the live system's Debian python.
+Started at boot by azl-live.service (see iso/rootfs). Standard library only, and the installer's leaf
+layer (installer.core, standard library too): it is copied into the live root as is and runs on the
+live system's Debian python.
 
   inst.profile=/profiles/x.yaml        a file on the installer medium (/run/live/medium)
   inst.profile=hd:LABEL=NAME:/x.yaml   a file on another disk, by label (or UUID=, or /dev/...),
                                        mounted read-only
   inst.profile=http://host/x.yaml      fetched over the network (https too)
+  inst.profile=http://host/dir/        a directory: this machine's own profile, NAME.yaml, NAME being its
+                                       SMBIOS UUID, serial or first MAC (installer/core/machine.py), else
+                                       default.yaml; with inst.ks=, NAME.ks and default.ks (docs/fleet.md)
   inst.ks=...                          a kickstart instead of a profile, from the same places
                                        (converted as `azl-installer import-kickstart` does)
   inst.reboot                          reboot when done instead of powering off (or what the
@@ -38,6 +42,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from installer.core.machine import identify  # the installer's code is on the live system's PYTHONPATH
 
 MEDIUM = Path("/run/live/medium")  # where live-boot mounts the ISO
 RUN_DIR = Path("/run/azl-installer")
@@ -274,27 +280,56 @@ def _mount_device(source: ProfileSource) -> Path:
     return mountpoint / source.location.lstrip("/")
 
 
-def _fetch(url: str, say: Consoles, name: str = "profile.yaml") -> Path:
+def candidate_urls(directory: str, names: Sequence[str], kickstart: bool = False) -> list[str]:
+    """The URLs a machine looks for its profile at in a directory, its own names first, then the default."""
+    suffix = ".ks" if kickstart else ".yaml"
+    return [f"{directory}{name}{suffix}" for name in (*names, "default")]
+
+
+def _fetch(urls: Sequence[str], say: Consoles, name: str = "profile.yaml") -> Path:
+    """The first of urls that exists, downloaded. Not found (404/410) moves on to the next; anything else
+    (no network yet, a server error) retries the whole list until FETCH_WAIT has passed."""
     deadline = time.monotonic() + FETCH_WAIT
     target = RUN_DIR / name
     while True:
-        try:
-            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
-                body = response.read()
+        for url in urls:
+            try:
+                with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
+                    body = response.read()
+            except urllib.error.HTTPError as err:
+                if err.code in (404, 410):
+                    continue
+                problem: OSError = err
+                break
+            except OSError as err:  # URLError is one
+                problem = err
+                break
             RUN_DIR.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
+            if len(urls) > 1:
+                say.line(f"launcher: this machine's profile: {url}")
             return target
-        except (urllib.error.URLError, OSError) as err:
-            if time.monotonic() > deadline:
-                raise ProfileUnavailable(f"cannot fetch {url}: {err}") from err
-            say.line(f"launcher: fetching {url} failed ({err}); retrying")
-            time.sleep(3)
+        else:
+            tried = ", ".join(u.rpartition("/")[2] for u in urls)
+            raise ProfileUnavailable(f"no profile at {urls[0].rpartition('/')[0]}/ for this machine (tried {tried})"
+                                     if len(urls) > 1 else f"cannot fetch {urls[0]}: not found")
+        if time.monotonic() > deadline:
+            raise ProfileUnavailable(f"cannot fetch {url}: {problem}") from problem
+        say.line(f"launcher: fetching {url} failed ({problem}); retrying")
+        time.sleep(3)
 
 
 def resolve_profile(source: ProfileSource, say: Consoles) -> Path:
     """A local path of the profile: on the medium, on a mounted disk, or downloaded."""
     if source.kind == "url":
-        return _fetch(source.location, say, "ks.cfg" if source.kickstart else "profile.yaml")
+        urls = [source.location]
+        if source.location.endswith("/"):
+            identity = identify()
+            say.line(f"launcher: this machine: {', '.join(f'{k} {v}' for k, v in identity.as_dict().items() if v)}"
+                     if identity.names() else "launcher: this machine has no UUID, serial or MAC to pick a "
+                     "profile by; using the default")
+            urls = candidate_urls(source.location, identity.names(), source.kickstart)
+        return _fetch(urls, say, "ks.cfg" if source.kickstart else "profile.yaml")
     path = _mount_device(source) if source.kind == "device" else MEDIUM / source.location.lstrip("/")
     if not path.is_file():
         raise ProfileUnavailable(f"profile not found: {path}")

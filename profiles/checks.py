@@ -43,7 +43,19 @@ def check_profile(profile: Profile) -> list[Problem]:
     problems += _placeholders(profile)
     problems += _interactive_sections(profile)
     problems += _bootloader(profile)
+    problems += _report_url(profile)
     return problems
+
+
+# A URL the installer appends NAME.json to and sends with urllib: a scheme, a host, and no blank, quote or
+# query/fragment (the name is appended to the path, where a query would swallow it).
+_REPORT_URL = re.compile(r"^https?://[A-Za-z0-9.\[\]:-]+(/[^\s?#\"'\\]*)?$")
+
+
+def _report_url(profile: Profile) -> Iterator[Problem]:
+    if profile.report_url is not None and not _REPORT_URL.match(profile.report_url):
+        yield Problem(("report_url",), "expected an http:// or https:// URL of a directory, e.g. "
+                      "http://10.0.2.2:8080/results/ (no blanks, quotes, ? or #)")
 
 
 def _bootloader(profile: Profile) -> Iterator[Problem]:

@@ -481,6 +481,11 @@ class Profile:
     after_install: Literal["poweroff", "reboot", "halt", "none"] | None = field(default=None, metadata=doc(
         "what the installer ISO does when an unattended install ends (inst.reboot overrides; unset = poweroff); "
         "'azl-installer install' never stops the machine it runs on"))
+    report_url: str | None = field(default=None, metadata=doc(
+        "http(s) URL of a directory a result is sent to when an install ends, however it ends: "
+        "PUT URL/NAME.json (exit code, step, message) and URL/NAME.tar.gz (the log bundle, secrets removed), "
+        "NAME being the machine's SMBIOS UUID, serial or first MAC (docs/fleet.md); a report that cannot be "
+        "sent is one line in the log and never changes the install's exit code"))
     interactive_sections: tuple[InteractiveSection, ...] = field(default=(), metadata=doc(
         "interactive installer only: the sections whose screens are shown, prefilled from this profile (system, "
         "storage, encryption, software, users, cloud_init, or * for all); the rest is taken as written. Review "

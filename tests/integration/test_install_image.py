@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from iso.serve import serving
 from tests.support.faulty_repo import FaultyRepo
 from tests.support.loop import ROOT_ONLY, mount_ro, sh
 from tests.support.sample_profile import sample_profile
@@ -35,9 +37,22 @@ def test_sample_install_into_image(tmp_path: Path, sample_repo: Path, cleanup: E
     # and a password in cloud-init user-data, which only the NoCloud seed may hold (mode 0600).
     secret: dict[str, object] = {"encryption": {"enabled": False, "passphrase": "pa55-SECRET-word"},
                                  "cloud_init": {"user_data": "#cloud-config\npassword: ud-SECRET-pw\n"}}
-    done = _install("--profile", sample_profile(tmp_path, sample_repo, secret), "--target-image", image,
-                    "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
+    (tmp_path / "www").mkdir()
+    with serving(tmp_path / "www") as server:  # the result report goes here (report_url)
+        secret["report_url"] = f"{server.url}results/"
+        done = _install("--profile", sample_profile(tmp_path, sample_repo, secret), "--target-image", image,
+                        "--image-size", "3GiB", "--yes", "--log-dir", logs, "--events", events)
     assert done.returncode == 0, done.stderr[-3000:]
+    reports = list((tmp_path / "www/results").glob("*.json"))
+    assert len(reports) == 1 and f"result sent to {server.url}results/{reports[0].name}" in done.stderr
+    report = json.loads(reports[0].read_text())
+    assert (report["result"], report["exit_code"], report["step"], report["hostname"]) == ("installed", 0, None,
+                                                                                            "demo-vm")
+    with tarfile.open(reports[0].with_name(reports[0].name.replace(".json", ".tar.gz"))) as bundle:
+        members = {m.name.rpartition("/")[2]: bundle.extractfile(m).read() for m in bundle.getmembers()}  # type: ignore[union-attr]
+    assert {"install.log", "events.jsonl", "plan.txt", "profile.yaml"} <= members.keys()
+    assert b"step-finished" in members["events.jsonl"]
+    assert not [n for n, data in members.items() if b"pa55-SECRET-word" in data or b"ud-SECRET-pw" in data]
     assert str(image) not in sh("losetup", "--list", "--noheadings", "--output", "BACK-FILE")
 
     table = json.loads(sh("sfdisk", "--json", image))["partitiontable"]
@@ -137,11 +152,17 @@ def test_failed_install_names_step_and_cleans_up(tmp_path: Path, sample_repo: Pa
         else:  # a mirror that serves every package with bytes flipped
             data["payload"]["repositories"][0]["baseurl"] = stack.enter_context(FaultyRepo(sample_repo, "corrupt")).url
             expected = "is damaged: it was downloaded, but its checksum does not match the repository's metadata"
+        (tmp_path / "www").mkdir()
+        server = stack.enter_context(serving(tmp_path / "www"))
+        data["report_url"] = f"{server.url}results"  # without the final slash: the installer adds it
         profile.write_text(yaml.safe_dump(data))
         mounts_before = Path("/proc/mounts").read_text()
         done = _install("--profile", profile, "--target-image", image, "--image-size", "3GiB", "--yes",
                         "--log-dir", tmp_path / "logs")
     assert done.returncode == 1
+    reports = [json.loads(p.read_text()) for p in (tmp_path / "www/results").glob("*.json")]
+    assert [(r["result"], r["exit_code"], r["step"]) for r in reports] == [("failed", 1, "payload")]
+    assert expected in reports[0]["message"]
     assert "install failed in step 'payload'" in done.stderr and "full log:" in done.stderr
     assert expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

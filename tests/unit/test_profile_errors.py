@@ -117,6 +117,8 @@ CASES: list[tuple[str, str]] = [
                   "volume_group: sys}]\n  volume_groups: [{name: sys, logical_volumes: [{name: root, grow: true, "
                   "mount: /}]}]\n"),
      "storage.volume_groups[0].logical_volumes[0].mount: / on a logical volume: GRUB needs /boot on a partition"),
+    (BASE + "report_url: 'http://10.0.0.5/results/?machine='\n",
+     "report_url: expected an http:// or https:// URL of a directory, e.g. http://10.0.2.2:8080/results/"),
 ]
 
 
