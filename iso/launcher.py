@@ -16,6 +16,8 @@ live system's Debian python.
   inst.reboot                          reboot when done instead of powering off (or what the
                                        profile's after_install, a kickstart's reboot/halt, says)
   inst.text                            the console login starts the line-based installer
+  inst.live_sha256=HEX                 network boot (iso/netboot.py): the SHA-256 the fetched live root
+                                       must have; checked before anything is offered or installed
 
 With a profile it installs unattended, mirrors the output to every console= console, prints
 `AZL-INSTALL-RESULT rc=N` (and on failure the install log between AZL-LOG-BEGIN and
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -43,7 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from installer.core.machine import identify  # the installer's code is on the live system's PYTHONPATH
+# The installer's code is on the live system's PYTHONPATH; these two leaf modules are standard library only.
+from installer.core.digest import file_sha256
+from installer.core.machine import identify
 
 MEDIUM = Path("/run/live/medium")  # where live-boot mounts the ISO
 RUN_DIR = Path("/run/azl-installer")
@@ -144,6 +149,7 @@ class LaunchRequest:
     reboot: bool = False
     text: bool = False
     consoles: tuple[str, ...] = ("/dev/console",)  # device paths to mirror output to
+    live_sha256: str | None = None  # inst.live_sha256=: the fetched live root's expected digest
 
 
 def split_cmdline(text: str) -> list[str]:
@@ -192,6 +198,7 @@ def parse_cmdline(text: str) -> LaunchRequest:
     words = split_cmdline(text)
     profile: ProfileSource | None = None
     reboot = inst_text = False
+    live_sha256: str | None = None
     for word in words:
         key, has_value, value = word.partition("=")
         if key in ("inst.profile", "inst.ks"):  # the last one wins, as with any kernel parameter
@@ -203,7 +210,29 @@ def parse_cmdline(text: str) -> LaunchRequest:
             reboot = value not in ("0", "no", "false")
         elif key == "inst.text":
             inst_text = value not in ("0", "no", "false")
-    return LaunchRequest(profile, reboot=reboot, text=inst_text, consoles=console_devices(words))
+        elif key == "inst.live_sha256":
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+                raise CmdlineError(f"inst.live_sha256={value}: expected the 64 hex digits of a SHA-256")
+            live_sha256 = value.lower()
+    return LaunchRequest(profile, reboot=reboot, text=inst_text, consoles=console_devices(words),
+                         live_sha256=live_sha256)
+
+
+# Where live-boot's fetch= puts the live root it downloaded (its do_httpmount: the medium's live/ directory).
+FETCHED_ROOT = MEDIUM / "live" / "filesystem.squashfs"
+
+
+def live_root_problem(expected: str, path: Path = FETCHED_ROOT) -> str | None:
+    """None when the fetched live root has the expected SHA-256; else one line saying what is wrong. The
+    live system already runs from it, but nothing is installed from a root a download damaged."""
+    try:
+        found = file_sha256(path)
+    except OSError as err:
+        return f"cannot check the live root {path} against inst.live_sha256: {err.strerror or err}"
+    if found != expected:
+        return (f"the live root {path} is damaged: its SHA-256 is {found}, inst.live_sha256 says "
+                f"{expected}; nothing was installed (boot it again, or check the server's copy)")
+    return None
 
 
 def install_argv(profile: Path, kickstart: bool = False) -> list[str]:
@@ -470,6 +499,13 @@ def main() -> int:
         finish(EXIT_BAD_INPUT, f"launcher: {err}", request, say)
         return EXIT_BAD_INPUT
     say = Consoles(request.consoles)
+    if request.live_sha256 is not None:
+        problem = live_root_problem(request.live_sha256)
+        if problem is not None:  # no prompt either: an interactive install would use the same root
+            say.line(f"launcher: {problem}")
+            finish(EXIT_BAD_INPUT, f"launcher: {problem}", request, say)
+            return EXIT_BAD_INPUT
+        say.line("launcher: the fetched live root matches inst.live_sha256")
     if package := installer_package():
         say.line(f"launcher: {package} (rpm -q azl-installer)")
     short = too_little_memory(Path("/proc/meminfo").read_text())

@@ -4,7 +4,8 @@ A small HTTP server for testers and small sites, standard library only; a produc
 web server (docs/fleet.md shows nginx). What it does:
 
 - GET/HEAD of files under DIR, read-only: the per-machine profiles (inst.profile=http://HOST/dir/),
-  kickstarts and the network boot files (`make netboot`). No directory listings (a listing would hand
+  kickstarts and the network boot files (`make netboot`); in .ipxe scripts @SERVER@ becomes the
+  http://HOST:PORT the machine asked at. No directory listings (a listing would hand
   every machine every other machine's profile), nothing outside DIR (no `..`, no link out of it).
 - PUT (or POST) of a result to /results/NAME.json or /results/NAME.tar.gz, which the installer sends
   when a profile sets report_url (installer/report.py). Stored in the results directory (not served),
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import io
 import json
 import os
 import re
@@ -29,7 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from iso.netboot import SERVER
+
 RESULTS_PATH = "/results/"
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _RESULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(json|tar\.gz)$")
 DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024  # a log bundle is KBs to a few MB; this bounds a misbehaving client
 _CHUNK = 1024 * 1024
@@ -98,7 +103,22 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 real.is_relative_to(self.server.results) or not real.is_file():
             self.send_error(404, "not found")
             return None
+        if real.suffix == ".ipxe":
+            return self._send_script(real)
         return super().send_head()
+
+    def _send_script(self, path: Path) -> io.BytesIO:
+        """An iPXE script with @SERVER@ (iso/netboot.py) made the address this client reached us at: a
+        QEMU guest behind a forward and a machine on the real network each get URLs that work for them."""
+        host = self.headers.get("Host", "")
+        if not _HOST.match(host):  # HTTP/1.0 without Host, or something that is no host: our own address
+            host = self.server.url.removeprefix("http://").rstrip("/")
+        body = path.read_bytes().replace(SERVER.encode(), f"http://{host}".encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
     def _send_summary(self) -> None:
         body = json.dumps(result_summary(self.server.results), indent=2).encode() + b"\n"

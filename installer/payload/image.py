@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
+from installer.core.digest import file_sha256
 from installer.core.events import EventBus
 from installer.core.runner import CommandError, Runner
 from installer.payload.dnfbase import PayloadError, ProgressFn
@@ -83,9 +83,3 @@ def unpack_image(
     report(1.0, f"unpacked root image {Path(image.path).name}")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

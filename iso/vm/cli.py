@@ -8,6 +8,7 @@ this parser's help.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,7 +81,50 @@ def build_parser() -> argparse.ArgumentParser:
                    "OVMF_VARS_4M.ms.fd); the ISO and the installed system boot through signed shim and GRUB")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop QEMU after this long, per boot "
                    "(default: no limit); a timed-out install fails")
+    net = p.add_argument_group("network boot and the machine's identity (docs/fleet.md)")
+    net.add_argument("--netboot", metavar="DIR|PORT", help="install by network boot instead of from the ISO: DIR "
+                     "is a `make netboot` directory, served for this VM alone; PORT, an `azl-installer serve` of one "
+                     f"already listening on 127.0.0.1:PORT (a fleet sharing one server). The guest reaches it at "
+                     f"{qemu.NETBOOT_IP}:80; BIOS only (--firmware bios); its boot.ipxe's inst.profile= decides")
+    net.add_argument("--uuid", help="the SMBIOS system UUID (default: QEMU's none)")
+    net.add_argument("--serial", help="the SMBIOS serial number (default: none)")
+    net.add_argument("--mac", help="the NIC's MAC address, 52:54:00:xx:xx:xx (default: QEMU's)")
     return p
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_MAC = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
+_SERIAL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def identity_from_args(args: argparse.Namespace) -> tuple[str | None, str | None, str | None]:
+    for value, pattern, name, example in ((args.uuid, _UUID, "--uuid", "8c1f0e7a-2b4d-4e5f-9a6b-7c8d9e0f1a2b"),
+                                          (args.serial, _SERIAL, "--serial", "AZ-0001"),
+                                          (args.mac, _MAC, "--mac", "52:54:00:12:34:56")):
+        if value is not None and not pattern.match(value):
+            raise VmUsageError(f"{name} {value}: expected something like {example}")
+    if args.mac is not None and int(args.mac[:2], 16) & 1:
+        raise VmUsageError(f"--mac {args.mac}: a multicast address (odd first byte) cannot be a NIC's")
+    return args.uuid, args.serial, args.mac
+
+
+def netboot_from_args(args: argparse.Namespace) -> tuple[Path | None, int | None]:
+    """(a directory to serve, or the port of a server already running)."""
+    if args.netboot is None:
+        return None, None
+    if args.iso or args.profile or args.kickstart or args.no_install:
+        raise VmUsageError("--netboot installs from the network: --iso, --profile, --kickstart and --no-install "
+                           "do not apply (the boot script's inst.profile= names the profile)")
+    if args.firmware != "bios":
+        raise VmUsageError("--netboot boots with SeaBIOS and the NIC's iPXE: give --firmware bios")
+    if args.netboot.isdigit():
+        if not 0 < int(args.netboot) < 65536:
+            raise VmUsageError(f"--netboot {args.netboot}: a port is 1-65535")
+        return None, int(args.netboot)
+    directory = Path(args.netboot).absolute()
+    if not (directory / "boot.ipxe").is_file():
+        raise VmUsageError(f"--netboot {args.netboot}: no boot.ipxe there (make netboot writes one)")
+    return directory, None
 
 
 def options_from_args(args: argparse.Namespace) -> VmOptions:
@@ -107,7 +151,8 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError("--no-install boots the existing disk: --iso, --profile and --kickstart do not apply")
     if args.no_install and args.no_boot and args.export_vhd is None:
         raise VmUsageError("--no-install with --no-boot leaves nothing to do (add --export-vhd OUT?)")
-    if not args.no_install and args.profile is None and args.kickstart is None and console is not None:
+    if not args.no_install and args.profile is None and args.kickstart is None and console is not None \
+            and args.netboot is None:
         raise VmUsageError("the interactive installer (no --profile) needs --console terminal")
     try:
         forwards = tuple(qemu.parse_forward(text) for text in args.forward)
@@ -123,7 +168,10 @@ def options_from_args(args: argparse.Namespace) -> VmOptions:
         raise VmUsageError(f"--other-disk: no such file: {', '.join(bad)}")
     if len(set(others)) != len(others) or len(others) > 8:
         raise VmUsageError("--other-disk: at most 8, each file once")
+    netboot, netboot_port = netboot_from_args(args)
+    uuid, serial, mac = identity_from_args(args)
     return VmOptions(
+        netboot=netboot, netboot_port=netboot_port, uuid=uuid, serial=serial, mac=mac,
         forwards=forwards, profile_files=tuple(f.absolute() for f in args.profile_file),
         iso=args.iso and args.iso.absolute(), disks=args.disks, disk_size=disks.round_up_mib(size),
         profile=args.profile, kickstart=args.kickstart, firmware=args.firmware, memory_mib=args.memory,

@@ -91,6 +91,11 @@ class Machine:
     tpm_socket: Path | None = None  # a running swtpm's control socket (iso/vm/tpm.py): the VM has a TPM 2.0
     secure_boot: bool = False  # UEFI with Secure Boot enforced (vars_file: a copy of OVMF_VARS_MS)
     other_disks: tuple[Path, ...] = ()  # raw images beside the targets at every boot (`vm --other-disk`)
+    # Who the machine is (installer/core/machine.py picks a profile and names its report by these):
+    # the SMBIOS system UUID and serial, and the NIC's MAC. None: QEMU's own (no UUID, no serial).
+    uuid: str | None = None
+    serial: str | None = None
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,13 @@ def base_args(machine: Machine) -> list[str]:
         "-m", str(machine.memory_mib), "-no-reboot", "-nodefaults", "-display", "none", "-vga", "none",
         "-monitor", "none", *firmware_args(machine.firmware, machine.vars_file, machine.secure_boot),
         *(tpm_args(machine.tpm_socket) if machine.tpm_socket is not None else []),
+        *identity_args(machine),
     ]
+
+
+def identity_args(machine: Machine) -> list[str]:
+    args = ["-uuid", machine.uuid] if machine.uuid else []
+    return args + (["-smbios", f"type=1,serial={qemu_value(machine.serial)}"] if machine.serial else [])
 
 
 def other_disk_args(images: Sequence[Path]) -> list[str]:
@@ -222,15 +233,19 @@ def direct_boot_args(boot: DirectBoot) -> list[str]:
     return ["-kernel", os.fspath(boot.kernel), *initrd, "-append", boot.append]
 
 
-def net_args(forwards: Sequence[Forward] = ()) -> list[str]:
+def net_args(forwards: Sequence[Forward] = (), *, mac: str | None = None, bootfile: str | None = None) -> list[str]:
     """User-mode networking with restrict=on: the guest reaches nothing outside QEMU but the forwards,
-    each to a server on the host's loopback."""
+    each to a server on the host's loopback. bootfile: QEMU's DHCP hands it out and the NIC boots first
+    (its iPXE ROM, with SeaBIOS, fetches and runs it)."""
     netdev = "user,id=n0,restrict=on"
     if forwards:
         netdev += ",net=169.0.0.0/8,host=169.0.0.2,dhcpstart=169.0.0.15"
         netdev += "".join(f",guestfwd=tcp:{f.guest_ip}:{f.guest_port}-cmd:busybox nc 127.0.0.1 {f.host_port}"
                           for f in forwards)
-    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
+    if bootfile is not None:
+        netdev += f",bootfile={qemu_value(bootfile)}"
+    device = "virtio-net-pci,netdev=n0" + (f",mac={mac}" if mac else "") + (",bootindex=0" if bootfile else "")
+    return ["-netdev", netdev, "-device", device]
 
 
 def console_args(console: Console) -> list[str]:
@@ -266,14 +281,30 @@ def install_argv(
     args += cdrom_args(iso, bootindex=None if direct else 0)
     if direct is not None:
         args += direct_boot_args(direct)
-    return args + net_args(machine.forwards) + console_args(console)
+    return args + net_args(machine.forwards, mac=machine.mac) + console_args(console)
+
+
+# The address a network-booted guest reaches its boot server at (forwarded to the host's loopback), and
+# the iPXE script QEMU's DHCP names; iso/netboot.py's @SERVER@ becomes http://NETBOOT_IP for it.
+NETBOOT_IP = "169.254.169.80"
+NETBOOT_SCRIPT = f"http://{NETBOOT_IP}/boot.ipxe"
+
+
+def netboot_argv(machine: Machine, *, disks: Sequence[Path], console: Console, server_port: int) -> list[str]:
+    """Blank target disks and no ISO: the NIC boots (SeaBIOS + iPXE) from the boot server on the host's
+    loopback port server_port (`azl-installer serve` of a `make netboot` directory)."""
+    if machine.firmware != "bios":
+        raise ValueError("network boot runs with BIOS firmware (SeaBIOS and the NIC's iPXE)")
+    forwards = (*machine.forwards, Forward(NETBOOT_IP, 80, server_port))
+    return (base_args(machine) + disk_args(disks) + other_disk_args(machine.other_disks)
+            + net_args(forwards, mac=machine.mac, bootfile=NETBOOT_SCRIPT) + console_args(console))
 
 
 def installed_argv(machine: Machine, *, disks: Sequence[Path], console: Console) -> list[str]:
     """Boot the installed system (all its disks: a RAID 1 /boot or a volume group may span them) from the
     first one, through the firmware."""
     return (base_args(machine) + disk_args(disks, boot_first=True) + other_disk_args(machine.other_disks)
-            + net_args(machine.forwards) + console_args(console))
+            + net_args(machine.forwards, mac=machine.mac) + console_args(console))
 
 
 def direct_argv(machine: Machine, boot: DirectBoot) -> list[str]:

@@ -11,19 +11,21 @@ source checkout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Protocol
 
+from installer.core.digest import file_sha256
 from installer.core.events import EventBus
 from installer.core.runner import Runner
 from iso.grubcfg import KICKSTART_DISK_ENTRY, KICKSTART_DISK_ID, PROFILE_DISK_ID, PROFILE_LABEL, entry_cmdline
+from iso.serve import serving
 from iso.vm import disks, qemu
 from iso.vm.process import BootOutcome, probe_kvm, run_qemu
 from iso.vm.serial import InstallReport, parse_install_result, read_log, tail
@@ -74,6 +76,15 @@ class VmOptions:
     tpm: bool = False  # a swtpm TPM 2.0 whose state is tpm_state, shared by the install and every boot
     secure_boot: bool = False  # OVMF with Microsoft's keys and Secure Boot enforced (UEFI only)
     other_disks: tuple[Path, ...] = ()  # raw images attached beside the targets, checked unchanged at the end
+    netboot: Path | None = None  # install by network boot from this `make netboot` directory (served here)
+    netboot_port: int | None = None  # ... or from the `azl-installer serve` on this loopback port
+    uuid: str | None = None  # the machine's identity (qemu.Machine)
+    serial: str | None = None
+    mac: str | None = None
+
+    @property
+    def netbooted(self) -> bool:
+        return self.install and (self.netboot is not None or self.netboot_port is not None)
 
     def disk(self, index: int) -> Path:
         return self.workdir / f"disk-{index}.qcow2"
@@ -92,14 +103,6 @@ class VmOptions:
         if self.firmware != "uefi":
             return None
         return self.workdir / ("OVMF_VARS_4M.ms.fd" if self.secure_boot else "OVMF_VARS_4M.fd")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def import_path() -> str:
@@ -142,25 +145,32 @@ class VmSession:
         if not o.install and not o.disk(0).exists():
             raise VmUsageError(f"--no-install: no installed disk {o.disk(0)} (run without --no-install first)")
         iso = boot_files = None
-        if o.install:
+        if o.install and not o.netbooted:
             iso = self._iso()
             boot_files = self._extract_boot_files(iso)
         # The accelerator is probed with the ISO's kernel (kept in the work directory for --no-install),
         # the kernel the guests run: a ROM alone can pass where a kernel hangs.
         kernel = boot_files.kernel if boot_files else o.workdir / "vmlinuz"
+        if o.netboot is not None:
+            kernel = o.netboot / "live" / "vmlinuz"
         kvm = self._probe(log=lambda line: self.events.log(line, level="debug"),
                           kernel=kernel if kernel.is_file() else None)
         self.log("accelerator: KVM" if kvm else "accelerator: TCG (KVM is not usable here)")
         machine = qemu.Machine(memory_mib=o.memory_mib, smp=o.cpus, kvm=kvm, firmware=o.firmware, vars_file=o.vars_file,
-                               forwards=o.forwards, secure_boot=o.secure_boot, other_disks=o.other_disks)
-        before = {disk: sha256_of(disk) for disk in o.other_disks}
+                               forwards=o.forwards, secure_boot=o.secure_boot, other_disks=o.other_disks,
+                               uuid=o.uuid, serial=o.serial, mac=o.mac)
+        before = {disk: file_sha256(disk) for disk in o.other_disks}
         status = self._install_and_boot(machine, iso, boot_files, profile_text)
         return self._check_other_disks(before) or status
 
     def _install_and_boot(self, machine: qemu.Machine, iso: Path | None, boot_files: qemu.DirectBoot | None,
                           profile_text: str | None) -> int:
         o = self.o
-        if iso is not None and boot_files is not None:
+        if o.netbooted:
+            status = self._install_netboot(machine)
+            if status:
+                return status
+        elif iso is not None and boot_files is not None:
             status = self._install(machine, iso, boot_files, profile_text)
             if status:
                 return status
@@ -176,7 +186,7 @@ class VmSession:
         """Every disk that was no target is byte for byte what it was, whatever the run's outcome (1 if not)."""
         status = 0
         for disk, digest in before.items():
-            now = sha256_of(disk)
+            now = file_sha256(disk)
             if now == digest:
                 self.log(f"other disk {disk} unchanged (sha256 {digest[:16]}...)")
             else:
@@ -189,8 +199,10 @@ class VmSession:
 
     def _check_tools(self) -> None:
         needed = [qemu.QEMU, "qemu-img"]
-        if self.o.install:
+        if self.o.install and not self.o.netbooted:
             needed += ["xorriso"] + (["mkfs.ext4"] if self.o.profile is not None else [])
+        if self.o.netbooted or self.o.forwards:
+            needed.append("busybox")  # each forwarded connection is a `busybox nc` (qemu.Forward)
         missing = [tool for tool in needed if shutil.which(tool) is None]
         if self.o.firmware == "uefi" and not (qemu.OVMF_CODE.exists() and qemu.OVMF_VARS.exists()):
             missing.append(str(qemu.OVMF_CODE))
@@ -200,7 +212,7 @@ class VmSession:
             missing.append(SWTPM)
         if missing:
             raise VmUsageError(f"missing {', '.join(missing)}: install the Debian packages qemu-system-x86 "
-                               "qemu-utils ovmf xorriso e2fsprogs" + (" swtpm" if self.o.tpm else ""))
+                               "qemu-utils ovmf xorriso e2fsprogs busybox ipxe-qemu" + (" swtpm" if self.o.tpm else ""))
 
     def _boot_with_tpm(self, machine: qemu.Machine, argv_for: Callable[[qemu.Machine], list[str]], *,
                        terminal: bool) -> BootOutcome:
@@ -308,6 +320,34 @@ class VmSession:
         outcome = self._boot_with_tpm(machine, lambda m: qemu.install_argv(
             m, iso=iso, disks=targets, console=console, direct=direct, profile_image=profile_image),
             terminal=console.terminal)
+        return self._judge(outcome, unattended)
+
+    def _install_netboot(self, machine: qemu.Machine) -> int:
+        """Blank disks, and the guest boots from the network: from the directory served here for it alone
+        (its results land in WORKDIR/results), or from the operator's running `azl-installer serve`."""
+        o = self.o
+        targets = self._prepare_disks()
+        console = qemu.Console(o.serial_log, terminal=o.console_file is None)
+        o.serial_log.unlink(missing_ok=True)
+        with ExitStack() as stack:
+            port = o.netboot_port
+            if o.netboot is not None:
+                server = stack.enter_context(serving(o.netboot, results=o.workdir / "results"))
+                port = server.server_address[1]
+                script = (o.netboot / "boot.ipxe").read_text(errors="replace")
+                unattended = "inst.profile=" in script or "inst.ks=" in script
+            else:
+                unattended = True  # a fleet's server: its script names the profiles
+            assert port is not None
+            self.log(f"installing by network boot from 127.0.0.1:{port} (the guest's {qemu.NETBOOT_SCRIPT}); "
+                     f"serial log: {o.serial_log}")
+            outcome = self._boot_with_tpm(machine, lambda m: qemu.netboot_argv(
+                m, disks=targets, console=console, server_port=port), terminal=console.terminal)
+        return self._judge(outcome, unattended)
+
+    def _judge(self, outcome: BootOutcome, unattended: bool) -> int:
+        """The install's result from the serial console (the launcher's result line): 0 installed, else 1."""
+        o = self.o
         serial = read_log(o.serial_log)
         report = parse_install_result(serial)
         if outcome.timed_out:
