@@ -471,6 +471,13 @@ def test_a_network_number_that_is_not_one_is_refused(tmp_path: Path, option: str
         f"ks.cfg:9: network {option}: not a whole number"]
 
 
+def test_a_value_that_runs_into_the_next_line_is_shown_on_one(tmp_path: Path) -> None:
+    # Found by tests/unit/test_fuzz_inputs.py: '--mtu=\\' at the end of a line is joined with the next, and the
+    # message quoted that line break (two lines on the terminal for one finding).
+    assert refused(tmp_path, BASE + "network --device=eth0 --bootproto=dhcp --mtu=\\\n") == [
+        "ks.cfg:9: network --mtu=\\n: not a whole number"]
+
+
 def test_lines_are_counted_where_pykickstart_breaks_them(tmp_path: Path) -> None:
     # Found with the fuzz's inputs: pykickstart breaks lines at \x0b, \x85, \u2028 ... as str.splitlines() does; a
     # line kept with that break and given a "\n" more counted twice, and later lines were reported late or at line 1.
