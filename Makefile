@@ -8,7 +8,7 @@ SAMPLE_REPO := $(BUILD)/sample-repo
 AZL_REPO := $(BUILD)/azl-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo testdistro dnf5-root kiwi-root rpm demo demo-image test test-fast lint bench clean
+.PHONY: setup sample-repo testdistro dnf5-root kiwi-root rpm demo demo-image test test-fast test-fleet lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -69,7 +69,12 @@ lint: setup
 # The heavy host tests (fuzz, soak) run alone before it: beside QEMU guests they would starve them.
 test: test-fast
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=5 -m heavy tests
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m vm tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m "vm and not fleet" tests
+
+# Four guests network-booted from one `azl-installer serve`, each with its own profile (docs/fleet.md); about
+# 20 minutes under TCG, outside `make test` until the tier has room for it.
+test-fleet: setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider -s -m fleet tests/vm/test_fleet_vm.py
 
 # The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
 test-fast: setup sample-repo dnf5-root kiwi-root lint
@@ -88,3 +93,11 @@ clean:
 .PHONY: iso
 iso: sample-repo
 	$(PY) -m iso.build --out build/azl-installer.iso
+
+# Network boot files from that ISO into build/netboot (boot.ipxe, kernel, initramfs, live root, repositories),
+# for `azl-installer serve build/netboot --bind HOST:PORT`; NETBOOT_APPEND: kernel options for every machine,
+# e.g. make netboot NETBOOT_APPEND='inst.profile=@SERVER@/fleet/' (docs/fleet.md).
+NETBOOT_APPEND ?=
+.PHONY: netboot
+netboot: iso
+	$(PY) -m iso.netboot --iso build/azl-installer.iso --out build/netboot --append "$(NETBOOT_APPEND)"

@@ -33,7 +33,14 @@ from iso.chroot import BuildError, Timer
 from iso.customize import customize
 from iso.efiboot import signed_boot_from_repo, signed_boot_from_root
 from iso.grubcfg import dracut_live_args, menu_entries
-from iso.liveroot import DEFAULT_CACHE_DIR, cached_root, check_live_initramfs, kernel_files, unpack_root
+from iso.liveroot import (
+    DEFAULT_CACHE_DIR,
+    cached_root,
+    check_live_initramfs,
+    kernel_files,
+    prebuild_target_initramfs,
+    unpack_root,
+)
 from iso.pydeps import cached_site_packages
 from iso.recipe import LiveRootRecipe, ModulesPolicy, OsReleaseError, suite_from_os_release
 from iso.rpmbuild import build_rpms
@@ -93,6 +100,8 @@ def build_iso(
     timer.lap("installer and launcher into the root, compileall")
     kernel, initrd = kernel_files(root)
     check_live_initramfs(root, initrd)
+    initrd = prebuild_target_initramfs(root, initrd, work_dir / "live-initrd.img")
+    timer.lap("the installed systems' initramfs (update-initramfs in the root)")
     squashfs = make_squashfs(root, tree / "live" / "filesystem.squashfs", compression)
     timer.lap(f"squashfs ({compression})")
     azl_repo = testdistro_repo(Recipe(), cache_dir, work_dir / "testdistro-work")

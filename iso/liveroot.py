@@ -13,8 +13,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from iso.chroot import BuildError, chroot_output, run
-from iso.recipe import LiveRootRecipe, initramfs_conf, initramfs_modules
+from iso.chroot import BuildError, chroot_output, run, run_chroot
+from iso.recipe import (
+    TARGET_INITRAMFS_CONF,
+    TARGET_INITRAMFS_MODULES,
+    LiveRootRecipe,
+    initramfs_conf,
+    initramfs_modules,
+)
 
 DEFAULT_CACHE_DIR = Path("/var/cache/azl-installer")
 
@@ -110,6 +116,20 @@ def kernel_files(root: Path) -> tuple[Path, Path]:
     if not initrd.is_file():
         raise BuildError(f"no initramfs {initrd}: did initramfs-tools run in the live root?")
     return kernels[-1], initrd
+
+
+def prebuild_target_initramfs(root: Path, initrd: Path, live_copy: Path) -> Path:
+    """Keep the live-boot initramfs at live_copy (the ISO boots with it), then build in root, with the
+    installer's configuration, the one the systems installed from this root as an image keep
+    (installer/steps/initramfs_reuse.py); live-boot left the root after the live one was built, so it is not
+    in this one. Returns live_copy."""
+    shutil.copy2(initrd, live_copy)
+    conf = root / "etc/initramfs-tools/conf.d/90-azl-installer.conf"
+    conf.write_text(TARGET_INITRAMFS_CONF)
+    (root / "etc/initramfs-tools/modules").write_text("".join(f"{m}\n" for m in TARGET_INITRAMFS_MODULES))
+    kver = initrd.name.removeprefix("initrd.img-")
+    run_chroot(root, ["update-initramfs", "-u", "-k", kver], quiet=True)
+    return live_copy
 
 
 def check_live_initramfs(root: Path, initrd: Path) -> None:

@@ -58,6 +58,17 @@ LIST_MODULES: tuple[str, ...] = (
     "xhci_pci", "ehci_pci", "usb_storage", "uas",
 )  # fmt: skip
 
+# The initramfs the live root carries for the systems installed from it as an image (iso/build.py builds it
+# after the live one is taken out): installer/steps/initramfs_reuse.py keeps it on a plain layout instead of
+# spending minutes under emulation on the same build. The installer's own conf.d text for an ext4 root (a
+# test pins the two equal), and a module list holding every VM disk driver (profiles' VM_DRIVERS and Azure's)
+# and the filesystems a layout can have.
+TARGET_INITRAMFS_CONF = "MODULES=list\nCOMPRESSLEVEL=3\nRESUME=none\nFSTYPE=ext4\n"
+TARGET_INITRAMFS_MODULES: tuple[str, ...] = (
+    "hv_vmbus", "hv_storvsc", "hv_netvsc", "pci_hyperv", "nvme", "nvme_core", "virtio_blk", "virtio_scsi",
+    "virtio_pci", "sd_mod", "ahci", "ata_piix", "ext4", "xfs", "btrfs", "vfat",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class LiveRootRecipe:

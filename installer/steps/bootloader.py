@@ -19,6 +19,7 @@ from installer.core.files import read_file, write_file
 from installer.core.grubimage import esp_config_dir
 from installer.core.runner import Runner
 from installer.steps.base import InstallContext, PlanContext, Step, add_packages
+from installer.steps.initramfs_reuse import CONF_PATH, MODULES_PATH, initramfs_tools_conf, reusable, root_filesystem
 from installer.target_tools import TargetTools, detect_tools, has_program
 from profiles import Problem, Profile
 from profiles.model import AZURE_CMDLINE, Bootloader
@@ -120,7 +121,7 @@ def install_bootloader(config: Bootloader, plan: StoragePlan, fstab: Sequence[Fs
         write_file(root, "/etc/kernel/cmdline", kernel_cmdline_file(config, fstab, extra_cmdline))
     if config.password_hash is not None:
         _grub_password(config.password_hash, tools, root, events)
-    _initramfs(config, tools, root, runner, events, (*filesystem_modules(plan), *extra_modules))
+    _initramfs(config, tools, root, runner, events, (*filesystem_modules(plan), *extra_modules), plan)
     if tools.initramfs == "dracut":
         for entry in bls_entries_given_an_initrd(root, tools.kernels):
             events.log(f"{entry}: initrd line added (kernel-install wrote it while its dracut plugin was masked)")
@@ -192,21 +193,22 @@ def dracut_conf(drivers: Sequence[str], *, zstd: bool) -> str:
 
 
 def _initramfs(config: Bootloader, tools: TargetTools, root: Path, runner: Runner, events: EventBus,
-               modules: tuple[str, ...]) -> None:
+               modules: tuple[str, ...], plan: StoragePlan) -> None:
+    needed = tuple(dict.fromkeys((*config.initramfs_drivers, *modules)))
     if tools.initramfs == "dracut":  # one configuration for every kernel, and for later ones
         write_file(root, "/etc/dracut.conf.d/90-azl-installer.conf",
-                   dracut_conf((*config.initramfs_drivers, *modules), zstd=has_program(root, "zstd")))
+                   dracut_conf(needed, zstd=has_program(root, "zstd")))
+    conf = initramfs_tools_conf(root_filesystem(plan))
     for number, kver in enumerate(tools.kernels, start=1):
         events.progress(0.5 * (number - 1) / len(tools.kernels), f"building the initramfs for {kver}")
         if tools.initramfs == "dracut":
             runner.run(in_target(root, ["dracut", "--force", "--kver", kver, f"/boot/initramfs-{kver}.img"]))
+        elif reusable(root, kver, conf, needed, plan):
+            events.log(f"the image's initramfs for {kver} is kept: built with this configuration and every "
+                       f"module this install needs ({', '.join(needed)}), and the layout puts nothing in it")
         else:
-            # MODULES=list: exactly the VM disk drivers, the layout's filesystems (and dm-crypt). Unlike
-            # MODULES=dep it does not depend on the installer's own hardware, and unlike
-            # MODULES=most it builds in seconds (most took minutes under emulation).
-            write_file(root, "/etc/initramfs-tools/conf.d/90-azl-installer.conf", "MODULES=list\n")
-            write_file(root, "/etc/initramfs-tools/modules",
-                       "".join(f"{d}\n" for d in (*config.initramfs_drivers, *modules)))
+            write_file(root, CONF_PATH, conf)
+            write_file(root, MODULES_PATH, "".join(f"{d}\n" for d in needed))
             mode = "-u" if (root / f"boot/initrd.img-{kver}").exists() else "-c"
             runner.run(in_target(root, ["update-initramfs", mode, "-k", kver]))
 

@@ -106,7 +106,8 @@ def test_debian_like_target_uefi_without_shim(tmp_path: Path) -> None:
     ]
     modules = (root / "etc/initramfs-tools/modules").read_text().split()
     assert "virtio_blk" in modules and modules[-1] == "xfs"  # the layout's root filesystem
-    assert (root / "etc/initramfs-tools/conf.d/90-azl-installer.conf").read_text() == "MODULES=list\n"
+    assert (root / "etc/initramfs-tools/conf.d/90-azl-installer.conf").read_text() == (
+        "MODULES=list\nCOMPRESSLEVEL=3\nRESUME=none\nFSTYPE=xfs\n")
     # initramfs-tools sleeps rootdelay= at every boot: Azure's default 300 s is left out there.
     assert 'GRUB_CMDLINE_LINUX="console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0 net.ifnames=0"' in (
         root / "etc/default/grub").read_text()
