@@ -13,7 +13,7 @@ APT_PACKAGES=(
   tzdata tmux locales
   qemu-system-x86 qemu-utils ovmf xorriso grub-pc-bin grub-efi-amd64-bin mtools
   mmdebstrap grub-common libcap2-bin
-  cryptsetup-bin swtpm rpmlint ipxe-qemu
+  cryptsetup-bin swtpm rpmlint ipxe-qemu packer
 )
 
 stamp=.venv/.apt-stamp

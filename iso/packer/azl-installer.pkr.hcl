@@ -1,0 +1,110 @@
+# An Azure-ready fixed VHD from the installer ISO and a profile, unattended, with Packer's QEMU builder
+# (HCL2; Packer 1.6.6 as Debian packages it, and later). Packer serves http/ itself; GRUB's command line
+# is typed to boot the ISO's live system with inst.profile= pointing there. See docs/fleet.md.
+#
+#   packer build -var iso=build/azl-installer.iso iso/packer/azl-installer.pkr.hcl
+#
+# Azure VM Image Builder runs Packer too: the same profile and ISO with its own source (docs/fleet.md).
+
+variable "iso" {
+  type        = string
+  description = "the installer ISO (make iso)"
+}
+
+variable "iso_checksum" {
+  type        = string
+  default     = "none"
+  description = "sha256:HEX of the ISO, or none"
+}
+
+variable "profile" {
+  type        = string
+  default     = "azl-vm.yaml"
+  description = "the profile in http/ the installer runs"
+}
+
+variable "http_directory" {
+  type        = string
+  default     = "iso/packer/http"
+  description = "served by Packer to the installer (the profile and anything it names over HTTP)"
+}
+
+variable "http_bind_address" {
+  type        = string
+  default     = "127.0.0.1"
+  description = "where Packer's HTTP server listens; QEMU's user network brings the guest to the host's loopback"
+}
+
+variable "disk_mib" {
+  type        = number
+  default     = 8192
+  description = "the disk's size in MiB: the VHD's virtual size is this whole number of MiB, as Azure requires"
+}
+
+variable "output_directory" {
+  type    = string
+  default = "build/packer"
+}
+
+variable "accelerator" {
+  type        = string
+  default     = "kvm"
+  description = "kvm, or tcg where there is no KVM (minutes longer)"
+}
+
+variable "boot_wait" {
+  type        = string
+  default     = "3s"
+  description = "how long before typing starts; GRUB's menu waits 3 s, and each typed 'c' is taken back"
+}
+
+variable "install_timeout" {
+  type    = string
+  default = "90m"
+}
+
+source "qemu" "azl" {
+  iso_url           = var.iso
+  iso_checksum      = var.iso_checksum
+  output_directory  = var.output_directory
+  vm_name           = "azl.raw"
+  format            = "raw"
+  disk_size         = "${var.disk_mib}M"
+  disk_interface    = "virtio"
+  net_device        = "virtio-net"
+  accelerator       = var.accelerator
+  memory            = 1536
+  cpus              = 2
+  headless          = true
+  http_directory    = var.http_directory
+  http_bind_address = var.http_bind_address
+  # No SSH: the installer powers the machine off when the install ends, which is Packer's signal.
+  communicator     = "none"
+  shutdown_timeout = var.install_timeout
+  boot_wait        = var.boot_wait
+  # GRUB: 'c' (its command line) a few times while the menu comes up, each extra one erased, then the live
+  # system's kernel with the profile from Packer's HTTP server (QEMU's user network reaches the host there).
+  boot_command = [
+    "c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>",
+    "<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>",
+    "linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 ",
+    "inst.profile=http://{{ .HTTPIP }}:{{ .HTTPPort }}/${var.profile}<enter>",
+    "initrd /live/initrd.img<enter>",
+    "boot<enter>",
+  ]
+  qemuargs = [
+    ["-serial", "file:${var.output_directory}-serial.log"],
+  ]
+}
+
+build {
+  sources = ["source.qemu.azl"]
+
+  # A fixed VHD (what Azure takes), its virtual size the disk's whole MiB.
+  post-processor "shell-local" {
+    inline = [
+      "qemu-img convert -f raw -O vpc -o subformat=fixed,force_size ${var.output_directory}/azl.raw ${var.output_directory}/azl.vhd",
+      "qemu-img info ${var.output_directory}/azl.vhd",
+    ]
+  }
+}

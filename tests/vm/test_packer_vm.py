@@ -1,0 +1,74 @@
+"""`packer build` of iso/packer/azl-installer.pkr.hcl (QEMU builder, TCG) from the real ISO: the profile comes
+from Packer's own HTTP server through the typed GRUB command line, the install powers the machine off, the
+post-processor writes a fixed VHD whose virtual size is a whole number of MiB, and that VHD boots alone.
+
+A quick profile (the live root as an image, vm-bios.yaml with the disk by path) stands in for the template's
+default (the test distribution's server set, a dnf install many minutes longer under TCG), so the template,
+Packer's handling of it and the VHD are what this proves.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.encrypted_vm import REPO
+
+pytestmark = [pytest.mark.vm, pytest.mark.skipif(shutil.which("packer") is None, reason="packer is not installed")]
+
+TEMPLATE = REPO / "iso" / "packer" / "azl-installer.pkr.hcl"
+MiB = 1024 * 1024
+
+
+def quick_profile() -> str:
+    profile = yaml.safe_load((REPO / "iso/profiles/vm-bios.yaml").read_text())
+    profile["storage"]["disks"] = [{"path": "/dev/vda"}]  # Packer's disk has no serial
+    profile["system"]["hostname"] = "azl-packer"
+    profile["after_install"] = "poweroff"
+    return str(yaml.safe_dump(profile, sort_keys=False))
+
+
+@pytest.mark.minutes(9)
+def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Path) -> None:
+    http, out = tmp_path / "http", tmp_path / "out"
+    http.mkdir()
+    (http / "quick.yaml").write_text(quick_profile())
+    variables = {"iso": installer_iso, "http_directory": http, "profile": "quick.yaml", "output_directory": out,
+                 "accelerator": "tcg", "disk_mib": 4096, "install_timeout": "40m"}
+    argv = ["packer", "build", *(a for k, v in variables.items() for a in ("-var", f"{k}={v}")), str(TEMPLATE)]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=3600,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
+                               "PACKER_CACHE_DIR": str(tmp_path / "cache"), "CHECKPOINT_DISABLE": "1"})
+    serial = Path(f"{out}-serial.log")
+    install = serial.read_text(errors="replace") if serial.exists() else ""
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:] + install[-4000:]
+    assert "launcher: installing from profile" in install and "AZL-INSTALL-RESULT rc=0" in install, install[-4000:]
+    assert "/quick.yaml" in install  # fetched from Packer's HTTP server (inst.profile=http://10.0.2.2:PORT/...)
+
+    vhd = out / "azl.vhd"
+    info = json.loads(subprocess.run(["qemu-img", "info", "--output", "json", str(vhd)], capture_output=True,
+                                     text=True, check=True).stdout)
+    assert info["format"] == "vpc" and info["virtual-size"] == 4096 * MiB, info
+    with vhd.open("rb") as handle:  # a fixed VHD: the data, then a 512-byte footer
+        handle.seek(-512, 2)
+        assert handle.read(8) == b"conectix"
+    assert vhd.stat().st_size == 4096 * MiB + 512
+
+    # The VHD alone: as the installed disk of `azl-installer vm --no-install` (BIOS), its first-boot check.
+    work = tmp_path / "boot"
+    work.mkdir()
+    subprocess.run(["qemu-img", "convert", "-f", "vpc", "-O", "qcow2", str(vhd), str(work / "disk-0.qcow2")],
+                   check=True)
+    booted = subprocess.run([sys.executable, "-m", "installer", "vm", "--no-install", "--firmware", "bios",
+                             "--workdir", str(work), "--console", str(work / "serial.log"), "--timeout", "900"],
+                            cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1200)
+    boot = (work / "serial.log").read_text(errors="replace")
+    assert booted.returncode == 0, booted.stderr[-3000:] + boot[-3000:]
+    check = boot[boot.rfind("AZL-BOOT-CHECK begin"):]
+    assert "AZL-BOOT-CHECK end" in check, boot[-4000:]
