@@ -29,7 +29,7 @@ from profiles.model import Profile
 
 Result = Literal["installed", "failed", "stopped", "refused"]
 ATTEMPTS = 3
-TIMEOUT = 20.0  # seconds for one request: a bundle is a few hundred KB
+TIMEOUT = 10.0  # seconds for one request (a bundle is a few hundred KB): at most about a minute in all
 RETRY_PAUSE = 3.0
 FORMAT = 1  # the JSON document's format version (docs/fleet.md)
 

@@ -173,7 +173,14 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
         # After the teardown and with the logs closed (the bundle holds all of them). A signal now finds the
         # CLI's quiet handlers; sending is bounded in time (installer/report.py).
         if seen.ending is not None:
-            report.send(profile, seen.ending, started, lambda line: print(line, file=sys.stderr))
+            try:
+                report.send(profile, seen.ending, started, _say)
+            except Exception as err:  # the install's own outcome stands whatever the report does
+                _say(f"azl-installer: the result was not sent: {err}")
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 @dataclass

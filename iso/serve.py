@@ -37,6 +37,7 @@ RESULTS_PATH = "/results/"
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _RESULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(json|tar\.gz)$")
 DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024  # a log bundle is KBs to a few MB; this bounds a misbehaving client
+MAX_RESULTS = 20000  # files (two per machine): with the upload bound, the most a results directory can take
 _CHUNK = 1024 * 1024
 
 
@@ -87,6 +88,7 @@ def result_line(name: str, data: bytes) -> str:
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     server: Server
+    timeout = 60  # seconds a connection may sit idle (a client that opens many and sends nothing)
 
     def __init__(self, request: Any, client_address: Any, server: Server) -> None:
         # The base class handles the whole request inside __init__, so the directory is given here.
@@ -150,6 +152,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         if int(length) > self.server.max_upload:
             self.send_error(413, f"larger than {self.server.max_upload} bytes")
+            return
+        if not (self.server.results / name).exists() and len(os.listdir(self.server.results)) >= MAX_RESULTS:
+            self.send_error(507, f"{MAX_RESULTS} results are stored already; move them away")
             return
         data = self._read_body(int(length))
         if data is None:

@@ -14,7 +14,7 @@ import pytest
 
 from installer import report
 from installer.core.machine import Identity, clean_serial, clean_uuid, first_mac, identify
-from iso import launcher
+from iso import launcher, serve
 from iso.serve import ServeError, open_server, parse_bind, result_line, serving
 from profiles import Profile, ProfileError, profile_from_text
 
@@ -127,14 +127,16 @@ def test_serve_reads_files_only_inside_and_writes_results_only(tmp_path: Path) -
     assert (results / "m1.tar.gz").read_bytes() == b"bundle" and (results / "m1.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_serve_bounds_uploads(tmp_path: Path) -> None:
-    server = open_server(tmp_path, "127.0.0.1:0", max_upload=1000)
-    server.server_close()
+def test_serve_bounds_uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve, "MAX_RESULTS", 2)
     with serving(tmp_path) as running:
         running.max_upload = 1000
         assert _put(f"{running.url}results/big.tar.gz", b"x" * 1001) == 413
         assert _put(f"{running.url}results/ok.tar.gz", b"x" * 1000) == 201
-    assert not (tmp_path / "results/big.tar.gz").exists()
+        assert _put(f"{running.url}results/ok.json", b"{}") == 201
+        assert _put(f"{running.url}results/third.json", b"{}") == 507  # a full results directory takes no more
+        assert _put(f"{running.url}results/ok.json", b"{}") == 201  # but a machine's own result is replaced
+    assert not (tmp_path / "results/big.tar.gz").exists() and not (tmp_path / "results/third.json").exists()
 
 
 def test_serve_arguments_fail_in_one_line(tmp_path: Path) -> None:
