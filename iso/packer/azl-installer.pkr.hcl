@@ -82,11 +82,12 @@ source "qemu" "azl" {
   communicator     = "none"
   shutdown_timeout = var.install_timeout
   boot_wait        = var.boot_wait
-  # GRUB: 'c' (its command line) a few times while the menu comes up, each extra one erased, then the live
+  # GRUB: 'c' (its command line) every 2 s for 20 s while the menu comes up (it waits 3 s; under TCG it
+  # shows some seconds after the firmware starts), each extra 'c' erased at the prompt, then the live
   # system's kernel with the profile from Packer's HTTP server (QEMU's user network reaches the host there).
   boot_command = [
-    "c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>",
-    "<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>",
+    "c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>",
+    "<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>",
     "linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 ",
     "inst.profile=http://{{ .HTTPIP }}:{{ .HTTPPort }}/${var.profile}<enter>",
     "initrd /live/initrd.img<enter>",
