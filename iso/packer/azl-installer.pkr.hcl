@@ -1,6 +1,7 @@
 # An Azure-ready fixed VHD from the installer ISO and a profile, unattended, with Packer's QEMU builder
 # (HCL2; Packer 1.6.6 as Debian packages it, and later). Packer serves http/ itself; GRUB's command line
-# is typed to boot the ISO's live system with inst.profile= pointing there. See docs/fleet.md.
+# is typed to boot the ISO's live system with inst.profile= pointing there. See docs/fleet.md. Needs qemu-system-x86,
+# qemu-utils and busybox on the machine that runs Packer.
 #
 #   packer build -var iso=build/azl-installer.iso iso/packer/azl-installer.pkr.hcl
 #
@@ -29,10 +30,16 @@ variable "http_directory" {
   description = "served by Packer to the installer (the profile and anything it names over HTTP)"
 }
 
-variable "http_bind_address" {
+variable "http_port" {
+  type        = number
+  default     = 8618
+  description = "the port of Packer's HTTP server on 127.0.0.1; the guest reaches it as 10.0.2.100:PORT"
+}
+
+variable "load_wait" {
   type        = string
-  default     = "127.0.0.1"
-  description = "where Packer's HTTP server listens; QEMU's user network brings the guest to the host's loopback"
+  default     = "10s"
+  description = "after GRUB's linux and initrd commands: keys typed while it reads the files are lost"
 }
 
 variable "disk_mib" {
@@ -77,7 +84,9 @@ source "qemu" "azl" {
   cpus              = 2
   headless          = true
   http_directory    = var.http_directory
-  http_bind_address = var.http_bind_address
+  http_bind_address = "127.0.0.1"
+  http_port_min     = var.http_port
+  http_port_max     = var.http_port
   # No SSH: the installer powers the machine off when the install ends, which is Packer's signal.
   communicator     = "none"
   shutdown_timeout = var.install_timeout
@@ -89,12 +98,15 @@ source "qemu" "azl" {
     "c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>",
     "<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>",
     "linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 ",
-    "inst.profile=http://{{ .HTTPIP }}:{{ .HTTPPort }}/${var.profile}<enter>",
-    "initrd /live/initrd.img<enter>",
+    "inst.profile=http://10.0.2.100:${var.http_port}/${var.profile}<enter><wait${var.load_wait}>",
+    "initrd /live/initrd.img<enter><wait${var.load_wait}>",
     "boot<enter>",
   ]
   qemuargs = [
     ["-serial", "file:${var.output_directory}-serial.log"],
+    # QEMU's user network, restricted: the guest reaches nothing but Packer's HTTP server, forwarded from
+    # 10.0.2.100 to the host's loopback (a busybox nc per connection), not the host's other networks.
+    ["-netdev", "user,id=user.0,restrict=on,guestfwd=tcp:10.0.2.100:${var.http_port}-cmd:busybox nc 127.0.0.1 ${var.http_port}"],
   ]
 }
 

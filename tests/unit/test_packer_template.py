@@ -34,11 +34,15 @@ def test_packer_validates_the_template(tmp_path: Path) -> None:
 def test_the_typed_boot_matches_the_isos_menu() -> None:
     """The boot_command types what the ISO's GRUB menu entries say (iso/grubcfg.py), plus inst.profile=."""
     text = TEMPLATE.read_text()
-    served = r'"inst\.profile=http://\{\{ \.HTTPIP \}\}:\{\{ \.HTTPPort \}\}/'
+    served = r'"inst\.profile=http://10\.0\.2\.100:\$\{var\.http_port\}/'
     linux = re.search(r'"linux (\S+) ([^"]*?) ",\s*' + served, text)
     assert linux, "no linux line typed"
     assert linux.group(1) == KERNEL and tuple(linux.group(2).split()) == KERNEL_ARGS
-    assert f'"initrd {INITRD}<enter>"' in text
+    assert f'"initrd {INITRD}<enter><wait${{var.load_wait}}>"' in text  # keys typed while GRUB reads are lost
+    # The guest reaches Packer's server and nothing else: restricted user networking, one forward.
+    assert "user,id=user.0,restrict=on,guestfwd=tcp:10.0.2.100:${var.http_port}-cmd:busybox nc 127.0.0.1 " \
+           "${var.http_port}" in text
+    assert 'http_bind_address = "127.0.0.1"' in text
 
 
 def test_the_packer_profiles_validate() -> None:

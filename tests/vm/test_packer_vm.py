@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,12 @@ def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Pat
     http, out = tmp_path / "http", tmp_path / "out"
     http.mkdir()
     (http / "quick.yaml").write_text(quick_profile())
+    with socket.socket() as probe:  # a free loopback port for Packer's HTTP server (two runs side by side)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     variables = {"iso": installer_iso, "http_directory": http, "profile": "quick.yaml", "output_directory": out,
-                 "accelerator": "tcg", "disk_mib": 4096, "install_timeout": "40m"}
+                 "accelerator": "tcg", "disk_mib": 4096, "install_timeout": "25m", "http_port": port,
+                 "load_wait": "20s"}
     argv = ["packer", "build", *(a for k, v in variables.items() for a in ("-var", f"{k}={v}")), str(TEMPLATE)]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=3600,
                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
@@ -49,7 +54,7 @@ def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Pat
     install = serial.read_text(errors="replace") if serial.exists() else ""
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:] + install[-4000:]
     assert "launcher: installing from profile" in install and "AZL-INSTALL-RESULT rc=0" in install, install[-4000:]
-    assert "/quick.yaml" in install  # fetched from Packer's HTTP server (inst.profile=http://10.0.2.2:PORT/...)
+    assert f"inst.profile=http://10.0.2.100:{port}/quick.yaml" in install  # from Packer's HTTP server
 
     vhd = out / "azl.vhd"
     info = json.loads(subprocess.run(["qemu-img", "info", "--output", "json", str(vhd)], capture_output=True,
