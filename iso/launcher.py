@@ -73,6 +73,7 @@ MEMORY_SAMPLE_SECONDS = 1.0
 DEVICE_WAIT = 60.0  # seconds for a profile disk to appear (udev may still be probing)
 FETCH_WAIT = 90.0  # seconds to keep retrying a URL while DHCP comes up
 FETCH_TIMEOUT = 20.0  # seconds for one HTTP attempt
+FETCH_LIMIT = 8 * 1024 * 1024  # bytes: twice what the installer reads as a profile; a server's endless reply stops here
 
 HINT = """\
 Azure Linux installer (live system). No inst.profile= was given on the kernel command line.
@@ -324,7 +325,7 @@ def _fetch(urls: Sequence[str], say: Consoles, name: str = "profile.yaml") -> Pa
         for url in urls:
             try:
                 with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
-                    body = response.read()
+                    body = response.read(FETCH_LIMIT + 1)
             except urllib.error.HTTPError as err:
                 if err.code in (404, 410):
                     continue
@@ -333,6 +334,8 @@ def _fetch(urls: Sequence[str], say: Consoles, name: str = "profile.yaml") -> Pa
             except OSError as err:  # URLError is one
                 problem = err
                 break
+            if len(body) > FETCH_LIMIT:
+                raise ProfileUnavailable(f"{url}: larger than {FETCH_LIMIT // 2**20} MiB; that is no profile")
             RUN_DIR.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
             if len(urls) > 1:

@@ -83,6 +83,10 @@ def test_launcher_tries_each_name_then_the_default(tmp_path: Path, monkeypatch: 
         with pytest.raises(launcher.ProfileUnavailable, match="cannot fetch .*/one.yaml: not found"):
             launcher.resolve_profile(launcher.parse_profile_value(f"{server.url}one.yaml"), say)
     assert launcher.candidate_urls("http://h/d/", []) == ["http://h/d/default.yaml"]
+    monkeypatch.setattr(launcher, "FETCH_LIMIT", 10)
+    (www / "fleet/default.yaml").write_text("x" * 11)
+    with serving(www) as server, pytest.raises(launcher.ProfileUnavailable, match="larger than 0 MiB"):
+        launcher.resolve_profile(launcher.parse_profile_value(f"{server.url}fleet/"), say)
 
 
 def _put(url: str, data: bytes, headers: dict[str, str] | None = None) -> int:
