@@ -57,12 +57,16 @@ def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Pat
     assert f"inst.profile=http://10.0.2.100:{port}/quick.yaml" in install  # from Packer's HTTP server
 
     vhd = out / "azl.vhd"
-    info = json.loads(subprocess.run(["qemu-img", "info", "--output", "json", str(vhd)], capture_output=True,
-                                     text=True, check=True).stdout)
-    assert info["format"] == "vpc" and info["virtual-size"] == 4096 * MiB, info
-    with vhd.open("rb") as handle:  # a fixed VHD: the data, then a 512-byte footer
+    # A fixed VHD is the data and a 512-byte footer; qemu-img's probe takes it for raw (only a dynamic VHD
+    # starts with the footer's copy), so the format is named.
+    info = json.loads(subprocess.run(["qemu-img", "info", "-f", "vpc", "--output", "json", str(vhd)],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert info["virtual-size"] == 4096 * MiB, info
+    with vhd.open("rb") as handle:
         handle.seek(-512, 2)
-        assert handle.read(8) == b"conectix"
+        footer = handle.read(512)
+    assert footer[:8] == b"conectix" and int.from_bytes(footer[60:64], "big") == 2  # disk type 2: fixed
+    assert int.from_bytes(footer[48:56], "big") == 4096 * MiB  # current size, as Azure reads it
     assert vhd.stat().st_size == 4096 * MiB + 512
 
     # The VHD alone: as the installed disk of `azl-installer vm --no-install` (BIOS), its first-boot check.
