@@ -169,6 +169,10 @@ def install(profile: Profile, options: InstallOptions, sinks: Sequence[EventSink
     except (Refused, PlanError) as err:
         seen.end("refused", 2, message=str(err))
         raise
+    except Exception as err:  # an internal error: the CLI says it in one line; the fleet hears of it too
+        if seen.ending is None:
+            seen.end("failed", 1, message=f"internal error: {err}")
+        raise
     finally:
         # After the teardown and with the logs closed (the bundle holds all of them). A signal now finds the
         # CLI's quiet handlers; sending is bounded in time (installer/report.py).

@@ -14,6 +14,8 @@ import pytest
 
 from installer import report
 from installer.core.machine import Identity, clean_serial, clean_uuid, first_mac, identify
+from installer.plan import PlanError
+from installer.session import InstallOptions, Refused, install
 from iso import launcher, serve
 from iso.serve import ServeError, open_server, parse_bind, result_line, serving
 from profiles import Profile, ProfileError, profile_from_text
@@ -208,3 +210,16 @@ def test_a_report_that_cannot_go_is_one_line(tmp_path: Path, monkeypatch: pytest
 def test_report_url_must_be_a_plain_http_directory(url: str) -> None:
     with pytest.raises(ProfileError, match="report_url: expected an http:// or https:// URL of a directory"):
         _profile(f"'{url}'")
+
+
+def test_an_install_refused_before_it_starts_reports_it(tmp_path: Path) -> None:
+    """No disk matches: nothing is written, the CLI says why in one line, and the fleet's server hears it."""
+    (tmp_path / "www").mkdir()
+    with serving(tmp_path / "www") as server:
+        profile = profile_from_text(f"storage:\n  disks: [{{path: /dev/azl-no-such-disk}}]\npayload:\n  image: "
+                                    f"{{path: /root.tar}}\nreport_url: {server.url}results/\n", "fleet.yaml")
+        with pytest.raises((Refused, PlanError)):
+            install(profile, InstallOptions(yes=True, log_dir=tmp_path / "logs", terminal=False))
+    docs = [json.loads(p.read_text()) for p in (tmp_path / "www/results").glob("*.json")]
+    assert [(d["result"], d["exit_code"]) for d in docs] == [("refused", 2)]
+    assert docs[0]["message"].startswith("storage.disks[0]: no disk matches this rule")
