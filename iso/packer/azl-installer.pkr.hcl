@@ -65,6 +65,12 @@ variable "boot_wait" {
   description = "how long before typing starts; GRUB's menu waits 3 s, and each typed 'c' is taken back"
 }
 
+variable "cpus" {
+  type        = number
+  default     = 2
+  description = "guest CPUs; without KVM at most the host's cores divided by the guests running at once"
+}
+
 variable "install_timeout" {
   type    = string
   default = "90m"
@@ -81,7 +87,7 @@ source "qemu" "azl" {
   net_device        = "virtio-net"
   accelerator       = var.accelerator
   memory            = 1536
-  cpus              = 2
+  cpus              = var.cpus
   headless          = true
   http_directory    = var.http_directory
   http_bind_address = "127.0.0.1"

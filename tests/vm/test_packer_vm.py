@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.support.encrypted_vm import REPO
+from tests.support.images import guest_cpus
 
 pytestmark = [pytest.mark.vm, pytest.mark.skipif(shutil.which("packer") is None, reason="packer is not installed")]
 
@@ -45,7 +46,7 @@ def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Pat
         port = probe.getsockname()[1]
     variables = {"iso": installer_iso, "http_directory": http, "profile": "quick.yaml", "output_directory": out,
                  "accelerator": "tcg", "disk_mib": 4096, "install_timeout": "25m", "http_port": port,
-                 "load_wait": "20s"}
+                 "load_wait": "20s", "cpus": guest_cpus()}
     argv = ["packer", "build", *(a for k, v in variables.items() for a in ("-var", f"{k}={v}")), str(TEMPLATE)]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=3600,
                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
