@@ -1,6 +1,6 @@
 """`make bench`: the project's speed and memory figures, each against its goal (tests/support/benchkit.py).
 
-  .venv/bin/python -m tests.bench [--part sample,testdistro,ui,vm]
+  .venv/bin/python -m tests.bench [--part sample,testdistro,ui,vm,fleet]
 
 Parts (all by default, in this order):
   sample      plan time; the payload step of a whole install against bare dnf (the small sample repository)
@@ -9,6 +9,8 @@ Parts (all by default, in this order):
   ui          the first usable screen and the UI's peak memory (tmux, 80x24)
   vm          ISO builds, boot to the installer prompt (Debian- and RPM-built ISOs), an install in the guest
               and the installed system's boot, encrypted and Trusted Launch installs (tests/bench_vm.py)
+  fleet       network-booted guests from one `azl-installer serve`: four two at a time against one
+              (tests/bench_fleet.py)
 
 Run as root (loop devices, chroots, QEMU). A part that fails is reported as FAILED after the figures and
 makes the exit code 1; the other parts still run. tests/integration/test_bench.py runs every part on tiny
@@ -34,7 +36,7 @@ from installer.payload.bench import bare_dnf_seconds
 from installer.plan import make_plan
 from installer.targetimage import image_profile, planned_image_inventory
 from profiles import load_profile
-from tests import bench_testdistro, bench_ui, bench_vm
+from tests import bench_fleet, bench_testdistro, bench_ui, bench_vm
 from tests.support.benchkit import (
     Inputs,
     Report,
@@ -46,7 +48,7 @@ from tests.support.benchkit import (
     warm,
 )
 
-PARTS = ("sample", "testdistro", "ui", "vm")
+PARTS = ("sample", "testdistro", "ui", "vm", "fleet")
 
 
 # ---- sample: plan time, and the payload step of a whole install against bare dnf ----
@@ -101,7 +103,8 @@ def _one_line(err: Exception) -> str:
 
 def run(report: Report, inputs: Inputs, parts: Sequence[str], work: Path) -> None:
     table: dict[str, Callable[[Report, Inputs, Path], None]] = {
-        "sample": sample_part, "testdistro": bench_testdistro.part, "ui": bench_ui.part, "vm": bench_vm.part}
+        "sample": sample_part, "testdistro": bench_testdistro.part, "ui": bench_ui.part, "vm": bench_vm.part,
+        "fleet": bench_fleet.part}
     for name in parts:
         started = time.monotonic()
         (work / name).mkdir(parents=True, exist_ok=True)

@@ -39,4 +39,4 @@ def test_an_unknown_part_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as exited:
         bench.main(["--part", "sample,warp"])
     assert exited.value.code == 2
-    assert "unknown part warp; the parts are sample, testdistro, ui, vm" in capsys.readouterr().err
+    assert "unknown part warp; the parts are sample, testdistro, ui, vm, fleet" in capsys.readouterr().err

@@ -106,6 +106,8 @@ class Inputs:
     prompt_pattern: str = "AZL-LIVE-READY"
     guest_timeout: float = 1800
     slow_guests: bool = True  # the encrypted and the Trusted Launch installs (AZL_BENCH_SKIP_TRUSTED=1: not the latter)
+    fleet_guests: int = 4
+    fleet_profile: Path | None = TOP / "iso/profiles/vm-bios.yaml"  # None: the fake ISO, which takes none
 
     @classmethod
     def full(cls) -> Inputs:
@@ -121,7 +123,7 @@ class Inputs:
                        distro_install_extra="bootloader: {enabled: false}\nsystem: {selinux: disabled}",
                        ui_runs=1,
                        iso=fake_iso, rpm_iso=None, build_isos=False, prompt_pattern="AZL-INSTALL-RESULT",
-                       guest_timeout=300, slow_guests=False)
+                       guest_timeout=300, slow_guests=False, fleet_profile=None)
 
 
 def install_from_profile(profile: Path, image: Path, size: str, work: Path) -> tuple[float, list[dict[str, object]]]:

@@ -201,7 +201,11 @@ def fake_installer_iso(out: Path, work: Path, kernel: Kernel) -> Path:
     payload = grub_image(work / "payload.img", work / "payload", kernel, installed_initrd)
     installer = build_initramfs(work / "installer.cpio", FAKE_INSTALLER_INIT, kernel=kernel,
                                 extra={"payload.img": payload.read_bytes()})
-    live = {"live/vmlinuz": kernel.vmlinuz, "live/initrd.img": installer}
+    # A stand-in live root, so that iso/netboot.py takes the network boot files from this ISO too (the fake
+    # installer runs from its initramfs and fetches nothing).
+    root = work / "filesystem.squashfs"
+    root.write_bytes(b"fake live root\n")
+    live = {"live/vmlinuz": kernel.vmlinuz, "live/initrd.img": installer, "live/filesystem.squashfs": root}
     return grub_image(out, work / "iso", kernel, installer, extra=live, append=SERIAL_APPEND)
 
 
