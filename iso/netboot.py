@@ -88,9 +88,14 @@ def make_netboot(iso: Path, out: Path, url: str | None = None, append: Sequence[
         raise NetbootError(f"--url {url}: expected http://HOST[:PORT][/PATH]")
     if not iso.is_file():
         raise NetbootError(f"{iso}: no such ISO (make iso builds it)")
-    if out.exists():
+    if out.exists() and not out.is_dir():
+        raise NetbootError(f"{out} is a file: give a directory")
+    if out.is_dir() and any(out.iterdir()):
+        # Replaced only when it is one this wrote before: a mistyped --out must not take a directory with it.
+        if not (out / "boot.ipxe").is_file():
+            raise NetbootError(f"{out} is not empty and holds no boot.ipxe: give a new or empty directory")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     extract(iso, out)
     for path in out.rglob("*"):  # xorriso keeps the ISO's read-only modes
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -108,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "script, kernel, initramfs, live root, repositories) from a built installer "
                                      "ISO; see docs/fleet.md.")
     parser.add_argument("--iso", type=Path, required=True, help="the Debian-built installer ISO")
-    parser.add_argument("--out", type=Path, required=True, help="the directory to write (replaced)")
+    parser.add_argument("--out", type=Path, required=True, help="the directory to write: new, empty, or one "
+                        "written before (then replaced)")
     parser.add_argument("--url", help=f"the URL DIR will be served at (default: {SERVER}, which "
                         "`azl-installer serve` fills in)")
     parser.add_argument("--append", default="", metavar="ARGS",

@@ -73,6 +73,12 @@ def test_netboot_refuses_what_it_cannot_use(tmp_path: Path) -> None:
     with pytest.raises(netboot.NetbootError, match="is it the Debian-built installer ISO"):
         netboot.make_netboot(iso, tmp_path / "nb")
     assert netboot.main(["--iso", str(tmp_path / "none.iso"), "--out", str(tmp_path / "nb")]) == 2
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(netboot.NetbootError, match="not empty and holds no boot.ipxe"):
+        netboot.make_netboot(fake_iso(tmp_path), precious)
+    assert (precious / "notes.txt").read_text() == "mine"
 
 
 def test_serve_fills_in_each_clients_own_address(tmp_path: Path) -> None:
