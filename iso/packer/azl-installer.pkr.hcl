@@ -59,6 +59,12 @@ variable "accelerator" {
   description = "kvm, or tcg where there is no KVM (minutes longer)"
 }
 
+variable "menu_wait" {
+  type        = number
+  default     = 60
+  description = "seconds of typing 'c' for GRUB's menu to catch one (it shows once, for 3 s)"
+}
+
 variable "boot_wait" {
   type        = string
   default     = "3s"
@@ -97,12 +103,14 @@ source "qemu" "azl" {
   communicator     = "none"
   shutdown_timeout = var.install_timeout
   boot_wait        = var.boot_wait
-  # GRUB: 'c' (its command line) every 2 s for 20 s while the menu comes up (it waits 3 s; under TCG it
-  # shows some seconds after the firmware starts), each extra 'c' erased at the prompt, then the live
-  # system's kernel with the profile from Packer's HTTP server (QEMU's user network reaches the host there).
+  # GRUB: its menu waits 3 s, and when it shows depends on the firmware and the machine's speed (under TCG,
+  # beside other guests, more than 20 s after the start). So 'c' (its command line) every second for
+  # menu_wait seconds: the first one GRUB reads stops the countdown and opens the command line, the later
+  # ones are typed into it; then Esc (back to the menu, the line dropped) and 'c' for an empty one. Before
+  # GRUB the firmware ignores the key. Then the live system's kernel with the profile from Packer's server.
   boot_command = [
-    "c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>c<wait2>",
-    "<bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs><bs>",
+    join("", [for second in range(var.menu_wait) : "c<wait1>"]),
+    "<esc><wait2>c<wait2>",
     "linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 ",
     "inst.profile=http://10.0.2.100:${var.http_port}/${var.profile}<enter><wait${var.load_wait}>",
     "initrd /live/initrd.img<enter><wait${var.load_wait}>",
