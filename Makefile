@@ -8,7 +8,7 @@ SAMPLE_REPO := $(BUILD)/sample-repo
 AZL_REPO := $(BUILD)/azl-repo
 DEMO_IMAGE := $(BUILD)/demo-disk.img
 
-.PHONY: setup sample-repo testdistro dnf5-root kiwi-root rpm demo demo-image test test-fast test-fleet lint bench clean
+.PHONY: setup sample-repo testdistro dnf5-root kiwi-root rpm demo demo-image test test-fast test-fleet test-packer lint bench clean
 
 setup:
 	@bash scripts/setup-host.sh
@@ -69,12 +69,17 @@ lint: setup
 # The heavy host tests (fuzz, soak) run alone before it: beside QEMU guests they would starve them.
 test: test-fast
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=5 -m heavy tests
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m "vm and not fleet" tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m "vm and not fleet and not packer" tests
 
 # Four guests network-booted from one `azl-installer serve`, each with its own profile (docs/fleet.md); about
 # 20 minutes under TCG, outside `make test` until the tier has room for it.
 test-fleet: setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider -s -m fleet tests/vm/test_fleet_vm.py
+
+# `packer build` of iso/packer/azl-installer.pkr.hcl from the ISO, then the VHD booted alone (about 10 minutes).
+# Outside `make test`: under the load of two other guests GRUB's menu has missed Packer's typed keys (docs/fleet.md).
+test-packer: setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider -s -m packer tests/vm/test_packer_vm.py
 
 # The inner loop: all of the above but the QEMU tier (tests/vm), in about two minutes.
 test-fast: setup sample-repo dnf5-root kiwi-root lint

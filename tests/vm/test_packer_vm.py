@@ -4,7 +4,9 @@ post-processor writes a fixed VHD whose virtual size is a whole number of MiB, a
 
 A quick profile (the live root as an image, vm-bios.yaml with the disk by path) stands in for the template's
 default (the test distribution's server set, a dnf install many minutes longer under TCG), so the template,
-Packer's handling of it and the VHD are what this proves.
+Packer's handling of it and the VHD are what this proves. `make test-packer`; not in `make test` yet: it passed
+alone (2026-12-02), but beside two other guests GRUB's three-second menu came and went without one of the
+typed keys reaching it, and the interactive entry booted (twice).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import yaml
 from tests.support.encrypted_vm import REPO
 from tests.support.images import guest_cpus
 
-pytestmark = [pytest.mark.vm, pytest.mark.skipif(shutil.which("packer") is None, reason="packer is not installed")]
+pytestmark = [pytest.mark.vm, pytest.mark.packer,
+              pytest.mark.skipif(shutil.which("packer") is None, reason="packer is not installed")]
 
 TEMPLATE = REPO / "iso" / "packer" / "azl-installer.pkr.hcl"
 MiB = 1024 * 1024
