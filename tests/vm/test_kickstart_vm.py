@@ -29,7 +29,7 @@ RELEASED = [r"unmount /run/azl-installer/old-target \(left by an earlier install
             r"close the LUKS mapping old-crypt"]
 
 
-@pytest.mark.minutes(15)  # 922 s in make test (2026-12-02)
+@pytest.mark.minutes(8)  # 504 s in make test (2026-12-02, stop 27's validation; 922 s at stop 26)
 def test_a_kickstart_installs_a_stack_over_a_busy_disk_and_boots(installer_iso: Path, tmp_path: Path) -> None:
     run = run_kickstart_install(installer_iso, tmp_path)
     assert run.returncode == 0, run.stderr[-3000:] + run.install[-6000:]
@@ -59,7 +59,7 @@ def test_a_kickstart_installs_a_stack_over_a_busy_disk_and_boots(installer_iso: 
     assert run.passphrase not in install and run.passphrase not in boot
 
 
-@pytest.mark.minutes(3)  # 169 s in make test (2026-12-02; 615 s on a loaded host before -cpu max lost ERMS)
+@pytest.mark.minutes(2)  # 95 s in make test (2026-12-02; 169 s at stop 26; 615 s before -cpu max lost ERMS)
 def test_a_failed_install_leaves_the_other_disk_alone(installer_iso: Path, tmp_path: Path) -> None:
     """An install that fails once the target is partitioned and mounted (a pre-install script exits 7): the
     run fails with the step named, and the disk it was not given is byte for byte what it was."""

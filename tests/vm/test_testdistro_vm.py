@@ -18,7 +18,7 @@ vault addresses (`--forward`). Three boots of the installed disk:
      serial console, unlocks the root.
 No bearer token or recovery key may reach a console or the unlock agent's journal.
 
-Slow (about 31 minutes under TCG, beside another guest): one install, three boots. Needs root (the ISO
+Slow (about 21 minutes under TCG, beside another guest): one install, three boots. Needs root (the ISO
 build) and the tools scripts/setup-host.sh installs (swtpm among them).
 """
 
@@ -93,7 +93,7 @@ def _unwraps(standin: StandIn) -> int:
     return sum(1 for method, path in standin.requests if method == "POST" and path.endswith("/unwrapkey"))
 
 
-@pytest.mark.minutes(31)  # 1884 s in make test (2026-12-02)
+@pytest.mark.minutes(21)  # 1240 s in make test (2026-12-02, stop 27's validation; 1884 s at stop 26)
 def test_one_install_of_the_test_distribution_boots_with_uefi_and_with_bios(installer_iso: Path, standin: StandIn,
                                                                            tmp_path: Path) -> None:
     """One install (the slow part under TCG), then the installed disk booted alone three times (the
