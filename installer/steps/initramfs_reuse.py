@@ -23,7 +23,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from installer.core.files import inside
+from installer.core.files import inside, read_file
 from storage.layout import StoragePlan
 
 CONF_PATH = "/etc/initramfs-tools/conf.d/90-azl-installer.conf"
@@ -52,25 +52,17 @@ def plain_storage(plan: StoragePlan) -> bool:
     return not plan.raids and not plan.groups
 
 
-def _read(root: Path, path: str) -> tuple[str, float] | None:
-    """Text and mtime of a regular file of the target (a link is not followed: it would be read on the host)."""
-    try:
-        host = inside(root, path)
-        return None if host.is_symlink() else (host.read_text(errors="replace"), host.stat().st_mtime)
-    except OSError:
-        return None
-
-
 def reusable(root: Path, kver: str, conf: str, needed: Sequence[str], plan: StoragePlan) -> bool:
     """May the image's /boot/initrd.img-kver stay as it is (see the module's docstring)?"""
     if "dm_crypt" in needed or not plain_storage(plan):
         return False
-    conf_file, modules_file, initrd = (_read(root, CONF_PATH), _read(root, MODULES_PATH),
-                                       _read_mtime(root, f"/boot/initrd.img-{kver}"))
-    if conf_file is None or modules_file is None or initrd is None:
+    initrd = _initrd_mtime(root, f"/boot/initrd.img-{kver}")
+    try:  # read inside the target ('' when absent: no match), a link followed only within it
+        conf_now, modules = read_file(root, CONF_PATH), read_file(root, MODULES_PATH)
+    except OSError:
         return False
-    listed = {line.split()[0] for line in modules_file[0].splitlines() if line.strip() and not line.startswith("#")}
-    return conf_file[0] == conf and set(needed) <= listed and newest_input(root) <= initrd
+    listed = {line.split()[0] for line in modules.splitlines() if line.strip() and not line.startswith("#")}
+    return initrd is not None and conf_now == conf and set(needed) <= listed and newest_input(root) <= initrd
 
 
 def newest_input(root: Path) -> float:
@@ -87,7 +79,7 @@ def newest_input(root: Path) -> float:
     return newest
 
 
-def _read_mtime(root: Path, path: str) -> float | None:
+def _initrd_mtime(root: Path, path: str) -> float | None:
     try:
         host = inside(root, path)
         if host.is_symlink() or not host.is_file() or host.stat().st_size == 0:
