@@ -53,6 +53,12 @@ def fallback_name(identity: Identity) -> str:
     return host if host and host.replace("-", "").isalnum() else "unknown-machine"
 
 
+def one_line(message: str) -> str:
+    """The first line that says something: a failed command's error carries its output's tail on the lines
+    after it (the log bundle has all of it), and a fleet's table reads one line per machine."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), "")
+
+
 def document(profile: Profile, ending: Ending, identity: Identity, started: float, ended: float) -> dict[str, object]:
     secrets = list(secret_values(profile))
     return {
@@ -60,7 +66,7 @@ def document(profile: Profile, ending: Ending, identity: Identity, started: floa
         "result": ending.result,
         "exit_code": ending.exit_code,
         "step": ending.step,
-        "message": scrub(ending.message, secrets) if ending.message else None,
+        "message": one_line(scrub(ending.message, secrets)) if ending.message else None,
         "machine": identity.as_dict(),
         "hostname": profile.system.hostname,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),

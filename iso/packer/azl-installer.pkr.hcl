@@ -1,9 +1,11 @@
 # An Azure-ready fixed VHD from the installer ISO and a profile, unattended, with Packer's QEMU builder
-# (HCL2; Packer 1.6.6 as Debian packages it, and later). Packer serves http/ itself; GRUB's command line
-# is typed to boot the ISO's live system with inst.profile= pointing there. See docs/fleet.md. Needs qemu-system-x86,
-# qemu-utils and busybox on the machine that runs Packer.
+# (HCL2; Packer 1.6.6 as Debian packages it, and later). Packer serves http/ itself. QEMU boots the ISO's own
+# kernel and initramfs directly (-kernel/-initrd, copied out of the ISO first), with the ISO attached as the
+# live medium and inst.profile= pointing at Packer's server: no boot menu, no typed keys. See docs/fleet.md.
+# Needs qemu-system-x86, qemu-utils and busybox on the machine that runs Packer.
 #
-#   packer build -var iso=build/azl-installer.iso iso/packer/azl-installer.pkr.hcl
+#   make packer                      # the ISO, its kernel and initramfs copied out, then packer build
+#   packer build -var iso=build/azl-installer.iso -var kernel=K -var initrd=I iso/packer/azl-installer.pkr.hcl
 #
 # Azure VM Image Builder runs Packer too: the same profile and ISO with its own source (docs/fleet.md).
 
@@ -16,6 +18,18 @@ variable "iso_checksum" {
   type        = string
   default     = "none"
   description = "sha256:HEX of the ISO, or none"
+}
+
+variable "kernel" {
+  type        = string
+  default     = "build/packer-boot/vmlinuz"
+  description = "the ISO's /live/vmlinuz, copied out (make packer does)"
+}
+
+variable "initrd" {
+  type        = string
+  default     = "build/packer-boot/initrd.img"
+  description = "the ISO's /live/initrd.img, copied out (make packer does)"
 }
 
 variable "profile" {
@@ -36,12 +50,6 @@ variable "http_port" {
   description = "the port of Packer's HTTP server on 127.0.0.1; the guest reaches it as 10.0.2.100:PORT"
 }
 
-variable "load_wait" {
-  type        = string
-  default     = "10s"
-  description = "after GRUB's linux and initrd commands: keys typed while it reads the files are lost"
-}
-
 variable "disk_mib" {
   type        = number
   default     = 8192
@@ -57,18 +65,6 @@ variable "accelerator" {
   type        = string
   default     = "kvm"
   description = "kvm, or tcg where there is no KVM (minutes longer)"
-}
-
-variable "menu_wait" {
-  type        = number
-  default     = 60
-  description = "seconds of typing 'c' for GRUB's menu to catch one (it shows once, for 3 s)"
-}
-
-variable "boot_wait" {
-  type        = string
-  default     = "3s"
-  description = "how long before typing starts; GRUB's menu waits 3 s, and each typed 'c' is taken back"
 }
 
 variable "cpus" {
@@ -102,21 +98,14 @@ source "qemu" "azl" {
   # No SSH: the installer powers the machine off when the install ends, which is Packer's signal.
   communicator     = "none"
   shutdown_timeout = var.install_timeout
-  boot_wait        = var.boot_wait
-  # GRUB: its menu waits 3 s, and when it shows depends on the firmware and the machine's speed (under TCG,
-  # beside other guests, more than 20 s after the start). So 'c' (its command line) every second for
-  # menu_wait seconds: the first one GRUB reads stops the countdown and opens the command line, the later
-  # ones are typed into it; then Esc (back to the menu, the line dropped) and 'c' for an empty one. Before
-  # GRUB the firmware ignores the key. Then the live system's kernel with the profile from Packer's server.
-  boot_command = [
-    join("", [for second in range(var.menu_wait) : "c<wait1>"]),
-    "<esc><wait2>c<wait2>",
-    "linux /live/vmlinuz boot=live console=tty1 console=ttyS0,115200n8 ",
-    "inst.profile=http://10.0.2.100:${var.http_port}/${var.profile}<enter><wait${var.load_wait}>",
-    "initrd /live/initrd.img<enter><wait${var.load_wait}>",
-    "boot<enter>",
-  ]
+  # No boot_command: typing at the ISO's boot menu raced its 3-second countdown under load (the keys arrived
+  # before the menu did, and the interactive entry booted). The kernel is booted directly instead, with the
+  # arguments of the ISO's menu (iso/grubcfg.py) and the profile; live-boot finds its root on the CD-ROM.
+  boot_wait = "0s"
   qemuargs = [
+    ["-kernel", var.kernel],
+    ["-initrd", var.initrd],
+    ["-append", "boot=live console=tty1 console=ttyS0,115200n8 inst.profile=http://10.0.2.100:${var.http_port}/${var.profile}"],
     ["-serial", "file:${var.output_directory}-serial.log"],
     # QEMU's user network, restricted: the guest reaches nothing but Packer's HTTP server, forwarded from
     # 10.0.2.100 to the host's loopback (a busybox nc per connection), not the host's other networks.

@@ -176,7 +176,8 @@ def test_report_arrives_whole_and_without_secrets(tmp_path: Path) -> None:
     (tmp_path / "www").mkdir()
     with serving(tmp_path / "www") as server:
         profile = _profile(f"{server.url}results/")
-        ending = report.Ending("failed", 1, "payload", "it said pa55-SECRET", log)
+        # A failed command's message: its line, then its output's tail (the document keeps the first line).
+        ending = report.Ending("failed", 1, "payload", "\nit said pa55-SECRET \nexit 7 output\n", log)
         assert report.send(profile, ending, time.time() - 5, lines.append, Identity(UUID, None, None))
     results = tmp_path / "www/results"
     doc = json.loads((results / f"{UUID}.json").read_text())
