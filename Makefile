@@ -71,8 +71,8 @@ test: test-fast
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=5 -m heavy tests
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=12 -m "vm and not fleet" tests
 
-# Four guests network-booted from one `azl-installer serve`, each with its own profile (docs/fleet.md); about
-# 11 minutes under TCG, outside `make test`, which runs two guests of the same setup (tests/vm/test_fleet_vm.py).
+# Four guests network-booted from one `azl-installer serve`, each with its own profile (docs/fleet.md); 5 to 11
+# minutes under TCG, outside `make test`, which runs two guests of the same setup (tests/vm/test_fleet_vm.py).
 test-fleet: setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider -s -m fleet tests/vm/test_fleet_vm.py
 
@@ -114,8 +114,8 @@ PACKER_PROFILE ?= azl-vm.yaml
 PACKER_VARS ?=
 .PHONY: packer
 packer: iso
-	rm -rf $(BUILD)/packer-boot && mkdir -p $(BUILD)/packer-boot
-	xorriso -osirrox on -indev $(BUILD)/azl-installer.iso -extract /live/vmlinuz $(BUILD)/packer-boot/vmlinuz \
-	  -extract /live/initrd.img $(BUILD)/packer-boot/initrd.img
+	rm -rf $(BUILD)/packer-boot
+	$(PY) -c 'import sys, pathlib; from iso.boottest import extract_kernel; extract_kernel(*map(pathlib.Path, sys.argv[1:]))' \
+	  $(BUILD)/azl-installer.iso $(BUILD)/packer-boot
 	packer build -force -var iso=$(BUILD)/azl-installer.iso -var profile=$(PACKER_PROFILE) $(PACKER_VARS) \
 	  iso/packer/azl-installer.pkr.hcl

@@ -98,8 +98,8 @@ source "qemu" "azl" {
   # No SSH: the installer powers the machine off when the install ends, which is Packer's signal.
   communicator     = "none"
   shutdown_timeout = var.install_timeout
-  # No boot_command: typing at the ISO's boot menu raced its 3-second countdown under load (the keys arrived
-  # before the menu did, and the interactive entry booted). The kernel is booted directly instead, with the
+  # No boot_command: typing at the ISO's boot menu raced its 3-second countdown under load (twice the
+  # interactive entry booted, no typed key taken). The kernel is booted directly instead, with the
   # arguments of the ISO's menu (iso/grubcfg.py) and the profile; live-boot finds its root on the CD-ROM.
   boot_wait = "0s"
   qemuargs = [

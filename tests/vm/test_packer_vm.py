@@ -39,7 +39,7 @@ def quick_profile() -> str:
     return str(yaml.safe_dump(profile, sort_keys=False))
 
 
-@pytest.mark.minutes(5)  # about 4 min beside the two-guest fleet test (2026-12-02)
+@pytest.mark.minutes(3)  # 183 s in make test (2026-12-03)
 def test_packer_builds_a_fixed_vhd_that_boots(installer_iso: Path, tmp_path: Path) -> None:
     http, out = tmp_path / "http", tmp_path / "out"
     http.mkdir()
